@@ -1,0 +1,213 @@
+// Acquire+release throughput of lifeline's Pool against pg-pool, tarn and generic-pool, in one process and
+// one run, with 1 and 64 borrowers over 10 resources. lifeline runs with its liveness checks on: alive() is
+// evaluated on every handout and release, and validateAfterIdleMs is at its default. Rounds of the pools
+// are interleaved so machine noise (other work on the same cores) hits them alike; the median round counts.
+// Standalone: `node --import tsx bench/pool.ts` (≈ 30 s).
+import { EventEmitter } from 'node:events';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import * as genericPool from 'generic-pool';
+import { Pool as TarnPool } from 'tarn';
+import { Pool } from '../src/pool/index.js';
+
+const RESOURCES = 10;
+const OPS_PER_ROUND = 100_000;
+const WARMUP_ROUNDS = 3;
+const ROUNDS = 9;
+
+/** The resource: what a LiveSocket-backed factory would read in alive(). */
+class Resource {
+  usable = true;
+}
+
+/** A trivial stand-in for pg.Client with what pg-pool touches. */
+class FakeClient extends EventEmitter {
+  _queryable = true;
+  _ending = false;
+  connect(callback: (error?: Error) => void): void {
+    process.nextTick(callback);
+  }
+  end(callback?: () => void): void {
+    this._ending = true;
+    if (callback) process.nextTick(callback);
+  }
+}
+
+interface PgPoolClient {
+  release(error?: Error | boolean): void;
+}
+interface PgPoolLike {
+  connect(): Promise<PgPoolClient>;
+  end(): Promise<void>;
+}
+const PgPool = createRequire(import.meta.url)('pg-pool') as new (options: object) => PgPoolLike;
+
+/** One contender: acquire+release once, and a way to shut it down. */
+interface Contender {
+  name: string;
+  cycle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+async function lifeline(): Promise<Contender> {
+  const pool = new Pool<Resource>({
+    factory: {
+      create: async () => new Resource(),
+      destroy: () => {},
+      alive: (r) => r.usable,
+    },
+    min: RESOURCES,
+    max: RESOURCES,
+  });
+  await warm(
+    () => pool.acquire(),
+    (r) => pool.release(r),
+  );
+  return {
+    name: 'lifeline Pool',
+    cycle: async () => {
+      pool.release(await pool.acquire());
+    },
+    close: () => pool.drain(),
+  };
+}
+
+async function pgPool(): Promise<Contender> {
+  const pool = new PgPool({ Client: FakeClient, min: RESOURCES, max: RESOURCES, idleTimeoutMillis: 30_000 });
+  await warm(
+    () => pool.connect(),
+    (c) => c.release(),
+  );
+  return {
+    name: 'pg-pool',
+    cycle: async () => {
+      (await pool.connect()).release();
+    },
+    close: () => pool.end(),
+  };
+}
+
+async function tarn(): Promise<Contender> {
+  const pool = new TarnPool<Resource>({
+    create: async () => new Resource(),
+    destroy: () => {},
+    min: RESOURCES,
+    max: RESOURCES,
+  });
+  await warm(
+    () => pool.acquire().promise,
+    (r) => pool.release(r),
+  );
+  return {
+    name: 'tarn',
+    cycle: async () => {
+      pool.release(await pool.acquire().promise);
+    },
+    close: async () => {
+      await pool.destroy();
+    },
+  };
+}
+
+async function generic(): Promise<Contender> {
+  const pool = genericPool.createPool<Resource>(
+    { create: async () => new Resource(), destroy: async () => {} },
+    { min: RESOURCES, max: RESOURCES },
+  );
+  await warm(
+    () => pool.acquire(),
+    (r) => pool.release(r),
+  );
+  return {
+    name: 'generic-pool',
+    cycle: async () => {
+      await pool.release(await pool.acquire());
+    },
+    close: async () => {
+      await pool.drain();
+      await pool.clear();
+    },
+  };
+}
+
+function floor(): Contender {
+  return {
+    name: 'floor: `await Promise.resolve()`',
+    cycle: async () => {
+      await Promise.resolve();
+    },
+    close: async () => {},
+  };
+}
+
+/** Opens all resources up front so no round pays for creation. */
+async function warm<R>(acquire: () => Promise<R>, release: (r: R) => void): Promise<void> {
+  const held = await Promise.all(Array.from({ length: RESOURCES }, acquire));
+  for (const r of held) release(r);
+}
+
+/**
+ * ops per second of CPU time of `borrowers` concurrent loops sharing OPS_PER_ROUND cycles. CPU time
+ * (process.cpuUsage, GC threads included) rather than wall time, because the machine is shared: time
+ * spent preempted by other processes would otherwise land on whichever pool was running.
+ */
+async function round(contender: Contender, borrowers: number): Promise<number> {
+  const each = Math.floor(OPS_PER_ROUND / borrowers);
+  // A collection left over from the previous contender must not be charged to this one (bench/run.ts
+  // passes --expose-gc; standalone runs skip it). A full collection also shrinks the young generation,
+  // so an unmeasured stretch follows to measure the steady state rather than the heap regrowing.
+  (globalThis as { gc?: () => void }).gc?.();
+  await Promise.all(Array.from({ length: borrowers }, () => cycles(contender, Math.ceil(each / 2))));
+  const start = process.cpuUsage();
+  await Promise.all(Array.from({ length: borrowers }, () => cycles(contender, each)));
+  const used = process.cpuUsage(start);
+  return (each * borrowers * 1e6) / (used.user + used.system);
+}
+
+async function cycles(contender: Contender, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await contender.cycle();
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)] ?? 0;
+}
+
+function formatOps(ops: number): string {
+  return ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M` : `${(ops / 1e3).toFixed(0)} k`;
+}
+
+async function main(): Promise<void> {
+  const contenders = [await lifeline(), await pgPool(), await tarn(), await generic(), floor()];
+  const results = new Map<string, Record<number, number>>();
+  for (const borrowers of [1, 64]) {
+    const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+    for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
+      for (const c of contenders) {
+        const ops = await round(c, borrowers);
+        if (r >= WARMUP_ROUNDS) samples.get(c.name)!.push(ops);
+      }
+    }
+    for (const c of contenders) {
+      const row = results.get(c.name) ?? {};
+      row[borrowers] = median(samples.get(c.name)!);
+      results.set(c.name, row);
+    }
+  }
+  for (const c of contenders) await c.close();
+
+  const peers = ['pg-pool', 'tarn', 'generic-pool'];
+  const best = (b: number): number => Math.max(...peers.map((p) => results.get(p)![b]!));
+  console.log(
+    `Acquire+release of an idle resource, ${RESOURCES} resources, median of ${ROUNDS} interleaved rounds of ${OPS_PER_ROUND} ops, ops per CPU-second; ` +
+      `Node ${process.version}, ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${os.cpus().length} cores.\n`,
+  );
+  console.log('| Pool | 1 borrower ops/s | × fastest peer | 64 borrowers ops/s | × fastest peer |');
+  console.log('|---|---:|---:|---:|---:|');
+  for (const [name, row] of results) {
+    const cells = [1, 64].flatMap((b) => [formatOps(row[b]!), `${(row[b]! / best(b)).toFixed(2)}×`]);
+    console.log(`| ${name} | ${cells.join(' | ')} |`);
+  }
+}
+
+await main();

@@ -1,0 +1,144 @@
+import net from 'node:net';
+import type pg from 'pg';
+import type { ClientConfig, PoolClient } from 'pg';
+import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
+import type { PgHost } from './hosts.js';
+
+/** What lifeline knows about one pooled pg client, beyond what pg's own flags say. */
+export interface ClientState {
+  readonly host: PgHost;
+  /** The TCP socket under the client (under TLS too). */
+  readonly socket: net.Socket;
+  /** Watches `socket` once it is connected: the source of truth for liveness (state, death cause). */
+  live: LiveSocket | undefined;
+  readonly createdAt: number;
+  /** First sign the connection is gone: a socket error, the peer's FIN, a close, a fatal server error. */
+  death: Error | undefined;
+  /** The session had an open transaction when it died, so its work is lost, not retryable. */
+  deathInTransaction: boolean;
+  /** A server error said this session must not be reused (57P0x, 08xxx); destroy it on release. */
+  retire: boolean;
+  /** Queries issued and not yet settled; a client released with one still running is destroyed. */
+  inFlight: number;
+  /** Times lent out and given back (pg's maxUses). */
+  uses: number;
+  /** Whether the client is lent out (pool.connect or pool.query). */
+  checkedOut: boolean;
+  /** After a deadline: resolves once the cancelled query answered and the cancel was delivered. */
+  busyUntil: Promise<void> | undefined;
+  /** After a deadline: called when the abandoned query finally answers. */
+  afterLateAnswer: (() => void) | undefined;
+  /** Set by the pool: called once, at the first sign of death. */
+  onDeath: ((client: PoolClient) => void) | undefined;
+}
+
+const STATE = Symbol('lifeline.pg.client');
+type Stateful = PoolClient & { [STATE]?: ClientState };
+
+export function stateOf(client: PoolClient): ClientState {
+  const state = (client as Stateful)[STATE];
+  if (state === undefined) throw new TypeError('this client does not belong to a lifeline/pg Pool');
+  return state;
+}
+
+/** Synchronous liveness: LiveSocket's state (both directions) and every death signal pg gave so far. */
+export function isAlive(client: PoolClient): boolean {
+  const state = (client as Stateful)[STATE];
+  if (state === undefined || state.death !== undefined || state.retire) return false;
+  return state.live?.usable === true;
+}
+
+/** The LiveSocket under a lifeline/pg client: its state, death record and `capabilities()`. */
+export function liveSocketOf(client: PoolClient): LiveSocket | undefined {
+  return (client as Stateful)[STATE]?.live;
+}
+
+export type ClientConstructor = new (config: ClientConfig) => pg.Client;
+
+/**
+ * Opens one pg client to `host` over a socket lifeline owns, and records every way it can die. pg reports
+ * a dead socket as an 'error' event on the client, which crashes the process when nobody listens (the
+ * classic checked-out-client crash): a listener is attached for the client's whole life, so the death
+ * lands in `state.death` and on the query that was running instead.
+ */
+export async function openClient(
+  host: PgHost,
+  Client: ClientConstructor,
+  signal: AbortSignal | undefined,
+  socketOptions: LiveSocketOptions,
+): Promise<PoolClient> {
+  const socket = new net.Socket();
+  // pg ≥ 8 takes the stream object (newer versions also accept a factory); its Connection calls connect().
+  const client = new Client({ ...host.config, stream: socket } as unknown as ClientConfig) as Stateful;
+  const state: ClientState = {
+    host,
+    socket,
+    live: undefined,
+    createdAt: Date.now(),
+    death: undefined,
+    deathInTransaction: false,
+    retire: false,
+    inFlight: 0,
+    uses: 0,
+    checkedOut: false,
+    busyUntil: undefined,
+    afterLateAnswer: undefined,
+    onDeath: undefined,
+  };
+  Object.defineProperty(client, STATE, { value: state, enumerable: false });
+
+  const die = (error: Error) => {
+    if (state.death !== undefined) return;
+    const tx = client.getTransactionStatus();
+    state.deathInTransaction = tx === 'T' || tx === 'E';
+    state.death = error;
+    state.onDeath?.(client);
+  };
+  client.on('error', die);
+  client.on('end', () => die(new Error('Connection terminated')));
+  // Attached before pg's own 'connect' listener (pg calls socket.connect inside client.connect), so keepalive
+  // and TCP_USER_TIMEOUT are set before the startup message. The peer's FIN lands as a death at once, while
+  // pg would only notice at 'close'.
+  socket.once('connect', () => {
+    const live = LiveSocket.wrap(socket, socketOptions);
+    state.live = live;
+    live.onClose((death) => die(death.error ?? new Error(`connection closed (${death.cause})`)));
+  });
+
+  const onAbort = () =>
+    socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    if (signal?.aborted) throw signal.reason;
+    await client.connect();
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  return client;
+}
+
+/** Ends a client without waiting on a server that may be gone: a graceful Terminate, then a hard close. */
+export function closeClient(client: PoolClient): Promise<void> {
+  const state = stateOf(client);
+  if (state.death !== undefined || state.socket.destroyed) {
+    state.socket.destroy();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => state.socket.destroy(), 1000);
+    timer.unref();
+    client.end().then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+    );
+  });
+}

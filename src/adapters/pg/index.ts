@@ -1,0 +1,12 @@
+export { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
+export { AcquireTimeoutError } from '../../pool/index.js';
+export { liveSocketOf } from './client.js';
+export {
+  PgConnectionLostError,
+  PgNoHostError,
+  PgTransactionLostError,
+} from './errors.js';
+export { PgConfigError, type TargetSessionAttrs } from './hosts.js';
+export type { LifelinePgOptions } from './options.js';
+export { type LifelinePoolConfig, Pool } from './pool.js';
+export type { LifelineQueryConfig } from './query.js';

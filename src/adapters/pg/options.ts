@@ -1,0 +1,93 @@
+import { type OptionRules, validateOptions } from '../../options.js';
+import type { TargetSessionAttrs } from './hosts.js';
+
+/** The `lifeline` object of a lifeline/pg Pool's config. Every field is optional. */
+export interface LifelinePgOptions {
+  /** How long pool.connect/pool.query wait for a client when connectionTimeoutMillis is not set (pg waits forever). Default 30000. */
+  acquireTimeoutMs?: number;
+  /** Deadline of each query (pool.query and checked-out clients); a CancelRequest stops it on the server. Default: none. */
+  queryDeadlineMs?: number;
+  /** How long a CancelRequest may take to reach the server before the connection is closed instead. Default 5000. */
+  cancelTimeoutMs?: number;
+  /** Treat every pool.query as safe to run twice, so an outcome-unknown failure is retried. Default false. */
+  idempotent?: boolean;
+  /** Extra attempts of a pool.query after a retryable failure. Default 2. */
+  maxRetries?: number;
+  /** Base of the exponential backoff with full jitter between attempts. Default 25. */
+  retryBackoffMs?: number;
+  /** libpq's target_session_attrs; also read from the connection string. Default 'any'. */
+  targetSessionAttrs?: TargetSessionAttrs;
+  /** How long a host that refused a connection goes to the back of a multi-host list. Default 5000. */
+  hostDownMs?: number;
+  /** Time to open a connection (TCP + startup + auth), per host, when connectionTimeoutMillis is not set. Default 10000. */
+  connectTimeoutMs?: number;
+  /** TCP keepalive: idle time before the first probe. Default 10000 (pg's keepAliveInitialDelayMillis if given). */
+  keepaliveIdleMs?: number;
+  /** TCP keepalive: time between probes. Default 5000. */
+  keepaliveIntervalMs?: number;
+  /** TCP keepalive: unanswered probes before the kernel kills the connection. Default 3. */
+  keepaliveCount?: number;
+  /** TCP_USER_TIMEOUT: unacknowledged data older than this kills the connection. Default 30000; 0 disables. */
+  userTimeoutMs?: number;
+  /** Bytes queued with no write progress for this long kill the connection (a server that stopped reading). Default 30000; 0 disables. */
+  writeStallMs?: number;
+  /** A connection idle at least this long gets one event-loop turn before it is handed out, so a pending FIN or RST lands first. Default 100. */
+  validateAfterIdleMs?: number;
+  /** Fraction by which each connection's maxLifetimeSeconds is shortened at random, so they do not expire together. Default 0.1. */
+  lifetimeJitter?: number;
+}
+
+export type ResolvedPgOptions = Required<Omit<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs'>> &
+  Pick<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs'>;
+
+const ms = (min: number) => ({ kind: 'number', min, infinity: false }) as const;
+
+const RULES: OptionRules = {
+  acquireTimeoutMs: ms(1),
+  queryDeadlineMs: ms(1),
+  cancelTimeoutMs: ms(1),
+  idempotent: { kind: 'boolean' },
+  maxRetries: { kind: 'number', min: 0, max: 100, integer: true },
+  retryBackoffMs: ms(1),
+  targetSessionAttrs: {
+    kind: 'enum',
+    values: ['any', 'read-write', 'read-only', 'primary', 'standby', 'prefer-standby'],
+  },
+  hostDownMs: ms(0),
+  connectTimeoutMs: ms(1),
+  // Node's setKeepAlive treats a delay under 1000 ms as "the OS default" (2 h): never allowed here.
+  keepaliveIdleMs: ms(1000),
+  keepaliveIntervalMs: ms(1000),
+  keepaliveCount: { kind: 'number', min: 1, max: 127, integer: true },
+  userTimeoutMs: ms(0),
+  writeStallMs: ms(0),
+  validateAfterIdleMs: ms(0),
+  lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
+};
+
+/** Validates the `lifeline` object once, at construction; messages name the option and its range. */
+export function resolvePgOptions(
+  given: LifelinePgOptions | undefined,
+  keepAliveInitialDelayMillis?: number,
+): ResolvedPgOptions {
+  const o = given ?? {};
+  validateOptions('lifeline/pg Pool lifeline', o, RULES);
+  return {
+    acquireTimeoutMs: o.acquireTimeoutMs ?? 30_000,
+    queryDeadlineMs: o.queryDeadlineMs,
+    cancelTimeoutMs: o.cancelTimeoutMs ?? 5000,
+    idempotent: o.idempotent ?? false,
+    maxRetries: o.maxRetries ?? 2,
+    retryBackoffMs: o.retryBackoffMs ?? 25,
+    targetSessionAttrs: o.targetSessionAttrs,
+    hostDownMs: o.hostDownMs ?? 5000,
+    connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    keepaliveIdleMs: o.keepaliveIdleMs ?? Math.max(1000, keepAliveInitialDelayMillis || 10_000),
+    keepaliveIntervalMs: o.keepaliveIntervalMs ?? 5000,
+    keepaliveCount: o.keepaliveCount ?? 3,
+    userTimeoutMs: o.userTimeoutMs ?? 30_000,
+    writeStallMs: o.writeStallMs ?? 30_000,
+    validateAfterIdleMs: o.validateAfterIdleMs ?? 100,
+    lifetimeJitter: o.lifetimeJitter ?? 0.1,
+  };
+}

@@ -1,0 +1,417 @@
+import { EventEmitter } from 'node:events';
+import type { PoolClient, PoolConfig, QueryConfig, QueryResult, Submittable } from 'pg';
+import pg from 'pg';
+import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
+import {
+  type Attempt,
+  type Classification,
+  classifyPostgres,
+  type ExecuteOptions,
+  execute,
+  RetryBudget,
+} from '../../exec/index.js';
+import { InvalidOptionError } from '../../options.js';
+import { Pool as CorePool, type PoolStats } from '../../pool/index.js';
+import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
+import { PgConnectionLostError } from './errors.js';
+import { HostRotation, openOnAnyHost } from './failover.js';
+import { planHosts, type TargetSessionAttrs } from './hosts.js';
+import { type LifelinePgOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
+import {
+  isSubmittable,
+  type LifelineQueryConfig,
+  type QueryRunOptions,
+  runQuery,
+  wrapClientQuery,
+} from './query.js';
+import { sqlState } from './sqlstate.js';
+
+/** pg.Pool's config, plus `lifeline` and libpq's target_session_attrs. */
+export interface LifelinePoolConfig extends PoolConfig {
+  lifeline?: LifelinePgOptions;
+  target_session_attrs?: TargetSessionAttrs;
+}
+
+type QueryCallback = (err: Error | undefined, result: QueryResult) => void;
+type ConnectCallback = (
+  err: Error | undefined,
+  client: PoolClient | undefined,
+  done: (release?: Error | boolean) => void,
+) => void;
+
+const NOOP = () => {};
+// setTimeout's limit, execute()'s largest deadline: about 24.8 days, i.e. none.
+const NO_DEADLINE_MS = 2_147_483_647;
+// Deadlines shorter than this are real ones; longer is NO_DEADLINE_MS counting down.
+const FINITE_MS = 2_000_000_000;
+
+/** Raw connection errors under an outcome-unknown failure, so the classifier knows them for what they are. */
+const connectionDeaths = new WeakSet<object>();
+
+/**
+ * What the server may have seen of a failed pool.query attempt. runQuery already knows whether the
+ * connection died and whether the statement left; server errors go to exec's Postgres classifier
+ * (57P01/57P02/57P03/40001/40P01/53300 transient, others final and passed through unchanged).
+ */
+function classifyAttempt(error: unknown, sent: boolean): Classification {
+  if (error instanceof PgConnectionLostError) return { kind: 'not-sent' };
+  if (typeof error === 'object' && error !== null && connectionDeaths.has(error)) {
+    return sent ? { kind: 'outcome-unknown' } : { kind: 'not-sent' };
+  }
+  if (error instanceof DeadlineExceededError) return { kind: 'rejected', transient: false };
+  return classifyPostgres(error, sent);
+}
+const DESTROY = { destroy: true } as const;
+
+/**
+ * A drop-in for pg.Pool: same config, methods, overloads, events and counts, over connections that know
+ * when they are dead. A dead client is never handed out, an idle one that dies leaves at once, and the death
+ * of a checked-out client reaches its query as an error (never as an uncaught 'error' event). pool.query
+ * retries what is safe: a statement that was not sent, a statement the server rolled back (57P01, 40001, …),
+ * and one whose outcome is unknown only when declared idempotent.
+ */
+export class Pool extends EventEmitter {
+  readonly options: LifelinePoolConfig;
+  ending = false;
+  ended = false;
+
+  private readonly lifeline: ResolvedPgOptions;
+  private readonly core: CorePool<PoolClient>;
+  private readonly run: QueryRunOptions;
+  private readonly acquireTimeoutMs: number;
+  private readonly maxLifetimeMs: number;
+  private readonly maxUses: number;
+  private readonly lent = new Set<PoolClient>();
+  private readonly unbounded: QueryRunOptions;
+  /** execute() options, built once: validated and cached by execute per object. */
+  private readonly plans: { default: ExecuteOptions; idempotent: ExecuteOptions; once: ExecuteOptions };
+
+  constructor(config: LifelinePoolConfig = {}) {
+    super();
+    const { lifeline, ...rest } = config;
+    this.options = { ...rest, max: rest.max || 10, min: rest.min || 0 };
+    // Hidden as pg.Pool hides it: not in console.log, JSON or stack traces.
+    if ('password' in rest) {
+      Object.defineProperty(this.options, 'password', {
+        value: rest.password,
+        enumerable: false,
+        writable: true,
+      });
+    }
+    this.lifeline = resolvePgOptions(lifeline, rest.keepAliveInitialDelayMillis);
+    if (rest.pipeline) {
+      // A pipelined client has several statements in flight: none of them could be told apart as sent or not.
+      throw new InvalidOptionError(
+        'lifeline/pg Pool',
+        'pipeline',
+        'is not supported (must be false)',
+        rest.pipeline,
+      );
+    }
+    const plan = planHosts(rest, this.lifeline.targetSessionAttrs);
+    this.run = { deadlineMs: this.lifeline.queryDeadlineMs, cancelTimeoutMs: this.lifeline.cancelTimeoutMs };
+    this.unbounded = { deadlineMs: undefined, cancelTimeoutMs: this.lifeline.cancelTimeoutMs };
+    const base: ExecuteOptions = {
+      // pg has no statement deadline by default; neither does pool.query unless lifeline.queryDeadlineMs says.
+      deadlineMs: this.lifeline.queryDeadlineMs ?? NO_DEADLINE_MS,
+      retry: {
+        maxAttempts: this.lifeline.maxRetries + 1,
+        baseDelayMs: Math.max(1, this.lifeline.retryBackoffMs),
+      },
+      budget: new RetryBudget(),
+      classify: classifyAttempt,
+    };
+    this.plans = {
+      default: { ...base, idempotent: this.lifeline.idempotent },
+      idempotent: { ...base, idempotent: true },
+      once: { ...base, idempotent: false },
+    };
+    // pg waits forever by default; lifeline never does: connectionTimeoutMillis, else lifeline.acquireTimeoutMs.
+    this.acquireTimeoutMs = rest.connectionTimeoutMillis || this.lifeline.acquireTimeoutMs;
+    this.maxLifetimeMs = (rest.maxLifetimeSeconds ?? 0) * 1000;
+    this.maxUses = rest.maxUses || Number.POSITIVE_INFINITY;
+
+    const Client = (rest.Client ?? pg.Client) as unknown as ClientConstructor;
+    const connectTimeoutMs = rest.connectionTimeoutMillis || this.lifeline.connectTimeoutMs;
+    const { keepaliveIdleMs, keepaliveIntervalMs, keepaliveCount, userTimeoutMs, writeStallMs } =
+      this.lifeline;
+    // Postgres pushes NoticeResponse, ParameterStatus and LISTEN notifications unprompted: idle data is normal.
+    const socketOptions = {
+      keepaliveIdleMs,
+      keepaliveIntervalMs,
+      keepaliveCount,
+      userTimeoutMs,
+      writeStallMs,
+      idleData: 'allow',
+    } as const;
+    const hosts = plan.hosts.map((h) => ({
+      ...h,
+      config: { ...h.config, connectionTimeoutMillis: connectTimeoutMs },
+    }));
+    const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
+
+    this.core = new CorePool<PoolClient>({
+      min: this.options.min ?? 0,
+      max: this.options.max ?? 10,
+      acquireTimeoutMs: this.acquireTimeoutMs,
+      // Every host of the list may be tried, each within its connect timeout.
+      createTimeoutMs: connectTimeoutMs * plan.hosts.length + 1000,
+      idleTimeoutMs: rest.idleTimeoutMillis === undefined ? 10_000 : (rest.idleTimeoutMillis ?? 0),
+      maxLifetimeMs: this.maxLifetimeMs,
+      lifetimeJitter: this.lifeline.lifetimeJitter,
+      validateAfterIdleMs: this.lifeline.validateAfterIdleMs,
+      factory: {
+        create: async (signal) => {
+          const client = await openOnAnyHost(connectRotation, Client, signal, socketOptions);
+          wrapClientQuery(client, this.run);
+          if (rest.onConnect) {
+            try {
+              await rest.onConnect(client);
+            } catch (error) {
+              await closeClient(client);
+              throw error;
+            }
+          }
+          return client;
+        },
+        destroy: (client) => closeClient(client),
+        alive: (client) => isAlive(client) && stateOf(client).inFlight === 0,
+        onDeath: (client, cb) => {
+          const state = stateOf(client);
+          state.onDeath = () => {
+            cb(state.death);
+            // pg.Pool emits 'error' for an idle client's death, and without a listener that crashes the
+            // process. Emitted here only to those who listen; a checked-out client's death goes to its query.
+            if (!state.checkedOut && this.listenerCount('error') > 0) {
+              this.emit('error', state.death, client);
+            }
+          };
+        },
+      },
+    });
+    this.core.on('create', (client) => this.emit('connect', client));
+    this.core.on('evict', (client) => this.emit('remove', client));
+    if (rest.allowExitOnIdle) {
+      this.on('release', (_err: unknown, client: PoolClient) =>
+        (client as unknown as { unref(): void }).unref(),
+      );
+      this.on('acquire', (client: PoolClient) => (client as unknown as { ref(): void }).ref());
+    }
+  }
+
+  get totalCount(): number {
+    const s = this.core.stats();
+    return s.total + s.pendingCreates;
+  }
+
+  get idleCount(): number {
+    return this.core.stats().idle;
+  }
+
+  get waitingCount(): number {
+    return this.core.stats().waiting;
+  }
+
+  /** Lent-out clients past maxLifetimeSeconds, retired when released (as pg.Pool counts them). */
+  get expiredCount(): number {
+    if (this.maxLifetimeMs <= 0) return 0;
+    return this.expiredSince(Date.now() - this.maxLifetimeMs);
+  }
+
+  /** The core pool's full snapshot: counters, evictions by reason, the last connect error. */
+  stats(): PoolStats {
+    return this.core.stats();
+  }
+
+  connect(): Promise<PoolClient>;
+  connect(callback: ConnectCallback): void;
+  connect(callback?: ConnectCallback): Promise<PoolClient> | undefined {
+    const pending = this.ending
+      ? Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
+      : this.checkout(this.acquireTimeoutMs).then((client) => {
+          this.lend(client);
+          let released = false;
+          client.release = (err?: Error | boolean) => {
+            if (released)
+              throw new Error('Release called on client which has already been released to the pool.');
+            released = true;
+            this.checkin(client, err, true);
+          };
+          return client;
+        });
+    if (callback === undefined) return pending;
+    pending.then(
+      (client) => callback(undefined, client, client.release),
+      (error: Error) => callback(error, undefined, NOOP),
+    );
+    return undefined;
+  }
+
+  query<T extends Submittable>(queryStream: T): T;
+  query<R extends QueryResult = QueryResult>(
+    config: string | LifelineQueryConfig,
+    values?: unknown[],
+  ): Promise<R>;
+  query<R extends QueryResult = QueryResult>(
+    config: string | LifelineQueryConfig,
+    callback: (err: Error | undefined, result: R) => void,
+  ): void;
+  query<R extends QueryResult = QueryResult>(
+    text: string | LifelineQueryConfig,
+    values: unknown[] | undefined,
+    callback: (err: Error | undefined, result: R) => void,
+  ): void;
+  query(first: unknown, second?: unknown, third?: unknown): unknown {
+    if (typeof first === 'function') {
+      const error = new Error('Passing a function as the first parameter to pool.query is not supported');
+      setImmediate(first as (e: Error) => void, error);
+      return undefined;
+    }
+    if (isSubmittable(first)) return this.querySubmittable(first, second as unknown[] | undefined);
+    const callback = (typeof second === 'function' ? second : third) as QueryCallback | undefined;
+    const values = typeof second === 'function' ? undefined : (second as unknown[] | undefined);
+    const pending = this.runPooled(first as string | LifelineQueryConfig, values);
+    if (callback === undefined) return pending;
+    pending.then(
+      (result) => callback(undefined, result),
+      (error: Error) => callback(error, undefined as unknown as QueryResult),
+    );
+    return undefined;
+  }
+
+  end(): Promise<void>;
+  end(callback: (err?: Error) => void): void;
+  end(callback?: (err?: Error) => void): Promise<void> | undefined {
+    let pending: Promise<void>;
+    if (this.ending) {
+      pending = Promise.reject(new Error('Called end on pool more than once'));
+    } else {
+      this.ending = true;
+      // pg's end() waits for every checked-out client, however long: so does this one.
+      pending = this.core.drain({ timeoutMs: Number.POSITIVE_INFINITY }).then(() => {
+        this.ended = true;
+      });
+    }
+    if (callback === undefined) return pending;
+    pending.then(() => callback(), callback);
+    return undefined;
+  }
+
+  private checkout(timeoutMs: number): Promise<PoolClient> {
+    if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+    // Without options the core pool takes its allocation-free hot path.
+    return this.core.acquire(
+      timeoutMs >= this.acquireTimeoutMs ? undefined : { timeoutMs: Math.max(1, Math.ceil(timeoutMs)) },
+    );
+  }
+
+  /** The client is now the caller's: pg's 'acquire' event. */
+  private lend(client: PoolClient): void {
+    stateOf(client).checkedOut = true;
+    this.lent.add(client);
+    if (this.listenerCount('acquire') > 0) this.emit('acquire', client);
+  }
+
+  private expiredSince(createdBefore: number): number {
+    let n = 0;
+    for (const client of this.lent) if (stateOf(client).createdAt <= createdBefore) n++;
+    return n;
+  }
+
+  /** Back to the pool, or destroyed when `err` says so (pg's release(err)) or the connection is not reusable. */
+  private checkin(client: PoolClient, err: unknown, byCaller = false): void {
+    const state = stateOf(client);
+    state.checkedOut = false;
+    state.uses++;
+    this.lent.delete(client);
+    if (this.listenerCount('release') > 0)
+      this.emit('release', err instanceof Error ? err : undefined, client);
+    const busy = state.busyUntil;
+    if (busy !== undefined) {
+      state.busyUntil = undefined;
+      // A cancelled query is still answering; the client rejoins once its answer and the cancel are in.
+      busy.then(() => this.core.release(client, state.uses >= this.maxUses ? DESTROY : undefined));
+      return;
+    }
+    // release(err) from the caller destroys, as in pg. For pool.query's own failures lifeline knows better: a
+    // server error (a failed constraint, a syntax error) leaves the session usable, a session-ending one has
+    // set `retire` (which alive() reports), and a cancelled deadline was handled above.
+    const destroy = byCaller
+      ? Boolean(err)
+      : Boolean(err) && !(err instanceof DeadlineExceededError) && sqlState(err) === undefined;
+    this.core.release(client, destroy || state.uses >= this.maxUses ? DESTROY : undefined);
+  }
+
+  private querySubmittable<T extends Submittable>(query: T, values: unknown[] | undefined): T {
+    this.checkout(this.acquireTimeoutMs).then(
+      (client) => {
+        this.lend(client);
+        const q = query as T & { callback?: (err: Error | null) => void };
+        const done = q.callback;
+        q.callback = (err: Error | null, ...rest: unknown[]) => {
+          this.checkin(client, err ?? undefined);
+          (done as ((e: Error | null, ...r: unknown[]) => void) | undefined)?.(err, ...rest);
+        };
+        (client.query as unknown as (q: T, v: unknown) => void)(query, values);
+      },
+      (error: Error) => {
+        const q = query as T & { handleError?: (e: Error) => void };
+        q.handleError?.(error);
+      },
+    );
+    return query;
+  }
+
+  /**
+   * One statement on any client, through lifeline's execute(): each attempt's failure is classified by what
+   * the server may have seen (runQuery and classifyAttempt), only the safe ones run again, with jittered
+   * backoff, within the pool's retry budget, and all attempts share the statement's deadline.
+   */
+  private runPooled(
+    config: string | LifelineQueryConfig,
+    values: unknown[] | undefined,
+  ): Promise<QueryResult> {
+    let plan = this.plans.default;
+    if (typeof config === 'object' && config !== null) {
+      const idempotent = config.idempotent ?? this.lifeline.idempotent;
+      if (config.deadlineMs !== undefined)
+        plan = { ...this.plans.default, idempotent, deadlineMs: config.deadlineMs };
+      else if (config.idempotent !== undefined) plan = idempotent ? this.plans.idempotent : this.plans.once;
+    }
+    return execute((attempt) => this.attempt(attempt, config, values), plan);
+  }
+
+  private attempt(
+    attempt: Attempt,
+    config: string | QueryConfig,
+    values: unknown[] | undefined,
+  ): Promise<QueryResult> {
+    // No AbortSignal here: creating one per query costs more than the rest of the attempt. The deadline,
+    // when there is one, bounds the acquire and arms runQuery's own timer (CancelRequest on expiry).
+    return this.checkout(Math.min(this.acquireTimeoutMs, attempt.deadline - Date.now())).then(
+      (client) =>
+        new Promise<QueryResult>((resolve, reject) => {
+          this.lend(client);
+          const left = attempt.deadline - Date.now();
+          const run =
+            left < FINITE_MS
+              ? { deadlineMs: Math.max(1, left), cancelTimeoutMs: this.run.cancelTimeoutMs }
+              : this.unbounded;
+          runQuery(client, config, values, run, (err, result, sent) => {
+            this.checkin(client, err ?? undefined);
+            if (err === null) {
+              resolve(result as QueryResult);
+              return;
+            }
+            if (sent) attempt.markSent();
+            // execute() wraps an outcome-unknown failure itself; hand it the connection error underneath.
+            const cause = err instanceof OutcomeUnknownError ? err.cause : undefined;
+            if (typeof cause === 'object' && cause !== null) {
+              connectionDeaths.add(cause);
+              reject(cause);
+            } else reject(err);
+          });
+        }),
+    );
+  }
+}

@@ -1,0 +1,186 @@
+import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
+import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
+import { sendCancelRequest } from './cancel.js';
+import { type ClientState, stateOf } from './client.js';
+import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
+import { retiresConnection, sqlState } from './sqlstate.js';
+
+/** pg's QueryConfig plus lifeline's per-query fields; pg ignores the extra ones. */
+export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I extends unknown[] ? I : unknown[]> {
+  /** Running this statement twice is harmless: retry it even when its outcome is unknown. */
+  idempotent?: boolean;
+  /** Overrides the pool's `lifeline.queryDeadlineMs` for this statement. */
+  deadlineMs?: number;
+}
+
+export type QueryCallback = (err: Error | null, result?: QueryResult) => void;
+
+/** pg's client.query before lifeline wrapped it; called with a callback, which is pg's cheapest path. */
+type RawQuery = (
+  config: string | QueryConfig,
+  values: unknown[] | undefined,
+  callback: QueryCallback,
+) => void;
+
+export interface QueryRunOptions {
+  /** Time this attempt may take. */
+  deadlineMs: number | undefined;
+  cancelTimeoutMs: number;
+}
+
+/** A query whose deadline passed keeps its client busy until the server's answer (or a hard close) arrives. */
+export interface PendingSettle {
+  settled: Promise<void>;
+}
+
+const RAW = Symbol('lifeline.pg.rawQuery');
+type Wrapped = PoolClient & { [RAW]?: RawQuery };
+
+export function isSubmittable(value: unknown): value is Submittable {
+  return typeof value === 'object' && value !== null && typeof (value as Submittable).submit === 'function';
+}
+
+/**
+ * Runs one statement on `client` and says precisely how it failed. A connection death becomes
+ * `PgConnectionLostError` when no byte of the statement left (the server cannot have seen it),
+ * `OutcomeUnknownError` when it was written, `PgTransactionLostError` inside a transaction; server errors
+ * pass through unchanged (callers branch on `err.code`), and the session-ending ones retire the client.
+ * The callback's `sent` says whether any byte of the statement was written, for the retry decision.
+ */
+export function runQuery(
+  client: PoolClient,
+  config: string | QueryConfig,
+  values: unknown[] | undefined,
+  options: QueryRunOptions,
+  callback: (err: Error | null, result: QueryResult | undefined, sent: boolean) => void,
+): void {
+  const state = stateOf(client);
+  const raw = (client as Wrapped)[RAW] ?? (client.query as unknown as RawQuery);
+  const txBefore = client.getTransactionStatus();
+  if (state.death !== undefined || state.socket.destroyed) {
+    const err = state.death ?? new Error('socket closed');
+    process.nextTick(callback, lost(state, txBefore, false, err), undefined, false);
+    return;
+  }
+  const socket = state.socket;
+  const before = socket.bytesWritten;
+  let timer: NodeJS.Timeout | undefined;
+  let answered = false;
+  const { deadlineMs } = options;
+  // Only a query with a deadline pays for the closure that stops it (the hot path has none).
+  const stop =
+    deadlineMs === undefined || deadlineMs <= 0
+      ? undefined
+      : (): void => {
+          if (answered) return;
+          answered = true;
+          if (timer !== undefined) clearTimeout(timer);
+          const cancelSent = cancel(client, state, options.cancelTimeoutMs);
+          callback(
+            new DeadlineExceededError(
+              deadlineMs ?? 0,
+              1,
+              undefined,
+              cancelSent
+                ? `before the query on ${state.host.label} finished; a CancelRequest was sent so the server stops it`
+                : `before the query on ${state.host.label} finished; the connection was closed to stop it`,
+            ),
+            undefined,
+            socket.bytesWritten !== before,
+          );
+        };
+  state.inFlight++;
+  raw.call(client, config, values, (err, result) => {
+    state.inFlight--;
+    if (timer !== undefined) clearTimeout(timer);
+    if (answered) {
+      state.afterLateAnswer?.();
+      return;
+    }
+    answered = true;
+    const sent = socket.bytesWritten !== before;
+    if (err === null || err === undefined) callback(null, result, sent);
+    else callback(translate(err, state, txBefore, sent), undefined, sent);
+  });
+  if (stop !== undefined) timer = setTimeout(stop, deadlineMs);
+}
+
+/**
+ * Sends the CancelRequest for the client's backend and keeps the client out of circulation until both the
+ * server's answer to the cancelled query and the cancel's own delivery are in: a cancel that lands after the
+ * client moved on would cancel the next statement. A server that cannot be reached in `cancelTimeoutMs`
+ * gets the connection closed instead.
+ */
+function cancel(client: PoolClient, state: ClientState, cancelTimeoutMs: number): boolean {
+  const { processID, secretKey } = client as unknown as { processID: unknown; secretKey: unknown };
+  const answered = new Promise<void>((resolve) => {
+    state.afterLateAnswer = () => {
+      state.afterLateAnswer = undefined;
+      resolve();
+    };
+  });
+  if (typeof processID !== 'number' || typeof secretKey !== 'number') {
+    state.retire = true;
+    state.socket.destroy();
+    state.busyUntil = answered;
+    return false;
+  }
+  const delivered = sendCancelRequest(
+    { host: state.host.host, port: state.host.port, processID, secretKey },
+    cancelTimeoutMs,
+  ).then((ok) => {
+    if (!ok) state.socket.destroy();
+  });
+  const giveUp = setTimeout(() => state.socket.destroy(), cancelTimeoutMs * 2);
+  giveUp.unref();
+  state.busyUntil = Promise.all([answered, delivered]).then(() => clearTimeout(giveUp));
+  return true;
+}
+
+function translate(err: Error, state: ClientState, txBefore: string | null, sent: boolean): Error {
+  const code = sqlState(err);
+  if (code !== undefined) {
+    if (!retiresConnection(code)) return err;
+    state.retire = true;
+    return txBefore === 'T' || txBefore === 'E' ? new PgTransactionLostError(state.host.label, err) : err;
+  }
+  if (state.death === undefined && !state.socket.destroyed) return err;
+  return lost(state, txBefore, sent, err);
+}
+
+function lost(state: ClientState, txBefore: string | null, sent: boolean, cause: unknown): Error {
+  if (txBefore === 'T' || txBefore === 'E' || state.deathInTransaction) {
+    return new PgTransactionLostError(state.host.label, cause);
+  }
+  return sent ? new OutcomeUnknownError(1, cause) : new PgConnectionLostError(state.host.label, cause);
+}
+
+/**
+ * Replaces `client.query` with one that runs through `runQuery`, so a checked-out client (and the code of
+ * Kysely and Drizzle, which use checked-out clients) gets the same deadlines and error meanings as
+ * pool.query, with pg's overloads: (text | config, values?, callback?) and submittables passed through.
+ */
+export function wrapClientQuery(client: PoolClient, options: QueryRunOptions): void {
+  const raw = client.query as unknown as RawQuery & ((...args: unknown[]) => unknown);
+  Object.defineProperty(client, RAW, { value: raw, enumerable: false });
+  const query = (first: unknown, second?: unknown, third?: unknown): unknown => {
+    if (first === null || first === undefined || isSubmittable(first)) {
+      return raw.call(client, first as unknown as string, second as unknown[], third as QueryCallback);
+    }
+    const callback = (typeof second === 'function' ? second : third) as QueryCallback | undefined;
+    const values = typeof second === 'function' ? undefined : (second as unknown[] | undefined);
+    const config = first as string | LifelineQueryConfig;
+    const run =
+      typeof config === 'object' && config.deadlineMs !== undefined
+        ? { ...options, deadlineMs: config.deadlineMs }
+        : options;
+    if (callback !== undefined) {
+      runQuery(client, config, values, run, (err, result) => callback(err, result));
+      return undefined;
+    }
+    return new Promise((resolve, reject) => {
+      runQuery(client, config, values, run, (err, result) => (err === null ? resolve(result) : reject(err)));
+    });
+  };
+  (client as unknown as { query: typeof query }).query = query;
+}

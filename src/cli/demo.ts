@@ -1,0 +1,191 @@
+// `lifeline demo`: replays the incidents against an embedded Postgres (or --database-url) through a
+// plain pg.Pool and lifeline/pg side by side, prints the table and writes the HTML report.
+
+import { writeFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { EmbeddedPostgresUnavailableError } from '../demo/embedded.js';
+import { renderReport } from '../demo/report.js';
+import { type DemoResult, type ProgressEvent, runDemo } from '../demo/runner.js';
+import { SCENARIOS } from '../demo/scenarios.js';
+import { overall, story } from '../demo/story.js';
+import { renderTable } from '../demo/table.js';
+
+const USAGE = `Usage: lifeline demo [options]
+
+Replays the incidents lifeline exists for (peer FIN, RST, a proxy's connection lifetime, black hole,
+partition, a peer that stops reading, server restart, writes under resets) against a database,
+through a plain pg.Pool and through lifeline/pg side by side, and shows what each application saw.
+
+Options:
+  --quick                 short scenarios (under 30 s in all)
+  --database-url <url>    run against this Postgres instead of the embedded one (PGlite)
+  --report <file>         where to write the HTML report (default: demo.html)
+  --json                  print the results as JSON on stdout (progress goes to stderr)
+  --scenario <a,b,...>    run only these scenarios
+  --seed <n>              seed for the fault proxies and the workload (default: 1)
+  -h, --help              show this help
+
+Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
+
+Exit codes: 0 done, 1 failed to run, 2 bad usage, 130 interrupted (Ctrl-C).`;
+
+interface Parsed {
+  quick: boolean;
+  databaseUrl: string | undefined;
+  report: string;
+  json: boolean;
+  scenarios: string[] | undefined;
+  seed: number;
+}
+
+class UsageError extends Error {}
+
+function parse(argv: string[]): Parsed | 'help' {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: true,
+    options: {
+      quick: { type: 'boolean', default: false },
+      'database-url': { type: 'string' },
+      report: { type: 'string', default: 'demo.html' },
+      json: { type: 'boolean', default: false },
+      scenario: { type: 'string' },
+      seed: { type: 'string', default: '1' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return 'help';
+  if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+  const seed = Number(values.seed);
+  if (!Number.isSafeInteger(seed) || seed < 0)
+    throw new UsageError(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const scenarios = values.scenario
+    ?.split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = scenarios?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `unknown scenario '${unknown.join("', '")}'; choose from ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  }
+  if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) {
+    throw new UsageError('--database-url must be a postgres:// or postgresql:// URL');
+  }
+  return {
+    quick: values.quick,
+    databaseUrl: values['database-url'],
+    report: values.report,
+    json: values.json,
+    scenarios,
+    seed,
+  };
+}
+
+/** Progress: one live line on a terminal, plain lines otherwise (logs, CI, pipes). */
+function progressPrinter(stream: NodeJS.WriteStream): {
+  onProgress: (e: ProgressEvent) => void;
+  done(): void;
+} {
+  const live = stream.isTTY === true;
+  let liveLine = false;
+  const clear = (): void => {
+    if (liveLine) stream.write('\r\x1b[2K');
+    liveLine = false;
+  };
+  return {
+    onProgress(event) {
+      switch (event.type) {
+        case 'database':
+          clear();
+          stream.write(`${event.message}\n`);
+          break;
+        case 'scenario':
+          clear();
+          stream.write(
+            `[${event.index + 1}/${event.total}] ${event.scenario.name}: ${event.scenario.fault}\n`,
+          );
+          break;
+        case 'tick': {
+          if (!live) break;
+          const { naive, lifeline } = event.sides;
+          const fraction = Math.min(1, event.elapsedMs / event.totalMs);
+          const bar = '█'.repeat(Math.round(fraction * 12)).padEnd(12, '░');
+          const side = (s: typeof naive): string => `${s.ok} ok ${s.errors} err ${s.pending} pending`;
+          const line = `  ${bar}  pg.Pool ${side(naive)}  │  lifeline/pg ${side(lifeline)}`;
+          clear();
+          // One row only: a line that wraps could not be cleared in place.
+          stream.write(line.slice(0, Math.max(20, (stream.columns ?? 120) - 1)));
+          liveLine = true;
+          break;
+        }
+        case 'scenario-done':
+          clear();
+          stream.write(`  ${story(event.result)}\n`);
+          break;
+      }
+    },
+    done: clear,
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let options: Parsed | 'help';
+  try {
+    options = parse(argv);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`lifeline demo: ${message}\n\n${USAGE}`);
+    return 2;
+  }
+  if (options === 'help') {
+    console.log(USAGE);
+    return 0;
+  }
+
+  const out = options.json ? process.stderr : process.stdout;
+  const progress = progressPrinter(out);
+  const controller = new AbortController();
+  const onSigint = (): void => {
+    progress.done();
+    out.write('\ninterrupted: stopping the current scenario and cleaning up…\n');
+    controller.abort();
+  };
+  process.once('SIGINT', onSigint);
+  let result: DemoResult;
+  try {
+    result = await runDemo({
+      quick: options.quick,
+      databaseUrl: options.databaseUrl,
+      scenarios: options.scenarios,
+      seed: options.seed,
+      signal: controller.signal,
+      onProgress: progress.onProgress,
+    });
+  } catch (error) {
+    progress.done();
+    if (error instanceof EmbeddedPostgresUnavailableError) {
+      console.error(`lifeline demo: ${error.message}`);
+      return 1;
+    }
+    const message = error instanceof Error ? error.message : String(error);
+    console.error(`lifeline demo: failed: ${message}`);
+    return 1;
+  } finally {
+    process.removeListener('SIGINT', onSigint);
+  }
+  progress.done();
+
+  const table = renderTable(result.scenarios);
+  const reportPath = resolve(options.report);
+  await writeFile(reportPath, renderReport(result, table));
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  } else {
+    out.write(`\n${table}\n\n${overall(result.scenarios)}\n`);
+  }
+  out.write(`Report: ${reportPath}\n`);
+  return result.aborted ? 130 : 0;
+}

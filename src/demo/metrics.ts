@@ -1,0 +1,185 @@
+// What one side (one pool) of one scenario did, measured from the application's point of view: an op
+// is one `pool.query` as the app's code sees it, including whatever retries the pool does inside.
+
+export type OpKind = 'read' | 'write';
+
+export interface ErrorCount {
+  message: string;
+  count: number;
+}
+
+export interface SideResult {
+  ok: number;
+  /** Ops that rejected: what the application saw. */
+  errors: number;
+  readErrors: number;
+  writeErrors: number;
+  /** Distinct error messages (addresses normalised), most frequent first. */
+  errorMessages: ErrorCount[];
+  /** Ops still pending well after the scenario's load stopped: a request that would hang forever. */
+  hung: number;
+  latencyMs: { p50: number; p99: number; max: number };
+  /**
+   * From the last fault action (the heal, for an outage; the last burst, for repeated ones) to the end of
+   * the first bucket back at half the pre-fault throughput with no error after it; null: never.
+   */
+  recoveryMs: number | null;
+  /** Writes acknowledged to the application that are not in the table. */
+  lostWrites: number;
+  /** Ids written more than once (a retry re-applied a write that had in fact committed). */
+  doubledWrites: number;
+  /** 'error' events with no handler of the app's own: each one would have crashed a process without a listener. */
+  uncaughtErrorEvents: number;
+  series: { ok: number[]; errors: number[] };
+}
+
+interface OpRecord {
+  kind: OpKind;
+  startMs: number;
+  endMs: number;
+  error: string | undefined;
+}
+
+export interface OpHandle {
+  ok(): void;
+  fail(error: unknown): void;
+}
+
+/** Addresses and ports differ between runs; without this every refused connect is its own message. */
+export function normaliseMessage(error: unknown): string {
+  const raw = error instanceof Error ? error.message : String(error);
+  return raw
+    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b/g, '<host:port>')
+    .replace(/\b\d{4,}\b/g, 'N')
+    .slice(0, 200);
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return 0;
+  const index = Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1);
+  return sorted[Math.max(0, index)] ?? 0;
+}
+
+export class Recorder {
+  private readonly done: OpRecord[] = [];
+  private readonly inFlight = new Set<{ kind: OpKind; startMs: number }>();
+  private frozen = false;
+  uncaughtErrorEvents = 0;
+  /** Running totals for the progress display. */
+  okSoFar = 0;
+  errorsSoFar = 0;
+
+  constructor(private readonly t0: number) {}
+
+  now(): number {
+    return performance.now() - this.t0;
+  }
+
+  begin(kind: OpKind): OpHandle {
+    const entry = { kind, startMs: this.now() };
+    this.inFlight.add(entry);
+    const finish = (error: string | undefined): void => {
+      if (this.frozen || !this.inFlight.delete(entry)) return;
+      if (error === undefined) this.okSoFar++;
+      else this.errorsSoFar++;
+      this.done.push({ kind, startMs: entry.startMs, endMs: this.now(), error });
+    };
+    return { ok: () => finish(undefined), fail: (error) => finish(normaliseMessage(error)) };
+  }
+
+  /** Stops recording: whatever is still in flight from now on counts as hung, whatever settles later is ignored. */
+  freeze(): void {
+    this.frozen = true;
+  }
+
+  pending(): number {
+    return this.inFlight.size;
+  }
+
+  summarise(args: {
+    durationMs: number;
+    bucketMs: number;
+    /** When the fault actions happened, in ms from the start; empty: no fault. */
+    faultTimesMs: readonly number[];
+    lostWrites: number;
+    doubledWrites: number;
+  }): SideResult {
+    const buckets = Math.ceil(args.durationMs / args.bucketMs);
+    const okSeries = new Array<number>(buckets).fill(0);
+    const errorSeries = new Array<number>(buckets).fill(0);
+    const latencies: number[] = [];
+    const messages = new Map<string, number>();
+    let ok = 0;
+    let readErrors = 0;
+    let writeErrors = 0;
+    for (const op of this.done) {
+      const bucket = Math.min(buckets - 1, Math.floor(op.endMs / args.bucketMs));
+      if (op.error === undefined) {
+        ok++;
+        okSeries[bucket] = (okSeries[bucket] ?? 0) + 1;
+      } else {
+        if (op.kind === 'read') readErrors++;
+        else writeErrors++;
+        errorSeries[bucket] = (errorSeries[bucket] ?? 0) + 1;
+        messages.set(op.error, (messages.get(op.error) ?? 0) + 1);
+      }
+      latencies.push(op.endMs - op.startMs);
+    }
+    latencies.sort((a, b) => a - b);
+    return {
+      ok,
+      errors: readErrors + writeErrors,
+      readErrors,
+      writeErrors,
+      errorMessages: [...messages]
+        .map(([message, count]) => ({ message, count }))
+        .sort((a, b) => b.count - a.count || a.message.localeCompare(b.message)),
+      hung: this.inFlight.size,
+      latencyMs: {
+        p50: Math.round(percentile(latencies, 50)),
+        p99: Math.round(percentile(latencies, 99)),
+        max: Math.round(latencies.at(-1) ?? 0),
+      },
+      recoveryMs: recovery(okSeries, errorSeries, args.bucketMs, args.faultTimesMs, this.inFlight.size),
+      lostWrites: args.lostWrites,
+      doubledWrites: args.doubledWrites,
+      uncaughtErrorEvents: this.uncaughtErrorEvents,
+      series: { ok: okSeries, errors: errorSeries },
+    };
+  }
+}
+
+/**
+ * Recovery: the first bucket from the last fault action on whose own throughput is back to half the
+ * pre-fault mean, after which no bucket has errors. Measured from the last fault action, rounded up to the
+ * bucket's end. A side with ops hung at the end never recovered.
+ */
+function recovery(
+  ok: number[],
+  errors: number[],
+  bucketMs: number,
+  faultTimesMs: readonly number[],
+  hung: number,
+): number | null {
+  const first = faultTimesMs[0];
+  const last = faultTimesMs.at(-1);
+  if (first === undefined || last === undefined) return null;
+  if (hung > 0) return null;
+  // The first bucket is warm-up (connections being made), not the baseline.
+  const before = ok.slice(1, Math.floor(first / bucketMs));
+  const baseline = before.length > 0 ? before.reduce((a, b) => a + b, 0) / before.length : 1;
+  // The first bucket wholly after the last action: one that straddles it says nothing about recovery.
+  const lastBucket = Math.ceil(last / bucketMs);
+  let lastError = -1;
+  for (let i = errors.length - 1; i >= 0; i--) {
+    if ((errors[i] ?? 0) > 0) {
+      lastError = i;
+      break;
+    }
+  }
+  // The final bucket is cut short by the end of the load; don't judge throughput by it.
+  for (let i = Math.max(lastBucket, lastError + 1); i < ok.length - 1; i++) {
+    if ((ok[i] ?? 0) >= baseline / 2) return Math.max(0, (i + 1) * bucketMs - last);
+  }
+  return null;
+}

@@ -1,0 +1,171 @@
+// The HTML report: one self-contained file (no network, no external files) that opens offline. Tables
+// are static HTML so the numbers read without JavaScript; charts are drawn as SVG by a small inline
+// script from the run's data embedded as JSON, which then sets data-charts-rendered on <body> (the
+// test in headless Chromium checks it).
+
+import type { SideResult } from './metrics.js';
+import type { DemoResult, ScenarioResult } from './runner.js';
+import { overall, story } from './story.js';
+
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** JSON inside <script>: "<" escaped so no string in it can close the element. */
+function embedJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c');
+}
+
+const recovered = (s: SideResult, r: ScenarioResult): string =>
+  r.faultTimesMs.length === 0
+    ? '—'
+    : s.recoveryMs === null
+      ? 'never'
+      : `${(s.recoveryMs / 1000).toFixed(2)} s`;
+
+const ROWS: readonly [string, (s: SideResult, r: ScenarioResult) => string][] = [
+  ['ok ops', (s) => String(s.ok)],
+  ['app-visible errors', (s) => String(s.errors)],
+  ['hung ops', (s) => String(s.hung)],
+  ['latency p50 / p99 / max (ms)', (s) => `${s.latencyMs.p50} / ${s.latencyMs.p99} / ${s.latencyMs.max}`],
+  ['recovered after the fault', recovered],
+  ["pool 'error' events (crash without a listener)", (s) => String(s.uncaughtErrorEvents)],
+  ['writes lost / doubled', (s, r) => (r.kind === 'write' ? `${s.lostWrites} / ${s.doubledWrites}` : '—')],
+];
+
+function bad(label: string, s: SideResult, r: ScenarioResult): boolean {
+  if (label.startsWith('app-visible')) return s.errors > 0;
+  if (label.startsWith('hung')) return s.hung > 0;
+  if (label.startsWith('pool')) return s.uncaughtErrorEvents > 0;
+  if (label.startsWith('writes')) return s.lostWrites + s.doubledWrites > 0;
+  if (label.startsWith('recovered')) return r.faultTimesMs.length > 0 && s.recoveryMs === null;
+  return false;
+}
+
+function messages(side: SideResult): string {
+  if (side.errorMessages.length === 0) return '<li class="none">none</li>';
+  return side.errorMessages
+    .slice(0, 6)
+    .map((m) => `<li><span class="count">${m.count}×</span> ${escapeHtml(m.message)}</li>`)
+    .join('');
+}
+
+function scenarioSection(r: ScenarioResult, index: number): string {
+  const rows = ROWS.map(
+    ([label, cell]) =>
+      `<tr><th>${escapeHtml(label)}</th>` +
+      `<td class="${bad(label, r.naive, r) ? 'bad' : ''}">${escapeHtml(cell(r.naive, r))}</td>` +
+      `<td class="${bad(label, r.lifeline, r) ? 'bad' : 'good'}">${escapeHtml(cell(r.lifeline, r))}</td></tr>`,
+  ).join('');
+  return `<section class="scenario" id="${escapeHtml(r.name)}" data-scenario="${escapeHtml(r.name)}">
+<h2>${index + 1}. ${escapeHtml(r.title)} <code>${escapeHtml(r.name)}</code></h2>
+<p class="fault">${escapeHtml(r.fault)}${r.incident === '—' ? '' : ` <span class="incident">Incident ${escapeHtml(r.incident)}.</span>`} Workload: ${r.kind === 'write' ? 'INSERTs with unique ids' : 'indexed SELECTs'}.</p>
+<p class="story">${escapeHtml(story(r))}</p>
+<div class="charts">
+  <figure><figcaption>pg.Pool</figcaption><div class="chart" data-index="${index}" data-side="naive"></div></figure>
+  <figure><figcaption>lifeline/pg</figcaption><div class="chart" data-index="${index}" data-side="lifeline"></div></figure>
+</div>
+<table class="figures"><thead><tr><th></th><th>pg.Pool</th><th>lifeline/pg</th></tr></thead><tbody>${rows}</tbody></table>
+<div class="messages">
+  <div><h3>Errors pg.Pool's caller saw</h3><ul>${messages(r.naive)}</ul></div>
+  <div><h3>Errors lifeline/pg's caller saw</h3><ul>${messages(r.lifeline)}</ul></div>
+</div>
+</section>`;
+}
+
+function summaryTable(results: readonly ScenarioResult[]): string {
+  const pair = (n: number, l: number, badWhen: (v: number) => boolean = (v) => v > 0): string =>
+    `<td class="${badWhen(n) ? 'bad' : ''}">${n}</td><td class="${badWhen(l) ? 'bad' : 'good'}">${l}</td>`;
+  const body = results
+    .map(
+      (r) =>
+        `<tr><th><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></th>` +
+        pair(r.naive.errors, r.lifeline.errors) +
+        pair(r.naive.hung, r.lifeline.hung) +
+        pair(r.naive.latencyMs.p99, r.lifeline.latencyMs.p99, () => false) +
+        `<td class="${bad('recovered', r.naive, r) ? 'bad' : ''}">${recovered(r.naive, r)}</td>` +
+        `<td class="${bad('recovered', r.lifeline, r) ? 'bad' : ''}">${recovered(r.lifeline, r)}</td>` +
+        pair(r.naive.uncaughtErrorEvents, r.lifeline.uncaughtErrorEvents) +
+        (r.kind === 'write'
+          ? pair(r.naive.lostWrites + r.naive.doubledWrites, r.lifeline.lostWrites + r.lifeline.doubledWrites)
+          : '<td>—</td><td>—</td>') +
+        '</tr>',
+    )
+    .join('');
+  const group = (label: string): string => `<th colspan="2">${label}</th>`;
+  const sides = '<th>pg.Pool</th><th>lifeline</th>'.repeat(6);
+  return `<table class="summary" id="summary"><thead>
+<tr><th rowspan="2">scenario</th>${group('app errors')}${group('hung ops')}${group('p99 ms')}${group('recovered')}${group("'error' events")}${group('writes lost or doubled')}</tr>
+<tr>${sides}</tr></thead><tbody>${body}</tbody></table>`;
+}
+
+const STYLE = `
+body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:1.5rem;color:#1d2430;background:#fff}
+h1{margin:.2rem 0}h2{margin-top:2.5rem;border-top:1px solid #dde;padding-top:1rem}h2 code{font-size:.7em;color:#667}
+table{border-collapse:collapse;font-variant-numeric:tabular-nums}td,th{padding:.25rem .6rem;border-bottom:1px solid #eef;text-align:right}
+th:first-child{text-align:left}thead th{background:#f5f6fa;text-align:center}
+td.bad{color:#b3261e;font-weight:600}td.good{color:#17663a}
+.summary{width:100%;font-size:14px}.summary th:first-child{white-space:nowrap}.figures{min-width:520px}
+.charts{display:flex;gap:1rem;flex-wrap:wrap}figure{margin:0;flex:1 1 420px}figcaption{font-weight:600;margin-bottom:.2rem}
+.chart svg{width:100%;height:auto;display:block}.messages{display:flex;gap:2rem;flex-wrap:wrap}.messages>div{flex:1 1 300px}
+h3{font-size:14px;margin-bottom:.2rem}ul{margin:0;padding-left:1.2rem;font-size:13px}.count{font-weight:600}.none{color:#888}
+.story{background:#f7f8fc;border-left:4px solid #4a6fdc;padding:.5rem .8rem}.fault{color:#445}.incident{color:#778}
+.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+`;
+
+// Runs in the browser: draws each chart from the embedded data, then marks <body> so a test can tell.
+const SCRIPT = `
+(function(){
+  var data = JSON.parse(document.getElementById('demo-data').textContent);
+  var NS = 'http://www.w3.org/2000/svg';
+  function el(name, attrs, parent){ var e = document.createElementNS(NS, name); for (var k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
+  var charts = document.querySelectorAll('.chart'); var drawn = 0;
+  for (var c = 0; c < charts.length; c++) {
+    var host = charts[c]; var s = data.scenarios[Number(host.dataset.index)]; var side = s[host.dataset.side];
+    var perSecond = 1000 / s.bucketMs; var n = side.series.ok.length;
+    var top = 1;
+    ['naive','lifeline'].forEach(function(k){ s[k].series.ok.concat(s[k].series.errors).forEach(function(v){ top = Math.max(top, v * perSecond); }); });
+    var W = 480, H = 200, L = 44, R = 8, T = 10, B = 26, w = W - L - R, h = H - T - B;
+    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': host.dataset.side + ' throughput and errors' }, host);
+    var x = function(i){ return L + (i / n) * w; }, y = function(v){ return T + h - (v / top) * h; };
+    for (var g = 0; g <= 4; g++) { var gv = top * g / 4; el('line', { x1: L, x2: W - R, y1: y(gv), y2: y(gv), stroke: '#e6e8f0' }, svg); var t = el('text', { x: L - 4, y: y(gv) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#667' }, svg); t.textContent = Math.round(gv); }
+    var secs = s.durationMs / 1000; for (var sx = 0; sx <= secs; sx += secs > 4 ? 2 : 0.5) { var tx = el('text', { x: L + (sx / secs) * w, y: H - 8, 'text-anchor': 'middle', 'font-size': 10, fill: '#667' }, svg); tx.textContent = sx + ' s'; }
+    s.faultTimesMs.forEach(function(ms, i){ var fx = L + (ms / s.durationMs) * w; el('line', { x1: fx, x2: fx, y1: T, y2: T + h, stroke: '#d08a00', 'stroke-dasharray': '4 3' }, svg); if (i === 0) { var ft = el('text', { x: fx + 3, y: T + 10, 'font-size': 10, fill: '#d08a00' }, svg); ft.textContent = 'fault'; } });
+    var bw = w / n;
+    side.series.errors.forEach(function(v, i){ if (v > 0) el('rect', { x: x(i) + 1, y: y(v * perSecond), width: Math.max(1, bw - 2), height: T + h - y(v * perSecond), fill: '#d93b30', opacity: 0.85 }, svg); });
+    var pts = side.series.ok.map(function(v, i){ return (x(i) + bw / 2).toFixed(1) + ',' + y(v * perSecond).toFixed(1); }).join(' ');
+    el('polyline', { points: pts, fill: 'none', stroke: host.dataset.side === 'naive' ? '#7a7f8c' : '#2f62d8', 'stroke-width': 2 }, svg);
+    el('line', { x1: L, x2: L, y1: T, y2: T + h, stroke: '#99a' }, svg);
+    if (side.hung > 0) { var ht = el('text', { x: W - R, y: T + 12, 'text-anchor': 'end', 'font-size': 11, fill: '#b3261e', 'font-weight': 600 }, svg); ht.textContent = side.hung + ' ops hung'; }
+    drawn++;
+  }
+  document.body.dataset.chartsRendered = String(drawn);
+})();
+`;
+
+export function renderReport(result: DemoResult, tableText: string): string {
+  const when = escapeHtml(result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<title>lifeline demo: pg.Pool vs lifeline/pg</title><style>${STYLE}</style></head>
+<body data-charts-rendered="0">
+<h1>lifeline demo: pg.Pool vs lifeline/pg</h1>
+<p>The same application workload ran through a plain <code>pg.Pool</code> and through <code>lifeline/pg</code> at the
+same time, each behind its own fault proxy to one database (${escapeHtml(result.database)}), and every scenario
+injected the same faults into both at the same moments. ${result.mode === 'quick' ? 'Quick mode' : 'Full mode'},
+seed ${result.seed}, ${when}, ${(result.elapsedMs / 1000).toFixed(1)} s.${result.aborted ? ' <strong>Interrupted: only the scenarios that finished are shown.</strong>' : ''}</p>
+<p><b>pg.Pool</b> runs as most services run it: defaults plus an <code>'error'</code> listener (without one, each
+<code>'error'</code> event counted below would have crashed the process), and a retry loop around writes.
+<b>lifeline/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query,
+reads declared idempotent. <b>Hung</b>: still pending well after the load stopped — in production, a request
+waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets; dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
+<p class="story"><b>${escapeHtml(overall(result.scenarios))}</b></p>
+${summaryTable(result.scenarios)}
+${result.scenarios.map(scenarioSection).join('\n')}
+<h2>As printed in the terminal</h2>
+<pre>${escapeHtml(tableText)}</pre>
+<script type="application/json" id="demo-data">${embedJson(result)}</script>
+<script>${SCRIPT}</script>
+</body></html>
+`;
+}

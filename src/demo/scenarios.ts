@@ -1,0 +1,244 @@
+// The incidents in shared/INCIDENTS.md as fault scripts. Each script drives both sides' proxies at the
+// same moments, so the naive pool and lifeline's meet exactly the same network.
+
+import type { FaultProxy, Stream, ToxicSpec, ToxicType } from '../faults/index.js';
+import type { OpKind } from './metrics.js';
+
+export interface Timing {
+  /** How long the workload issues ops. */
+  durationMs: number;
+  faultAtMs: number;
+  /** Length of an outage (black hole, partition, refusal, stalled reads). */
+  outageMs: number;
+  /** The "24 h" proxy, compressed: connections older than this are closed. */
+  lifetimeMs: number;
+  /**
+   * How long ops of a side with no deadline (the plain pg.Pool) get to settle after the load stops;
+   * anything still pending then is hung. A side with a deadline gets until its deadline.
+   */
+  graceMs: number;
+  /** Upper bound on one lifeline query, retries included. */
+  queryDeadlineMs: number;
+  /** Upper bound on one attempt of a lifeline read. */
+  attemptDeadlineMs: number;
+}
+
+export const TIMINGS = {
+  quick: {
+    durationMs: 1750,
+    faultAtMs: 500,
+    outageMs: 300,
+    lifetimeMs: 400,
+    graceMs: 1000,
+    queryDeadlineMs: 4000,
+    attemptDeadlineMs: 250,
+  },
+  full: {
+    durationMs: 6000,
+    faultAtMs: 1500,
+    outageMs: 2000,
+    lifetimeMs: 1500,
+    graceMs: 2000,
+    queryDeadlineMs: 8000,
+    attemptDeadlineMs: 500,
+  },
+} as const satisfies Record<string, Timing>;
+
+/** The part of FaultProxy the scripts use. */
+export type FaultControl = Pick<
+  FaultProxy,
+  'closeAll' | 'addToxic' | 'removeToxic' | 'disable' | 'enable' | 'connections'
+>;
+
+export interface FaultContext {
+  timing: Timing;
+  /** Waits until `ms` after the scenario's start; rejects if the run is aborted. */
+  at(ms: number): Promise<void>;
+  /** Applies a fault action to every side's proxy at once, and records when (for "recovered"). */
+  all(action: (proxy: FaultControl) => unknown): Promise<void>;
+  /** Like `all`, for conditions set up before the fault that are not the fault itself. */
+  prepare(action: (proxy: FaultControl) => unknown): Promise<void>;
+}
+
+export interface Scenario {
+  name: string;
+  title: string;
+  /** Which incident in shared/INCIDENTS.md it replays. */
+  incident: string;
+  /** The fault in one sentence, for the report. */
+  fault: string;
+  kind: OpKind;
+  script(context: FaultContext): Promise<void>;
+}
+
+/**
+ * Repeats `action` from the fault on, `times` times, spread over the first half of the rest of the load so
+ * that there is time left to see whether each side recovers.
+ */
+async function repeated(
+  context: FaultContext,
+  times: number,
+  action: (proxy: FaultControl) => unknown,
+): Promise<void> {
+  const { faultAtMs, durationMs } = context.timing;
+  const step = (durationMs - faultAtMs) / (2 * times);
+  for (let i = 0; i < times; i++) {
+    await context.at(faultAtMs + i * step);
+    await context.all(action);
+  }
+}
+
+async function outage(
+  context: FaultContext,
+  on: (p: FaultControl) => unknown,
+  off: (p: FaultControl) => unknown,
+) {
+  await context.at(context.timing.faultAtMs);
+  await context.all(on);
+  await context.at(context.timing.faultAtMs + context.timing.outageMs);
+  await context.all(off);
+}
+
+const toxic = (
+  name: string,
+  type: ToxicType,
+  stream: Stream,
+  attributes: Record<string, number>,
+): ToxicSpec => ({
+  name,
+  type,
+  stream,
+  attributes,
+});
+
+export const SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'baseline',
+    title: 'No fault',
+    incident: '—',
+    fault: 'Nothing goes wrong: the cost of lifeline on a healthy network.',
+    kind: 'read',
+    script: async () => {},
+  },
+  {
+    name: 'fin-all',
+    title: 'Peer FIN on every connection',
+    incident: '1, 4',
+    fault: 'The proxy closes every connection with a FIN, twice (a proxy or server closing connections).',
+    kind: 'read',
+    script: (c) => repeated(c, 2, (p) => p.closeAll('fin')),
+  },
+  {
+    name: 'reset-all',
+    title: 'RST on every connection',
+    incident: '3',
+    fault: 'The proxy resets every connection, twice ("connection reset by peer").',
+    kind: 'read',
+    script: (c) => repeated(c, 2, (p) => p.closeAll('reset')),
+  },
+  {
+    name: 'lifetime-cut',
+    title: 'Proxy closes old connections',
+    incident: '1',
+    fault:
+      'From the fault on, the proxy closes every connection older than a lifetime (the 24 h proxy, compressed).',
+    kind: 'read',
+    script: async (c) => {
+      await c.at(c.timing.faultAtMs);
+      await c.all((p) =>
+        p.addToxic(toxic('lifetime', 'lifetime', 'downstream', { lifetime: c.timing.lifetimeMs })),
+      );
+    },
+  },
+  {
+    name: 'blackhole',
+    title: 'Black hole',
+    incident: '2',
+    fault: 'Every byte in both directions vanishes for an outage, no FIN, no RST (a peer that vanished).',
+    kind: 'read',
+    script: (c) =>
+      outage(
+        c,
+        async (p) => {
+          await p.addToxic(toxic('blackhole-up', 'timeout', 'upstream', { timeout: 0 }));
+          await p.addToxic(toxic('blackhole-down', 'timeout', 'downstream', { timeout: 0 }));
+        },
+        async (p) => {
+          await p.removeToxic('blackhole-up');
+          await p.removeToxic('blackhole-down');
+        },
+      ),
+  },
+  {
+    name: 'partition-heal',
+    title: 'Partition, then heal',
+    incident: '2',
+    fault:
+      'Traffic stops and connections are dropped when the outage ends (TCP giving up); then the network heals.',
+    kind: 'read',
+    script: (c) =>
+      outage(
+        c,
+        async (p) => {
+          await p.addToxic(toxic('partition-up', 'timeout', 'upstream', { timeout: c.timing.outageMs }));
+          await p.addToxic(toxic('partition-down', 'timeout', 'downstream', { timeout: c.timing.outageMs }));
+        },
+        async (p) => {
+          await p.removeToxic('partition-up');
+          await p.removeToxic('partition-down');
+        },
+      ),
+  },
+  {
+    name: 'stall-reads',
+    title: 'Peer stops reading',
+    incident: '1',
+    fault:
+      'The server stops reading every connection open at the fault and never resumes (a wedged, overloaded peer); new connections are served.',
+    kind: 'read',
+    script: async (c) => {
+      await c.at(c.timing.faultAtMs);
+      await c.all((p) => {
+        for (const { id } of p.connections()) {
+          p.addToxic({ ...toxic(`stall-${id}`, 'stall_reads', 'upstream', {}), target: { connection: id } });
+        }
+      });
+    },
+  },
+  {
+    name: 'restart',
+    title: 'Server restart',
+    incident: '4',
+    fault: 'The server goes away (connections closed, new ones refused) for an outage, then comes back.',
+    kind: 'read',
+    script: (c) =>
+      outage(
+        c,
+        (p) => p.disable(),
+        (p) => p.enable(),
+      ),
+  },
+  {
+    name: 'writes-reset',
+    title: 'Writes under resets',
+    incident: '3',
+    fault:
+      'INSERTs with unique ids while the proxy resets every connection repeatedly; replies are slowed so resets land after commits.',
+    kind: 'write',
+    script: async (c) => {
+      await c.prepare((p) => p.addToxic(toxic('slow-replies', 'latency', 'downstream', { latency: 20 })));
+      await repeated(c, 4, (p) => p.closeAll('reset'));
+    },
+  },
+];
+
+export function findScenarios(names: readonly string[] | undefined): Scenario[] {
+  if (!names || names.length === 0) return [...SCENARIOS];
+  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length > 0) {
+    throw new RangeError(
+      `unknown scenario ${unknown.map((n) => `'${n}'`).join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}`,
+    );
+  }
+  return SCENARIOS.filter((s) => names.includes(s.name));
+}

@@ -1,0 +1,76 @@
+// The side-by-side table: one row per scenario, each figure as "pg.Pool → lifeline/pg". The same rows
+// render for a terminal (aligned columns) and as Markdown (docs and the README).
+
+import type { SideResult } from './metrics.js';
+import type { ScenarioResult } from './runner.js';
+
+interface Column {
+  header: string;
+  cell(side: SideResult, result: ScenarioResult): string;
+}
+
+const dash = '—';
+
+const COLUMNS: readonly Column[] = [
+  { header: 'ok ops', cell: (s) => String(s.ok) },
+  { header: 'app errors', cell: (s) => String(s.errors) },
+  { header: 'hung', cell: (s) => String(s.hung) },
+  { header: 'p99 ms', cell: (s) => String(s.latencyMs.p99) },
+  { header: 'max ms', cell: (s) => String(s.latencyMs.max) },
+  {
+    header: 'recovered',
+    cell: (s, r) =>
+      r.faultTimesMs.length === 0
+        ? dash
+        : s.recoveryMs === null
+          ? 'never'
+          : `${(s.recoveryMs / 1000).toFixed(2)} s`,
+  },
+  { header: "'error' events", cell: (s) => String(s.uncaughtErrorEvents) },
+  {
+    header: 'writes lost/doubled',
+    cell: (s, r) => (r.kind === 'write' ? `${s.lostWrites}/${s.doubledWrites}` : dash),
+  },
+];
+
+const ARROW = ' → ';
+
+function rows(results: readonly ScenarioResult[]): string[][] {
+  return results.map((r) => [
+    r.name,
+    ...COLUMNS.map((c) => {
+      const naive = c.cell(r.naive, r);
+      const lifeline = c.cell(r.lifeline, r);
+      return naive === dash && lifeline === dash ? dash : `${naive}${ARROW}${lifeline}`;
+    }),
+  ]);
+}
+
+const HEADERS = ['scenario', ...COLUMNS.map((c) => c.header)];
+
+export function renderTable(results: readonly ScenarioResult[]): string {
+  const body = rows(results);
+  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    cells
+      .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [
+    'Each cell: pg.Pool → lifeline/pg. Same workload, same faults, at the same time.',
+    '',
+    line(HEADERS),
+    line(widths.map((w) => '─'.repeat(w))),
+    ...body.map(line),
+  ].join('\n');
+}
+
+export function renderMarkdownTable(results: readonly ScenarioResult[]): string {
+  const body = rows(results);
+  const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
+  return [
+    line(HEADERS),
+    line(HEADERS.map((_, i) => (i === 0 ? '---' : '---:'))),
+    ...body.map((row) => line(row.map((cell, i) => (i === 0 ? `\`${cell}\`` : cell)))),
+  ].join('\n');
+}

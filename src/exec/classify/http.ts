@@ -1,0 +1,58 @@
+import {
+  type Classification,
+  classifyNetwork,
+  NOT_SENT,
+  OUTCOME_UNKNOWN,
+  REJECTED_FINAL,
+  REJECTED_TRANSIENT,
+} from './classification.js';
+
+/**
+ * Classifier for HTTP. An operation reports an error status by throwing an error with `statusCode` (or
+ * `status`) and optional `headers` (a Headers or a plain record). 502, 503 and 504 mean a gateway or the
+ * server did not process the request; 429 and 503 may carry Retry-After, which becomes the least delay.
+ */
+export function classifyHttp(error: unknown, sent: boolean): Classification {
+  if (typeof error === 'object' && error !== null) {
+    const { statusCode, status, headers, code } = error as {
+      statusCode?: unknown;
+      status?: unknown;
+      headers?: unknown;
+      code?: unknown;
+    };
+    const value =
+      typeof statusCode === 'number' ? statusCode : typeof status === 'number' ? status : undefined;
+    if (value !== undefined) {
+      if (value === 502 || value === 503 || value === 504 || value === 429) {
+        const retryAfterMs = parseRetryAfter(header(headers, 'retry-after'));
+        return retryAfterMs === undefined
+          ? REJECTED_TRANSIENT
+          : { kind: 'rejected', transient: true, retryAfterMs };
+      }
+      return REJECTED_FINAL;
+    }
+    // undici: a connect timeout never reached the server; a headers/body timeout did.
+    if (code === 'UND_ERR_CONNECT_TIMEOUT') return NOT_SENT;
+    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
+      return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+    if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+  }
+  return classifyNetwork(error, sent);
+}
+
+function header(headers: unknown, name: string): string | undefined {
+  if (headers === null || typeof headers !== 'object') return undefined;
+  if (typeof (headers as Headers).get === 'function') return (headers as Headers).get(name) ?? undefined;
+  const value = (headers as Record<string, unknown>)[name];
+  if (typeof value === 'string') return value;
+  return Array.isArray(value) && typeof value[0] === 'string' ? value[0] : undefined;
+}
+
+/** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or invalid. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
+  const at = Date.parse(trimmed);
+  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}

@@ -1,0 +1,113 @@
+import type { BreakerStateEvent } from './breaker.js';
+import type { Classification } from './classify/classification.js';
+import type { Host } from './hosts.js';
+
+export interface AttemptEvent {
+  /** 1-based. */
+  readonly attempt: number;
+  readonly host: Host | undefined;
+  /** True when this attempt is a hedge running beside another. */
+  readonly hedge: boolean;
+}
+
+export interface RetryEvent {
+  /** The attempt that failed. */
+  readonly attempt: number;
+  readonly error: unknown;
+  readonly classification: Classification;
+  readonly delayMs: number;
+  readonly host: Host | undefined;
+}
+
+export type GiveUpReason =
+  | 'not-retryable'
+  | 'outcome-unknown'
+  | 'max-attempts'
+  | 'deadline'
+  | 'budget-exhausted'
+  | 'circuit-open'
+  | 'no-healthy-host'
+  | 'aborted';
+
+export interface GiveUpEvent {
+  readonly attempts: number;
+  readonly reason: GiveUpReason;
+  /** What the caller receives. */
+  readonly error: unknown;
+}
+
+export interface BudgetExhaustedEvent {
+  readonly attempts: number;
+  /** 'retry' or 'hedge': what the budget refused. */
+  readonly refused: 'retry' | 'hedge';
+  readonly error: unknown;
+}
+
+export interface FailoverEvent {
+  readonly from: Host;
+  readonly to: Host;
+  readonly error: unknown;
+}
+
+/** Callbacks for what execute() does. Each is optional; a throwing callback is ignored. */
+export interface ExecEvents {
+  onAttempt?(event: AttemptEvent): void;
+  onRetry?(event: RetryEvent): void;
+  onGiveUp?(event: GiveUpEvent): void;
+  onBudgetExhausted?(event: BudgetExhaustedEvent): void;
+  /** A breaker changed state as the outcome of an attempt of this call. */
+  onBreakerState?(event: BreakerStateEvent): void;
+  onFailover?(event: FailoverEvent): void;
+  /** Same as onAttempt with hedge: true; here for listeners that only care about hedges. */
+  onHedge?(event: AttemptEvent): void;
+}
+
+/** An EventEmitter (or anything with emit) receives the same events under these names. */
+export interface EmitterLike {
+  emit(name: string, event: unknown): unknown;
+}
+
+export type EventName =
+  | 'attempt'
+  | 'retry'
+  | 'give-up'
+  | 'budget-exhausted'
+  | 'breaker-state'
+  | 'failover'
+  | 'hedge';
+
+export type Emit = (name: EventName, event: unknown) => void;
+
+const HANDLERS: Record<EventName, keyof ExecEvents> = {
+  attempt: 'onAttempt',
+  retry: 'onRetry',
+  'give-up': 'onGiveUp',
+  'budget-exhausted': 'onBudgetExhausted',
+  'breaker-state': 'onBreakerState',
+  failover: 'onFailover',
+  hedge: 'onHedge',
+};
+
+/** One emit function for either form, built once per options object. */
+export function toEmit(events: ExecEvents | EmitterLike): Emit {
+  if (typeof (events as EmitterLike).emit === 'function') {
+    const emitter = events as EmitterLike;
+    return (name, event) => {
+      try {
+        emitter.emit(name, event);
+      } catch {
+        // A listener's bug must not break the call it observes.
+      }
+    };
+  }
+  const callbacks = events as ExecEvents;
+  return (name, event) => {
+    const handler = callbacks[HANDLERS[name]] as ((e: unknown) => void) | undefined;
+    if (handler === undefined) return;
+    try {
+      handler.call(callbacks, event);
+    } catch {
+      // A listener's bug must not break the call it observes.
+    }
+  };
+}

@@ -1,0 +1,174 @@
+import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import { type RetryOptions, RetryPolicy } from './backoff.js';
+import { CircuitBreaker } from './breaker.js';
+import { RetryBudget } from './budget.js';
+import type { Classifier } from './classify/classification.js';
+import { classifyNetwork } from './classify/classification.js';
+import { type Emit, type EmitterLike, type ExecEvents, toEmit } from './events.js';
+import { type HedgeOptions, HedgePolicy } from './hedge.js';
+import { HostSet, type Route } from './hosts.js';
+
+export interface ExecuteOptions {
+  /** Time allowed for the whole operation, every attempt and backoff included. Default 30 000 ms. */
+  deadlineMs?: number;
+  /** Absolute deadline (epoch ms). With deadlineMs too, the earlier wins. */
+  deadline?: number;
+  /** Aborts the operation: the call rejects with ExecAbortedError and the attempt's signal aborts. */
+  signal?: AbortSignal;
+  /** Declares that running the operation twice has the effect of running it once. Default false. */
+  idempotent?: boolean;
+  retry?: RetryPolicy | RetryOptions;
+  /** Bounds retries and hedges to a fraction of successes. Default: the HostSet's, else none. */
+  budget?: RetryBudget;
+  /** Guards the whole operation (with hosts, each host also has its own). */
+  breaker?: CircuitBreaker;
+  hosts?: HostSet;
+  /** With hosts: 'write' goes to a primary, 'read' prefers replicas. Default 'write'. */
+  route?: Route;
+  /** Opt-in for idempotent operations: send a second attempt when the first is slow. */
+  hedge?: HedgePolicy | HedgeOptions;
+  /** Default classifyNetwork; use classifyPostgres, classifyMysql, classifyRedis or classifyHttp. */
+  classify?: Classifier;
+  events?: ExecEvents | EmitterLike;
+}
+
+/**
+ * ExecuteOptions validated and resolved once; cached per options object. `deadline` and `signal` are not
+ * part of it: they are read on every call, so one options object may be reused with new values.
+ */
+export interface Plan {
+  readonly deadlineMs: number;
+  readonly idempotent: boolean;
+  readonly retry: RetryPolicy;
+  readonly budget: RetryBudget | undefined;
+  readonly breaker: CircuitBreaker | undefined;
+  readonly hosts: HostSet | undefined;
+  readonly route: Route;
+  readonly hedge: HedgePolicy | undefined;
+  readonly classify: Classifier;
+  readonly emit: Emit | undefined;
+}
+
+const DEFAULT_DEADLINE_MS = 30_000;
+// setTimeout's limit: longer delays fire at once.
+const MAX_DEADLINE_MS = 2_147_483_647;
+const DEFAULT_RETRY = new RetryPolicy();
+
+export const DEFAULT_PLAN: Plan = Object.freeze({
+  deadlineMs: DEFAULT_DEADLINE_MS,
+  idempotent: false,
+  retry: DEFAULT_RETRY,
+  budget: undefined,
+  breaker: undefined,
+  hosts: undefined,
+  route: 'write',
+  hedge: undefined,
+  classify: classifyNetwork,
+  emit: undefined,
+});
+
+// Keyed by the caller's options object, so an options object reused across calls is validated once.
+const cache = new WeakMap<ExecuteOptions, Plan>();
+// Plain retry/hedge objects reused across calls share one policy (and, for hedging, one latency history).
+const retries = new WeakMap<RetryOptions, RetryPolicy>();
+const hedges = new WeakMap<HedgeOptions, HedgePolicy>();
+// The last options object seen: a loop reusing one object skips even the WeakMap lookup.
+let lastOptions: ExecuteOptions | undefined;
+let lastPlan: Plan = DEFAULT_PLAN;
+
+export function planFor(options: ExecuteOptions | undefined): Plan {
+  if (options === undefined) return DEFAULT_PLAN;
+  if (options === lastOptions) return lastPlan;
+  let plan = cache.get(options);
+  if (plan === undefined) {
+    plan = build(options);
+    cache.set(options, plan);
+  }
+  lastOptions = options;
+  lastPlan = plan;
+  return plan;
+}
+
+function fail(option: string, requirement: string, got: unknown): never {
+  throw new InvalidOptionError('execute', option, requirement, got);
+}
+
+const OPEN = { kind: 'object', rules: {}, open: true } as const;
+const RULES: OptionRules = {
+  deadlineMs: { kind: 'number', min: 1, max: MAX_DEADLINE_MS },
+  deadline: { kind: 'number', min: 0, max: 8.64e15 },
+  signal: OPEN,
+  idempotent: { kind: 'boolean' },
+  // Policy instances or their options: checked by resolve* and the instanceof tests below.
+  retry: OPEN,
+  budget: OPEN,
+  breaker: OPEN,
+  hosts: OPEN,
+  route: { kind: 'enum', values: ['read', 'write'] },
+  hedge: OPEN,
+  classify: { kind: 'function' },
+  events: OPEN,
+};
+
+function build(options: ExecuteOptions): Plan {
+  validateOptions('execute', options, RULES);
+  checkPerCall(options);
+  const idempotent = options.idempotent ?? false;
+  const retry = resolveRetry(options.retry);
+  if (options.budget !== undefined && !(options.budget instanceof RetryBudget)) {
+    fail('budget', 'must be a RetryBudget, shared by the calls to one dependency', options.budget);
+  }
+  if (options.breaker !== undefined && !(options.breaker instanceof CircuitBreaker)) {
+    fail('breaker', 'must be a CircuitBreaker, shared by the calls to one dependency', options.breaker);
+  }
+  if (options.hosts !== undefined && !(options.hosts instanceof HostSet))
+    fail('hosts', 'must be a HostSet', options.hosts);
+  let hedge: HedgePolicy | undefined;
+  if (options.hedge !== undefined) {
+    if (!idempotent) {
+      fail(
+        'hedge',
+        'needs idempotent: true — a hedge runs the operation twice at once, and both may be applied',
+        options.hedge,
+      );
+    }
+    hedge = options.hedge instanceof HedgePolicy ? options.hedge : shared(hedges, options.hedge, HedgePolicy);
+  }
+  return Object.freeze({
+    deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
+    idempotent,
+    retry,
+    budget: options.budget ?? options.hosts?.budget,
+    breaker: options.breaker,
+    hosts: options.hosts,
+    route: options.route ?? 'write',
+    hedge,
+    classify: options.classify ?? classifyNetwork,
+    emit: options.events === undefined ? undefined : toEmit(options.events),
+  });
+}
+
+function resolveRetry(retry: RetryPolicy | RetryOptions | undefined): RetryPolicy {
+  if (retry === undefined) return DEFAULT_RETRY;
+  return retry instanceof RetryPolicy ? retry : shared(retries, retry, RetryPolicy);
+}
+
+// One policy per plain options object, so reusing the object reuses the policy (and a hedge's history).
+function shared<O extends object, P>(cache: WeakMap<O, P>, options: O, Policy: new (options: O) => P): P {
+  let policy = cache.get(options);
+  if (policy === undefined) {
+    policy = new Policy(options);
+    cache.set(options, policy);
+  }
+  return policy;
+}
+
+/** Checks the options read on every call (deadline, signal). */
+export function checkPerCall(options: ExecuteOptions): void {
+  const { deadline, signal } = options;
+  if (deadline !== undefined && !(typeof deadline === 'number' && deadline >= 0 && deadline <= 8.64e15)) {
+    fail('deadline', 'must be epoch milliseconds (a number in [0, 8.64e15])', deadline);
+  }
+  if (signal !== undefined && !(signal instanceof AbortSignal))
+    fail('signal', 'must be an AbortSignal', signal);
+}

@@ -1,0 +1,50 @@
+import { LifelineError } from '../errors.js';
+
+/** A proxy with this name is already registered (HTTP 409). */
+export class ProxyExistsError extends LifelineError {
+  constructor(name: string) {
+    super('LIFELINE_PROXY_EXISTS', `proxy already exists: ${name}`);
+  }
+}
+
+/** No proxy with this name (HTTP 404). */
+export class ProxyNotFoundError extends LifelineError {
+  constructor(name: string) {
+    super('LIFELINE_PROXY_NOT_FOUND', `proxy not found: ${name}`);
+  }
+}
+
+/** The proxy's listen or upstream address, or its name, is not usable (HTTP 400). */
+export class InvalidProxyError extends LifelineError {
+  constructor(message: string) {
+    super('LIFELINE_INVALID_PROXY', message);
+  }
+}
+
+/** A toxic with this name already exists on the proxy (HTTP 409). */
+export class ToxicExistsError extends LifelineError {
+  constructor(proxy: string, name: string) {
+    super('LIFELINE_TOXIC_EXISTS', `toxic already exists: ${name} on proxy ${proxy}`);
+  }
+}
+
+/** No toxic with this name on the proxy (HTTP 404). */
+export class ToxicNotFoundError extends LifelineError {
+  constructor(proxy: string, name: string) {
+    super('LIFELINE_TOXIC_NOT_FOUND', `toxic not found: ${name} on proxy ${proxy}`);
+  }
+}
+
+/** Unknown type, bad stream, toxicity, target or attribute; the message names the field and its range (HTTP 400). */
+export class InvalidToxicError extends LifelineError {
+  constructor(message: string) {
+    super('LIFELINE_INVALID_TOXIC', message);
+  }
+}
+
+/** The listen address is taken by another process or proxy (HTTP 409). */
+export class AddressInUseError extends LifelineError {
+  constructor(address: string, options?: { cause?: unknown }) {
+    super('LIFELINE_ADDRESS_IN_USE', `listen address already in use: ${address}`, options);
+  }
+}

@@ -1,0 +1,34 @@
+import type { Attributes, ToxicDefinition } from '../toxic.js';
+import { DelayStage } from './delay-queue.js';
+
+// KB means 1000 bytes here, as in Toxiproxy; 0 means unlimited, as in Toxiproxy.
+const schema = {
+  rate: { kind: 'number', min: 0, max: 10_000_000, unit: 'KB/s' },
+} as const;
+
+/** Toxiproxy's bandwidth: at most `rate` KB/s, sent in pieces of 100 ms worth so slow rates still trickle. */
+class BandwidthStage extends DelayStage<Attributes<typeof schema>> {
+  private clock = 0;
+
+  override write(chunk: Buffer): void {
+    const bytesPerMs = this.attributes.rate; // rate KB/s = rate bytes/ms
+    if (bytesPerMs === 0) {
+      this.enqueue(chunk, 0);
+      return;
+    }
+    const piece = Math.max(1, Math.floor(bytesPerMs * 100));
+    this.clock = Math.max(this.clock, performance.now());
+    for (let offset = 0; offset < chunk.length; offset += piece) {
+      const part = chunk.subarray(offset, offset + piece);
+      this.clock += part.length / bytesPerMs;
+      this.enqueue(part, this.clock);
+    }
+  }
+}
+
+export const bandwidth: ToxicDefinition<typeof schema> = {
+  type: 'bandwidth',
+  summary: 'limit the stream to rate KB/s',
+  schema,
+  create: (attributes, context, next) => new BandwidthStage(attributes, context, next),
+};

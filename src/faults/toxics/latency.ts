@@ -1,0 +1,20 @@
+import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
+import { DelayStage } from './delay-queue.js';
+
+const schema = { latency: ms(), jitter: ms(0) };
+
+/** Toxiproxy's latency: each chunk waits `latency` ± `jitter` ms from its arrival; order is kept. */
+class LatencyStage extends DelayStage<Attributes<typeof schema>> {
+  override write(chunk: Buffer): void {
+    const { latency, jitter } = this.attributes;
+    const delay = jitter > 0 ? latency + (this.context.random() * 2 - 1) * jitter : latency;
+    this.enqueue(chunk, performance.now() + Math.max(0, delay));
+  }
+}
+
+export const latency: ToxicDefinition<typeof schema> = {
+  type: 'latency',
+  summary: 'delay each chunk by latency ± jitter ms',
+  schema,
+  create: (attributes, context, next) => new LatencyStage(attributes, context, next),
+};

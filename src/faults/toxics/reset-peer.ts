@@ -1,0 +1,40 @@
+import { type Attributes, BaseStage, ms, type ToxicDefinition } from '../toxic.js';
+
+const schema = { timeout: ms(0) };
+
+/**
+ * Toxiproxy's reset_peer: the first data (or FIN) that reaches it starts the clock; `timeout` ms later both
+ * sides get a TCP RST (ECONNRESET). Data that reached it is dropped: it never arrives.
+ */
+class ResetPeerStage extends BaseStage<Attributes<typeof schema>> {
+  private timer: NodeJS.Timeout | undefined;
+  private triggered = false;
+
+  override write(chunk: Buffer): void {
+    this.context.discard(chunk.length);
+    this.trigger();
+  }
+
+  override end(): void {
+    this.trigger();
+  }
+
+  override detach(): { held: Buffer[]; ended: boolean } {
+    clearTimeout(this.timer);
+    return { held: [], ended: false };
+  }
+
+  private trigger(): void {
+    if (this.triggered) return;
+    this.triggered = true;
+    if (this.attributes.timeout === 0) this.context.reset();
+    else this.timer = setTimeout(() => this.context.reset(), this.attributes.timeout);
+  }
+}
+
+export const resetPeer: ToxicDefinition<typeof schema> = {
+  type: 'reset_peer',
+  summary: 'on the first data, wait timeout ms, then RST both sides',
+  schema,
+  create: (attributes, context, next) => new ResetPeerStage(attributes, context, next),
+};

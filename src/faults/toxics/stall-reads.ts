@@ -1,0 +1,46 @@
+import {
+  type Attributes,
+  BaseStage,
+  ms,
+  type Sink,
+  type StageContext,
+  type ToxicDefinition,
+} from '../toxic.js';
+
+const schema = { duration: ms(0) };
+type StallReadsAttributes = Attributes<typeof schema>;
+
+/**
+ * lifeline's stall_reads: stop reading this stream's source, like a peer too overloaded to read. The
+ * kernel buffers fill and the sender's writes back up (a write stall), while the connection stays up.
+ * `duration` ms later (0: until removed) reading resumes.
+ */
+class StallReadsStage extends BaseStage<StallReadsAttributes> {
+  private timer: NodeJS.Timeout | undefined;
+  private stalled = true;
+
+  constructor(attributes: StallReadsAttributes, context: StageContext, next: Sink) {
+    super(attributes, context, next);
+    context.stallSource(true);
+    if (attributes.duration > 0) this.timer = setTimeout(() => this.resume(), attributes.duration);
+  }
+
+  override detach(): { held: Buffer[]; ended: boolean } {
+    this.resume();
+    return { held: [], ended: false };
+  }
+
+  private resume(): void {
+    if (!this.stalled) return;
+    this.stalled = false;
+    clearTimeout(this.timer);
+    this.context.stallSource(false);
+  }
+}
+
+export const stallReads: ToxicDefinition<typeof schema> = {
+  type: 'stall_reads',
+  summary: 'stop reading the sender for duration ms (0: until removed), so its writes back up',
+  schema,
+  create: (attributes, context, next) => new StallReadsStage(attributes, context, next),
+};

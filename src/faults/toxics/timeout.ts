@@ -1,0 +1,46 @@
+import {
+  type Attributes,
+  BaseStage,
+  ms,
+  type Sink,
+  type StageContext,
+  type ToxicDefinition,
+} from '../toxic.js';
+
+const schema = { timeout: ms() };
+type TimeoutAttributes = Attributes<typeof schema>;
+
+/**
+ * Toxiproxy's timeout: a black hole. Data is read and dropped, so the sender sees its writes succeed and
+ * no answer; after `timeout` ms the connection is closed, and with 0 it stays open and silent until the
+ * toxic is removed.
+ */
+class TimeoutStage extends BaseStage<TimeoutAttributes> {
+  private readonly timer: NodeJS.Timeout | undefined;
+  private endHeld = false;
+
+  constructor(attributes: TimeoutAttributes, context: StageContext, next: Sink) {
+    super(attributes, context, next);
+    if (attributes.timeout > 0) this.timer = setTimeout(() => context.close(), attributes.timeout);
+  }
+
+  override write(chunk: Buffer): void {
+    this.context.discard(chunk.length);
+  }
+
+  override end(): void {
+    this.endHeld = true;
+  }
+
+  override detach(): { held: Buffer[]; ended: boolean } {
+    clearTimeout(this.timer);
+    return { held: [], ended: this.endHeld };
+  }
+}
+
+export const timeout: ToxicDefinition<typeof schema> = {
+  type: 'timeout',
+  summary: 'drop all data; close after timeout ms (0: stay open and silent)',
+  schema,
+  create: (attributes, context, next) => new TimeoutStage(attributes, context, next),
+};

@@ -1,0 +1,121 @@
+import { LifelineError } from './errors.js';
+
+/**
+ * An option was missing, of the wrong type, out of range, or unknown. Thrown once, at construction,
+ * so a misconfigured component never starts. `option` is the option's path, e.g. `createRetry.maxDelayMs`.
+ */
+export class InvalidOptionError extends LifelineError {
+  readonly option: string;
+
+  constructor(owner: string, option: string, requirement: string, got: unknown) {
+    super('LIFELINE_INVALID_OPTION', `${owner} option "${option}" ${requirement}, got ${describe(got)}`);
+    this.option = option;
+  }
+}
+
+/** How one option is checked. Numbers are finite unless `infinity` allows `Infinity`; NaN never passes. */
+export type OptionRule = { readonly required?: boolean } & (
+  | {
+      readonly kind: 'number';
+      readonly min: number;
+      readonly max?: number;
+      readonly integer?: boolean;
+      readonly infinity?: boolean;
+    }
+  | { readonly kind: 'enum'; readonly values: readonly string[] }
+  | { readonly kind: 'boolean' | 'function' | 'string' }
+  /** A nested object. `open` allows keys without a rule (e.g. a factory object with its own fields). */
+  | { readonly kind: 'object'; readonly rules: OptionRules; readonly open?: boolean }
+);
+
+export type OptionRules = Readonly<Record<string, OptionRule>>;
+
+/**
+ * Checks `options` against `rules`: unknown keys, missing required keys, wrong types and values out of
+ * range all throw an {@link InvalidOptionError} that names the option and the allowed range. `undefined`
+ * counts as absent. Cross-option constraints (e.g. `min <= max`) stay with the caller, which throws the
+ * same error through {@link InvalidOptionError}'s constructor.
+ */
+export function validateOptions(owner: string, options: unknown, rules: OptionRules, open = false): void {
+  checkObject(owner, '', options, rules, open);
+}
+
+function checkObject(owner: string, prefix: string, value: unknown, rules: OptionRules, open: boolean): void {
+  if (typeof value !== 'object' || value === null) {
+    throw new InvalidOptionError(owner, prefix || 'options', 'must be an object', value);
+  }
+  const record = value as Record<string, unknown>;
+  if (!open) {
+    for (const key of Object.keys(record)) {
+      if (!Object.hasOwn(rules, key) && record[key] !== undefined) {
+        throw new InvalidOptionError(
+          owner,
+          prefix + key,
+          `is not a known option (known: ${Object.keys(rules).join(', ')})`,
+          record[key],
+        );
+      }
+    }
+  }
+  for (const [key, rule] of Object.entries(rules)) {
+    checkValue(owner, prefix + key, record[key], rule);
+  }
+}
+
+function checkValue(owner: string, path: string, value: unknown, rule: OptionRule): void {
+  if (value === undefined) {
+    if (rule.required) throw new InvalidOptionError(owner, path, `is required (${expected(rule)})`, value);
+    return;
+  }
+  switch (rule.kind) {
+    case 'number': {
+      const ok =
+        typeof value === 'number' &&
+        !Number.isNaN(value) &&
+        (Number.isFinite(value) || (rule.infinity === true && value === Number.POSITIVE_INFINITY)) &&
+        value >= rule.min &&
+        (rule.max === undefined || value <= rule.max) &&
+        (!rule.integer || !Number.isFinite(value) || Number.isInteger(value));
+      if (!ok) throw new InvalidOptionError(owner, path, `must be ${expected(rule)}`, value);
+      return;
+    }
+    case 'enum':
+      if (typeof value !== 'string' || !rule.values.includes(value)) {
+        throw new InvalidOptionError(owner, path, `must be ${expected(rule)}`, value);
+      }
+      return;
+    case 'object':
+      checkObject(owner, `${path}.`, value, rule.rules, rule.open === true);
+      return;
+    default:
+      if (typeof value !== rule.kind)
+        throw new InvalidOptionError(owner, path, `must be ${expected(rule)}`, value);
+  }
+}
+
+function expected(rule: OptionRule): string {
+  switch (rule.kind) {
+    case 'number': {
+      const what = rule.integer ? 'an integer' : 'a number';
+      const upper = rule.max ?? (rule.infinity ? 'Infinity' : '∞)');
+      const range =
+        typeof upper === 'number' || upper === 'Infinity'
+          ? `[${rule.min}, ${upper}]`
+          : `[${rule.min}, ${upper}`;
+      return `${what} in ${range}`;
+    }
+    case 'enum':
+      return `one of ${rule.values.map((v) => `'${v}'`).join(', ')}`;
+    case 'object':
+      return 'an object';
+    default:
+      return `a ${rule.kind}`;
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'function') return 'a function';
+  if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
+  return String(value);
+}

@@ -1,0 +1,72 @@
+import type { Waiter } from './waiter.js';
+
+/**
+ * Where a pooled resource is. One value, moved only along TRANSITIONS; there are no separate
+ * "in use" / "valid" flags that could disagree with it. Values are bits so the table check is one AND.
+ */
+export const EntryState = {
+  /** In the idle list, ready to lend. */
+  Idle: 1,
+  /** Out of the idle list for a pre-handout check (reserved for a waiter) or a keepalive ping. */
+  Checking: 2,
+  /** Lent to a caller. Busy → Busy is a direct hand-over from a releasing caller to a waiter. */
+  Busy: 4,
+  /** Removed from the pool; `factory.destroy` has been called. Terminal. */
+  Destroyed: 8,
+} as const;
+export type EntryState = (typeof EntryState)[keyof typeof EntryState];
+
+const { Idle, Checking, Busy, Destroyed } = EntryState;
+const TRANSITIONS: Readonly<Record<EntryState, number>> = {
+  [Idle]: Checking | Busy | Destroyed,
+  [Checking]: Idle | Busy | Destroyed,
+  [Busy]: Idle | Busy | Destroyed,
+  [Destroyed]: 0,
+};
+
+const NAMES: Readonly<Record<EntryState, string>> = {
+  [Idle]: 'idle',
+  [Checking]: 'checking',
+  [Busy]: 'busy',
+  [Destroyed]: 'destroyed',
+};
+
+/** The pool's record of one resource. Times are on the pool clock (monotonic ms). */
+export class Entry<T> {
+  state: EntryState = Idle;
+  /** The pool holding it: a resource's tag is trusted only by its own pool. */
+  readonly owner: object;
+  readonly resource: T;
+  readonly createdAt: number;
+  /** createdAt + the jittered lifetime; Infinity when lifetimes are off. */
+  readonly expiresAt: number;
+  /** Last release: idle timeout counts from here. */
+  idleSince: number;
+  /** Last moment it was known to work (release or a passed check): validation counts from here. */
+  verifiedAt: number;
+  acquiredAt = 0;
+  /** When to report a leak if still lent out; Infinity once reported or when leak detection is off. */
+  leakCheckAt = Number.POSITIVE_INFINITY;
+  /** The acquiring call site, captured only when leak detection is on. */
+  acquireSite: Error | undefined = undefined;
+  /** When the pool learned it died (onDeath or alive() false); -1 while alive. Reported once. */
+  diedAt = -1;
+  /** The waiter a Checking entry is reserved for; undefined for a keepalive check. */
+  waiter: Waiter<T> | undefined = undefined;
+
+  constructor(owner: object, resource: T, now: number, expiresAt: number) {
+    this.owner = owner;
+    this.resource = resource;
+    this.createdAt = now;
+    this.expiresAt = expiresAt;
+    this.idleSince = now;
+    this.verifiedAt = now;
+  }
+
+  move(to: EntryState): void {
+    if ((TRANSITIONS[this.state] & to) === 0) {
+      throw new Error(`lifeline pool bug: resource moved from ${NAMES[this.state]} to ${NAMES[to]}`);
+    }
+    this.state = to;
+  }
+}

@@ -1,0 +1,13 @@
+export { InvalidOptionError } from '../options.js';
+export {
+  AbortError,
+  AcquireTimeoutError,
+  CreateTimeoutError,
+  InvalidReleaseError,
+  PingTimeoutError,
+  PoolClosedError,
+  PoolDrainingError,
+} from './errors.js';
+export type { Factory, PoolOptions } from './options.js';
+export { type AcquireOptions, type LeakReport, Pool, type PoolEvents, type ReleaseOptions } from './pool.js';
+export type { EvictReason, PoolStats } from './stats.js';

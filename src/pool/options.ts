@@ -1,0 +1,146 @@
+import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+
+/**
+ * What the pool needs to know about a resource. `alive` must be synchronous and cheap (it runs on every
+ * handout); for sockets it reads LiveSocket state.
+ */
+export interface Factory<T> {
+  /** Opens a resource. Abort `signal` fires on `createTimeoutMs` or `drain()`; give up when it does. */
+  create(signal: AbortSignal): Promise<T>;
+  destroy(resource: T): void | Promise<void>;
+  /** True while the resource can be used, as far as is known without I/O. */
+  alive(resource: T): boolean;
+  /** A round trip proving the resource works; run after `validateAfterIdleMs` of idleness and as keepalive. */
+  ping?(resource: T, signal: AbortSignal): Promise<void>;
+  /** Registers `callback` to run once when the resource dies on its own, so an idle one leaves at once. */
+  onDeath?(resource: T, callback: (error?: Error) => void): void;
+}
+
+/** Options of {@link Pool}. Durations are in milliseconds; for the `0 = off` ones `Infinity` is also off. */
+export interface PoolOptions<T> {
+  factory: Factory<T>;
+  /** Resources kept open even when idle, created at construction. Default 0. */
+  min?: number;
+  /** Upper bound on resources, lent out or not. Default 10. */
+  max?: number;
+  /** How long an acquire waits before AcquireTimeoutError. Default 30 000; `Infinity` waits forever. */
+  acquireTimeoutMs?: number;
+  /** How long one `factory.create()` may take before its signal aborts. Default 30 000. */
+  createTimeoutMs?: number;
+  /** Idle resources above `min` are destroyed after this long unused. Default 30 000; 0 = off. */
+  idleTimeoutMs?: number;
+  /** Resources are retired after this age (busy ones on release). Default 1 800 000 (30 min); 0 = off. */
+  maxLifetimeMs?: number;
+  /** Each resource's lifetime is shortened by a random fraction up to this. Default 0.1; range [0, 0.5]. */
+  lifetimeJitter?: number;
+  /** Idle resources are pinged (or at least `alive()`-checked) this often. Default 0 = off. */
+  keepaliveIntervalMs?: number;
+  /**
+   * A resource idle at least this long gets one event-loop turn (so pending FIN/RST events land) and a
+   * ping, if the factory has one, before handout. Default 100; 0 = before every handout of an idle one.
+   */
+  validateAfterIdleMs?: number;
+  /** How long a ping may take before the resource counts as dead. Default 5 000. */
+  pingTimeoutMs?: number;
+  /** A resource lent out longer than this emits `leak` with the acquiring stack. Default 0 = off. */
+  leakDetectionMs?: number;
+  /** Creates in flight at once. Default 2. */
+  createConcurrency?: number;
+  /** Backoff between creates while they fail: full jitter, doubling from base to max. Default 100 / 5 000. */
+  createRetry?: { baseDelayMs?: number; maxDelayMs?: number };
+  /** Which idle resource is reused first: the most recently released (`lifo`, default) or the oldest. */
+  idleOrder?: 'lifo' | 'fifo';
+}
+
+/** Options with defaults applied; `0 = off` durations normalised to Infinity. */
+export interface ResolvedPoolOptions<T> {
+  readonly factory: Factory<T>;
+  readonly min: number;
+  readonly max: number;
+  readonly acquireTimeoutMs: number;
+  readonly createTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+  readonly maxLifetimeMs: number;
+  readonly lifetimeJitter: number;
+  readonly keepaliveIntervalMs: number;
+  readonly validateAfterIdleMs: number;
+  readonly pingTimeoutMs: number;
+  readonly leakDetectionMs: number;
+  readonly createConcurrency: number;
+  readonly createRetryBaseDelayMs: number;
+  readonly createRetryMaxDelayMs: number;
+  readonly idleOrder: 'lifo' | 'fifo';
+}
+
+const duration = { kind: 'number', min: 0, infinity: true } as const;
+const positiveDuration = { kind: 'number', min: 1, infinity: true } as const;
+
+const RULES: OptionRules = {
+  factory: {
+    kind: 'object',
+    required: true,
+    open: true,
+    rules: {
+      create: { kind: 'function', required: true },
+      destroy: { kind: 'function', required: true },
+      alive: { kind: 'function', required: true },
+      ping: { kind: 'function' },
+      onDeath: { kind: 'function' },
+    },
+  },
+  min: { kind: 'number', min: 0, integer: true },
+  max: { kind: 'number', min: 1, integer: true },
+  acquireTimeoutMs: positiveDuration,
+  createTimeoutMs: positiveDuration,
+  idleTimeoutMs: duration,
+  maxLifetimeMs: duration,
+  lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
+  keepaliveIntervalMs: duration,
+  validateAfterIdleMs: duration,
+  pingTimeoutMs: positiveDuration,
+  leakDetectionMs: duration,
+  createConcurrency: { kind: 'number', min: 1, integer: true },
+  createRetry: {
+    kind: 'object',
+    rules: { baseDelayMs: { kind: 'number', min: 1 }, maxDelayMs: { kind: 'number', min: 1 } },
+  },
+  idleOrder: { kind: 'enum', values: ['lifo', 'fifo'] },
+};
+
+const offWhenZero = (ms: number): number => (ms === 0 ? Number.POSITIVE_INFINITY : ms);
+
+/** Validates once, at construction: every problem throws InvalidOptionError naming the option. */
+export function resolvePoolOptions<T>(options: PoolOptions<T>): ResolvedPoolOptions<T> {
+  validateOptions('Pool', options, RULES);
+  const min = options.min ?? 0;
+  const max = options.max ?? 10;
+  if (min > max) throw new InvalidOptionError('Pool', 'min', `must be <= max (${max})`, min);
+  const baseDelayMs = options.createRetry?.baseDelayMs ?? 100;
+  const maxDelayMs = options.createRetry?.maxDelayMs ?? Math.max(5000, baseDelayMs);
+  if (maxDelayMs < baseDelayMs) {
+    throw new InvalidOptionError(
+      'Pool',
+      'createRetry.maxDelayMs',
+      `must be >= baseDelayMs (${baseDelayMs})`,
+      maxDelayMs,
+    );
+  }
+  return {
+    factory: options.factory,
+    min,
+    max,
+    acquireTimeoutMs: options.acquireTimeoutMs ?? 30_000,
+    createTimeoutMs: options.createTimeoutMs ?? 30_000,
+    idleTimeoutMs: offWhenZero(options.idleTimeoutMs ?? 30_000),
+    maxLifetimeMs: offWhenZero(options.maxLifetimeMs ?? 30 * 60_000),
+    lifetimeJitter: options.lifetimeJitter ?? 0.1,
+    keepaliveIntervalMs: offWhenZero(options.keepaliveIntervalMs ?? 0),
+    validateAfterIdleMs: options.validateAfterIdleMs ?? 100,
+    pingTimeoutMs: options.pingTimeoutMs ?? 5000,
+    leakDetectionMs: offWhenZero(options.leakDetectionMs ?? 0),
+    createConcurrency: options.createConcurrency ?? 2,
+    createRetryBaseDelayMs: baseDelayMs,
+    createRetryMaxDelayMs: maxDelayMs,
+    idleOrder: options.idleOrder ?? 'lifo',
+  };
+}

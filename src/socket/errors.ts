@@ -1,0 +1,118 @@
+import { LifelineError } from '../errors.js';
+
+/**
+ * One class per way a connection dies. Each names the peer (`endpoint`, e.g. `10.0.0.5:5432`) so a log line
+ * alone says which connection it was, and says what to do next.
+ */
+
+interface Cause {
+  cause?: unknown;
+}
+
+/** The peer sent FIN: it will send nothing more, so a reply to a request sent on it will never come. */
+export class PeerClosedError extends LifelineError {
+  constructor(endpoint: string, options?: Cause) {
+    super(
+      'LIFELINE_PEER_CLOSED',
+      `The peer ${endpoint} closed the connection (FIN received). Discard it and use a new connection; ` +
+        'a request sent on it may or may not have been processed.',
+      options,
+    );
+  }
+}
+
+/** The peer reset the connection (RST, or EPIPE/ECONNABORTED on write). */
+export class ConnectionResetError extends LifelineError {
+  constructor(endpoint: string, options?: Cause) {
+    super(
+      'LIFELINE_CONNECTION_RESET',
+      `The connection to ${endpoint} was reset by the peer. Discard it and use a new connection; ` +
+        'a request sent on it may or may not have been processed.',
+      options,
+    );
+  }
+}
+
+/** Bytes sat in the send queue without any progress for `writeStallMs`: the peer stopped reading. */
+export class WriteStallError extends LifelineError {
+  readonly queuedBytes: number;
+
+  constructor(endpoint: string, writeStallMs: number, queuedBytes: number) {
+    super(
+      'LIFELINE_WRITE_STALL',
+      `Writing to ${endpoint} made no progress for ${writeStallMs} ms with ${queuedBytes} bytes queued: ` +
+        'the peer stopped reading (overloaded or hung). The connection was destroyed; raise writeStallMs ' +
+        'if the peer is legitimately that slow.',
+    );
+    this.queuedBytes = queuedBytes;
+  }
+}
+
+/** A reply was awaited (`expectReply`) and nothing arrived for `readTimeoutMs`. */
+export class ReadTimeoutError extends LifelineError {
+  constructor(endpoint: string, timeoutMs: number) {
+    super(
+      'LIFELINE_READ_TIMEOUT',
+      `No reply from ${endpoint} for ${timeoutMs} ms while one was awaited. The connection was destroyed; ` +
+        'the request may or may not have been processed. Raise readTimeoutMs for slow operations.',
+    );
+  }
+}
+
+/** Keepalive probes went unanswered: the peer vanished while the connection was idle. */
+export class KeepaliveTimeoutError extends LifelineError {
+  constructor(endpoint: string, setting: string, options?: Cause) {
+    super(
+      'LIFELINE_KEEPALIVE_TIMEOUT',
+      `The peer ${endpoint} stopped answering TCP keepalive probes (${setting}): it is unreachable or gone. ` +
+        'Use a new connection.',
+      options,
+    );
+  }
+}
+
+/** Sent data stayed unacknowledged past TCP_USER_TIMEOUT (or the kernel's retransmission limit). */
+export class UserTimeoutError extends LifelineError {
+  constructor(endpoint: string, setting: string, options?: Cause) {
+    super(
+      'LIFELINE_USER_TIMEOUT',
+      `Data sent to ${endpoint} stayed unacknowledged past ${setting}: the peer is unreachable or gone. ` +
+        'A request in flight may or may not have been processed.',
+      options,
+    );
+  }
+}
+
+/** Bytes arrived while no reply was awaited, on a connection whose idleData policy is 'reject'. */
+export class UnexpectedDataError extends LifelineError {
+  readonly bytes: number;
+
+  constructor(endpoint: string, bytes: number) {
+    super(
+      'LIFELINE_UNEXPECTED_DATA',
+      `${bytes} bytes arrived from ${endpoint} while no reply was awaited; on a request/response protocol ` +
+        'that means the stream is out of step (a late reply or a server notice), so the connection was retired. ' +
+        "Use idleData: 'allow' for push protocols, and call expectReply() before a server greeting.",
+    );
+    this.bytes = bytes;
+  }
+}
+
+/** The connection could not be opened (refused, unreachable, DNS, TLS handshake, or connect timeout). */
+export class ConnectFailedError extends LifelineError {
+  constructor(endpoint: string, detail: string, options?: Cause) {
+    super(
+      'LIFELINE_CONNECT_FAILED',
+      `Could not connect to ${endpoint}: ${detail}. Check that the server is up and reachable; ` +
+        'connecting is safe to retry.',
+      options,
+    );
+  }
+}
+
+/** The connection was closed on this side (close(), destroy(), or its owner) or by an unclassified error. */
+export class SocketClosedError extends LifelineError {
+  constructor(endpoint: string, detail: string, options?: Cause) {
+    super('LIFELINE_SOCKET_CLOSED', `The connection to ${endpoint} is closed: ${detail}.`, options);
+  }
+}

@@ -1,0 +1,15 @@
+export {
+  ConnectFailedError,
+  ConnectionResetError,
+  KeepaliveTimeoutError,
+  PeerClosedError,
+  ReadTimeoutError,
+  SocketClosedError,
+  UnexpectedDataError,
+  UserTimeoutError,
+  WriteStallError,
+} from './errors.js';
+export { LiveSocket, type LiveSocketEvents } from './LiveSocket.js';
+export { defaultOptions, type LiveSocketConnectOptions, type LiveSocketOptions } from './options.js';
+export type { Death, DeathCause, LiveState } from './state.js';
+export type { SocketCapabilities } from './tcp.js';

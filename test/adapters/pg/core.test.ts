@@ -1,0 +1,9 @@
+import { test } from 'node:test';
+import { requireService, services } from '../../support/services.js';
+import { coreSuite } from './core.js';
+
+test('postgres is reachable', async (t) => {
+  await requireService(t, 'postgres');
+});
+
+coreSuite('lifeline/pg against the server directly', () => services.postgres);

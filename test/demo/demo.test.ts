@@ -1,0 +1,132 @@
+// The demo end to end in --quick mode, in process: every scenario against the embedded Postgres through
+// real fault proxies. Asserts what lifeline promises (no app-visible read errors, nothing hung, no write
+// applied twice or lost), never a timing, then checks the HTML report in headless Chromium.
+
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
+import { renderReport } from '../../src/demo/report.js';
+import { type DemoResult, runDemo } from '../../src/demo/runner.js';
+import { SCENARIOS } from '../../src/demo/scenarios.js';
+import { renderMarkdownTable, renderTable } from '../../src/demo/table.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+function dumpDom(file: string, profile: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      CHROMIUM,
+      [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        `--user-data-dir=${profile}`,
+        '--dump-dom',
+        pathToFileURL(file).href,
+      ],
+      { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout) => (error ? reject(error) : resolve(stdout)),
+    );
+  });
+}
+
+describe('lifeline demo --quick', { timeout: 120_000 }, () => {
+  let result: DemoResult;
+  let dir: string;
+
+  before(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'lifeline-demo-test-'));
+    result = await runDemo({ quick: true, seed: 7 });
+  });
+
+  after(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  it('runs every scenario to the end', () => {
+    assert.equal(result.aborted, false);
+    assert.deepEqual(
+      result.scenarios.map((s) => s.name),
+      SCENARIOS.map((s) => s.name),
+    );
+    for (const s of result.scenarios) {
+      for (const side of [s.naive, s.lifeline]) {
+        assert.equal(side.series.ok.length, Math.ceil(s.durationMs / s.bucketMs), s.name);
+        assert.equal(side.series.errors.length, side.series.ok.length, s.name);
+      }
+      assert.ok(s.lifeline.ok > 0, `${s.name}: lifeline completed no op at all`);
+    }
+  });
+
+  it("lifeline's column: no read errors, nothing hung, no write lost or doubled, no 'error' event", () => {
+    for (const s of result.scenarios) {
+      const l = s.lifeline;
+      const context = `${s.name}: ${JSON.stringify(l.errorMessages)}`;
+      assert.equal(l.readErrors, 0, context);
+      assert.equal(l.hung, 0, s.name);
+      assert.equal(l.doubledWrites, 0, s.name);
+      assert.equal(l.lostWrites, 0, s.name);
+      assert.equal(l.uncaughtErrorEvents, 0, s.name);
+    }
+  });
+
+  it('the faults really hurt the plain pg.Pool (the demo shows something)', () => {
+    const naive = result.scenarios.filter((s) => s.name !== 'baseline').map((s) => s.naive);
+    const trouble = naive.reduce(
+      (n, s) => n + s.errors + s.hung + s.doubledWrites + s.uncaughtErrorEvents,
+      0,
+    );
+    assert.ok(trouble > 0, 'no scenario produced any error, hang or doubled write on the plain pool');
+    const baseline = result.scenarios.find((s) => s.name === 'baseline');
+    assert.equal(baseline?.naive.errors, 0, JSON.stringify(baseline?.naive.errorMessages));
+    assert.equal(baseline?.lifeline.errors, 0, JSON.stringify(baseline?.lifeline.errorMessages));
+  });
+
+  it('prints a table with a row per scenario, for the terminal and as Markdown', () => {
+    const text = renderTable(result.scenarios);
+    const markdown = renderMarkdownTable(result.scenarios);
+    for (const s of result.scenarios) {
+      assert.match(text, new RegExp(`^${s.name}\\s`, 'm'));
+      assert.match(markdown, new RegExp(`^\\| \`${s.name}\` \\|`, 'm'));
+    }
+  });
+
+  it('writes an HTML report that renders offline in headless Chromium, with charts and numbers', {
+    skip: !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} not installed` : false,
+  }, async () => {
+    const file = join(dir, 'demo.html');
+    const html = renderReport(result, renderTable(result.scenarios));
+    assert.doesNotMatch(
+      html,
+      /<(script|link|img)[^>]+(src|href)=["']?https?:/i,
+      'the report must not load anything',
+    );
+    await writeFile(file, html);
+    const dom = await dumpDom(file, join(dir, 'profile'));
+    const charts = 2 * result.scenarios.length;
+    assert.match(dom, new RegExp(`data-charts-rendered="${charts}"`));
+    assert.equal(dom.match(/<svg\b/g)?.length, charts);
+    assert.ok((dom.match(/<polyline\b/g)?.length ?? 0) >= charts);
+    // The summary table: a row per scenario, each with the scenario and two cells for each of 6 figures.
+    const summary = dom.match(/<table class="summary"[\s\S]*?<tbody>([\s\S]*?)<\/tbody>/)?.[1] ?? '';
+    const rows = summary.split('</tr>').filter((row) => row.includes('<t'));
+    assert.equal(rows.length, result.scenarios.length);
+    for (const row of rows) assert.equal(row.match(/<t[dh]\b/g)?.length, 13, row);
+    for (const s of result.scenarios) {
+      assert.match(dom, new RegExp(`id="${s.name}"`));
+      // The per-scenario table carries each side's ok count.
+      assert.ok(dom.includes(`>${s.naive.ok}</td>`), `${s.name}: naive ok count missing`);
+      assert.ok(dom.includes(`>${s.lifeline.ok}</td>`), `${s.name}: lifeline ok count missing`);
+    }
+  });
+});

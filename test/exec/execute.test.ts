@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { describe, test } from 'node:test';
+import {
+  type Classification,
+  DeadlineExceededError,
+  ExecAbortedError,
+  execute,
+  type GiveUpEvent,
+} from '../../src/index.js';
+
+const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
+
+describe('execute() semantics that need no server', () => {
+  test('an operation that never settles and ignores its signal still ends by the deadline', {
+    timeout: 10_000,
+  }, async () => {
+    let signal: AbortSignal | undefined;
+    const error = await execute(
+      (attempt) => {
+        signal = attempt.signal;
+        return new Promise<never>(() => {});
+      },
+      { deadlineMs: 50 },
+    ).then(
+      () => assert.fail('cannot succeed'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof DeadlineExceededError);
+    assert.equal(signal?.aborted, true);
+  });
+
+  test("the caller's signal aborts the call and the attempt", { timeout: 10_000 }, async () => {
+    const controller = new AbortController();
+    let signal: AbortSignal | undefined;
+    const pending = execute(
+      (attempt) => {
+        signal = attempt.signal;
+        return new Promise<never>(() => {});
+      },
+      { signal: controller.signal },
+    );
+    controller.abort(new Error('user left'));
+    const error = await pending.then(
+      () => assert.fail('aborted'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof ExecAbortedError);
+    assert.equal((error.cause as Error).message, 'user left');
+    assert.equal(signal?.aborted, true);
+  });
+
+  test('after maxAttempts the last error is returned as it is; events arrive on an EventEmitter', async () => {
+    const emitter = new EventEmitter();
+    const seen: string[] = [];
+    for (const name of ['attempt', 'retry', 'give-up']) emitter.on(name, () => seen.push(name));
+    let gaveUp: GiveUpEvent | undefined;
+    emitter.on('give-up', (e: GiveUpEvent) => {
+      gaveUp = e;
+    });
+    const last = refused();
+    let n = 0;
+    const error = await execute(
+      async () => {
+        n++;
+        throw n === 3 ? last : refused();
+      },
+      { retry: { maxAttempts: 3, baseDelayMs: 1 }, events: emitter },
+    ).then(
+      () => assert.fail('always refused'),
+      (e: unknown) => e,
+    );
+    assert.equal(error, last);
+    assert.deepEqual(seen, ['attempt', 'retry', 'attempt', 'retry', 'attempt', 'give-up']);
+    assert.equal(gaveUp?.reason, 'max-attempts');
+  });
+
+  test('a server answer that is not transient is never retried; a synchronous throw is an attempt', async () => {
+    let attempts = 0;
+    const error = await execute(() => {
+      attempts++;
+      throw new Error('syntax error at or near "selec"');
+    }).then(
+      () => assert.fail('throws'),
+      (e: unknown) => e,
+    );
+    assert.match((error as Error).message, /syntax error/);
+    assert.equal(attempts, 1);
+  });
+
+  test('a Retry-After beyond the deadline gives up at once with DeadlineExceededError', async () => {
+    const busy: Classification = { kind: 'rejected', transient: true, retryAfterMs: 60_000 };
+    let attempts = 0;
+    const error = await execute(
+      async () => {
+        attempts++;
+        throw new Error('503');
+      },
+      { deadlineMs: 5000, classify: () => busy },
+    ).then(
+      () => assert.fail('busy'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof DeadlineExceededError);
+    assert.match(error.message, /before the next retry could run/);
+    assert.equal(attempts, 1);
+  });
+});

@@ -1,0 +1,75 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import {
+  CircuitBreaker,
+  type ExecuteOptions,
+  execute,
+  HostSet,
+  RetryBudget,
+  RetryPolicy,
+} from '../../src/index.js';
+import { InvalidOptionError } from '../../src/options.js';
+
+const op = async () => 1;
+
+async function rejection(options: unknown): Promise<InvalidOptionError> {
+  const error = await execute(op, options as ExecuteOptions).then(
+    () => assert.fail(`accepted ${JSON.stringify(options)}`),
+    (e: unknown) => e,
+  );
+  assert.ok(error instanceof InvalidOptionError, `got ${String(error)}`);
+  assert.equal(error.code, 'LIFELINE_INVALID_OPTION');
+  return error;
+}
+
+describe('bad options get clear errors naming the option and the range', () => {
+  test('execute()', async () => {
+    const cases: Array<[unknown, RegExp]> = [
+      [{ deadlineMs: 0 }, /execute option "deadlineMs" must be a number in \[1, 2147483647\], got 0/],
+      [{ deadlineMs: '5' }, /"deadlineMs" must be a number .*, got '5'/],
+      [{ deadline: -1 }, /execute option "deadline" must be a number in \[0, /],
+      [
+        { retry: { maxAttempts: 0 } },
+        /RetryPolicy option "maxAttempts" must be an integer in \[1, 100\], got 0/,
+      ],
+      [{ route: 'both' }, /"route" must be one of 'read', 'write', got 'both'/],
+      [{ hedge: { delayMs: 10 } }, /"hedge" needs idempotent: true/],
+      [{ idempotent: 'yes' }, /"idempotent" must be a boolean/],
+      [{ signal: {} }, /"signal" must be an AbortSignal/],
+      [{ budget: { percentCanRetry: 0.2 } }, /"budget" must be a RetryBudget/],
+      [{ deadlinMs: 10 }, /"deadlinMs" is not a known option/],
+    ];
+    for (const [options, message] of cases) assert.match((await rejection(options)).message, message);
+  });
+
+  test('policies, at construction', () => {
+    const cases: Array<[() => unknown, RegExp]> = [
+      [
+        () => new RetryPolicy({ baseDelayMs: 100, maxDelayMs: 10 }),
+        /"maxDelayMs" must be ≥ baseDelayMs \(100\), got 10/,
+      ],
+      [
+        () => new RetryBudget({ percentCanRetry: 2 }),
+        /RetryBudget option "percentCanRetry" must be a number in \[0, 1\], got 2/,
+      ],
+      [() => new CircuitBreaker({ failureRate: 0 }), /"failureRate" must be a number in \(0, 1\], got 0/],
+      [() => new CircuitBreaker({ halfOpenProbes: 1.5 }), /"halfOpenProbes" must be an integer/],
+      [() => new HostSet([]), /"hosts" must be a non-empty array/],
+      [
+        () => new HostSet([{ host: 'db', port: 70000 }]),
+        /"hosts\[0\]\.port" must be an integer in \[1, 65535\], got 70000/,
+      ],
+      [
+        () => new HostSet([{ host: 'db', port: 5432 }], { breaker: { coolDownMs: 0 } }),
+        /"breaker\.coolDownMs"/,
+      ],
+    ];
+    for (const [construct, message] of cases) {
+      assert.throws(construct, (e: unknown) => e instanceof InvalidOptionError && message.test(e.message));
+    }
+  });
+
+  test('an op that is not a function', async () => {
+    await assert.rejects(execute(undefined as unknown as typeof op), /op must be a function/);
+  });
+});

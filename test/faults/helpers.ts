@@ -1,0 +1,95 @@
+import { once } from 'node:events';
+import net from 'node:net';
+import { FaultProxy, type FaultProxyOptions } from '../../src/faults/index.js';
+
+/** A TCP server on an ephemeral loopback port; close() destroys every socket it accepted. */
+export async function tcpServer(onSocket: (socket: net.Socket) => void, options: net.ServerOpts = {}) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer(options, (socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+    onSocket(socket);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    port,
+    sockets,
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export function echoServer() {
+  return tcpServer((socket) => socket.pipe(socket));
+}
+
+/** Everything a client socket saw, in order. */
+export interface Observed {
+  socket: net.Socket;
+  chunks: Buffer[];
+  text(): string;
+  bytes(): number;
+  /** Resolves with 'end' (FIN), or with the error code if the socket errored first. */
+  finished: Promise<string>;
+  closed: Promise<void>;
+  /** Resolves once at least n bytes have arrived. */
+  received(n: number): Promise<void>;
+}
+
+export function observe(socket: net.Socket): Observed {
+  const chunks: Buffer[] = [];
+  const waiters: Array<{ n: number; resolve: () => void }> = [];
+  let total = 0;
+  socket.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    total += chunk.length;
+    for (const w of [...waiters]) {
+      if (total >= w.n) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve();
+      }
+    }
+  });
+  const finished = new Promise<string>((resolve) => {
+    socket.once('end', () => resolve('end'));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+  });
+  const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
+  return {
+    socket,
+    chunks,
+    text: () => Buffer.concat(chunks).toString('latin1'),
+    bytes: () => total,
+    finished,
+    closed,
+    received: (n) =>
+      total >= n ? Promise.resolve() : new Promise<void>((resolve) => waiters.push({ n, resolve })),
+  };
+}
+
+export async function connect(port: number, options: Partial<net.NetConnectOpts> = {}): Promise<Observed> {
+  const socket = net.connect({ host: '127.0.0.1', port, ...options } as net.NetConnectOpts);
+  const observed = observe(socket);
+  await once(socket, 'connect');
+  return observed;
+}
+
+/** A started proxy in front of `upstream`; stopped by the returned function. */
+export async function proxyTo(upstream: string, options: Partial<FaultProxyOptions> = {}) {
+  const proxy = new FaultProxy({ upstream, seed: 1, ...options });
+  const { port } = await proxy.start();
+  return { proxy, port };
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** Waits until `check` holds, polling; the test's own timeout bounds it. */
+export async function until(check: () => boolean): Promise<void> {
+  while (!check()) await sleep(5);
+}

@@ -1,0 +1,292 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { test } from 'node:test';
+import { connect, echoServer, observe, proxyTo, sleep, tcpServer, until } from './helpers.js';
+
+const timeout = 10_000;
+
+test('no toxic: a megabyte echoes back byte for byte, in order', { timeout }, async () => {
+  const echo = await echoServer();
+  const { proxy, port } = await proxyTo(echo.address);
+  const client = await connect(port);
+  const payload = randomBytes(1 << 20);
+  client.socket.write(payload);
+  await client.received(payload.length);
+  assert.ok(Buffer.concat(client.chunks).equals(payload));
+  assert.deepEqual(proxy.connections()[0]?.bytes, { upstream: payload.length, downstream: payload.length });
+  client.socket.destroy();
+  await proxy.stop();
+  await echo.close();
+});
+
+test('latency: the delayed connection answers after the plain one, bytes intact', { timeout }, async () => {
+  const echo = await echoServer();
+  const slow = await proxyTo(echo.address);
+  const fast = await proxyTo(echo.address);
+  slow.proxy.addToxic({ type: 'latency', stream: 'downstream', attributes: { latency: 300, jitter: 20 } });
+  const a = await connect(slow.port);
+  const b = await connect(fast.port);
+  const order: string[] = [];
+  a.socket.once('data', () => order.push('latency'));
+  b.socket.once('data', () => order.push('plain'));
+  a.socket.write('ping-a');
+  b.socket.write('ping-b');
+  await Promise.all([a.received(6), b.received(6)]);
+  assert.deepEqual(order, ['plain', 'latency']);
+  assert.equal(a.text(), 'ping-a');
+  a.socket.destroy();
+  b.socket.destroy();
+  await Promise.all([slow.proxy.stop(), fast.proxy.stop(), echo.close()]);
+});
+
+test('bandwidth: a rate-limited transfer finishes after an unlimited one, complete', {
+  timeout,
+}, async () => {
+  const payload = randomBytes(200_000);
+  const server = await tcpServer((socket) => socket.end(payload));
+  const limited = await proxyTo(server.address);
+  const free = await proxyTo(server.address);
+  limited.proxy.addToxic({ type: 'bandwidth', attributes: { rate: 1000 } }); // 1 MB/s: 200 ms
+  const order: string[] = [];
+  const a = await connect(limited.port);
+  const b = await connect(free.port);
+  a.finished.then(() => order.push('limited'));
+  b.finished.then(() => order.push('free'));
+  await Promise.all([a.finished, b.finished]);
+  assert.deepEqual(order, ['free', 'limited']);
+  assert.ok(Buffer.concat(a.chunks).equals(payload));
+  assert.ok(a.chunks.length > 1, 'the limited transfer arrives in pieces');
+  await Promise.all([limited.proxy.stop(), free.proxy.stop(), server.close()]);
+});
+
+test('slow_close: data arrives at once, the FIN only after a plain connection’s', { timeout }, async () => {
+  const server = await tcpServer((socket) => socket.end('bye'));
+  const slow = await proxyTo(server.address);
+  const plain = await proxyTo(server.address);
+  slow.proxy.addToxic({ type: 'slow_close', attributes: { delay: 300 } });
+  const order: string[] = [];
+  const a = await connect(slow.port);
+  a.socket.once('data', () => order.push('slow data'));
+  a.finished.then((how) => order.push(`slow ${how}`));
+  await a.received(3);
+  const b = await connect(plain.port);
+  b.finished.then((how) => order.push(`plain ${how}`));
+  await Promise.all([a.finished, b.finished]);
+  assert.equal(a.text(), 'bye');
+  assert.deepEqual(order, ['slow data', 'plain end', 'slow end']);
+  await Promise.all([slow.proxy.stop(), plain.proxy.stop(), server.close()]);
+});
+
+test('timeout 0: a black hole — writes vanish, the socket stays open and silent, and heals when removed', {
+  timeout,
+}, async () => {
+  const echo = await echoServer();
+  const { proxy, port } = await proxyTo(echo.address);
+  const client = await connect(port);
+  proxy.addToxic({ name: 'hole', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
+  client.socket.write('into the void');
+  // A round trip on a second, healthy path through the same echo server shows time has passed.
+  const plain = await proxyTo(echo.address);
+  const witness = await connect(plain.port);
+  witness.socket.write('x');
+  await witness.received(1);
+  await sleep(100);
+  assert.equal(client.bytes(), 0);
+  assert.equal(client.socket.destroyed, false);
+  assert.equal(client.socket.readableEnded, false);
+  assert.equal(proxy.connections()[0]?.bytes.upstream, 13, 'the proxy read the bytes, then dropped them');
+  proxy.removeToxic('hole');
+  client.socket.write('back');
+  await client.received(4);
+  assert.equal(client.text(), 'back');
+  client.socket.destroy();
+  witness.socket.destroy();
+  await Promise.all([proxy.stop(), plain.proxy.stop(), echo.close()]);
+});
+
+test('timeout > 0: nothing gets through, then the connection is closed with a FIN', { timeout }, async () => {
+  const echo = await echoServer();
+  const { proxy, port } = await proxyTo(echo.address);
+  proxy.addToxic({ type: 'timeout', stream: 'upstream', attributes: { timeout: 100 } });
+  const client = await connect(port);
+  client.socket.write('hello');
+  assert.equal(await client.finished, 'end');
+  assert.equal(client.bytes(), 0);
+  await proxy.stop();
+  await echo.close();
+});
+
+test('reset_peer: the client sees ECONNRESET, and so does the server', { timeout }, async () => {
+  const serverSaw: Promise<string>[] = [];
+  const server = await tcpServer((socket) => {
+    serverSaw.push(observe(socket).finished);
+  });
+  const { proxy, port } = await proxyTo(server.address);
+  proxy.addToxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } });
+  const client = await connect(port);
+  client.socket.write('hello');
+  assert.equal(await client.finished, 'ECONNRESET');
+  await until(() => serverSaw.length === 1);
+  assert.equal(await serverSaw[0], 'ECONNRESET');
+  await proxy.stop();
+  await server.close();
+});
+
+test('reset_peer with a timeout: data first, then the RST', { timeout }, async () => {
+  const server = await tcpServer((socket) => socket.write('welcome'));
+  const { proxy, port } = await proxyTo(server.address);
+  proxy.addToxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 50 } });
+  const client = await connect(port);
+  await client.received(7);
+  client.socket.write('trigger');
+  assert.equal(await client.finished, 'ECONNRESET');
+  assert.equal(client.text(), 'welcome');
+  await proxy.stop();
+  await server.close();
+});
+
+test('slicer: one write arrives as many small reads, intact', { timeout }, async () => {
+  const payload = randomBytes(4000);
+  const server = await tcpServer((socket) => socket.end(payload));
+  const { proxy, port } = await proxyTo(server.address);
+  proxy.addToxic({ type: 'slicer', attributes: { average_size: 100, size_variation: 50, delay: 2000 } });
+  const client = await connect(port);
+  await client.finished;
+  assert.ok(Buffer.concat(client.chunks).equals(payload));
+  assert.ok(client.chunks.length > 5, `${client.chunks.length} reads`);
+  assert.ok(Math.max(...client.chunks.map((c) => c.length)) < 4000);
+  await proxy.stop();
+  await server.close();
+});
+
+test('limit_data: exactly N bytes, then a FIN', { timeout }, async () => {
+  const server = await tcpServer((socket) => socket.write(Buffer.alloc(1000, 7)));
+  const { proxy, port } = await proxyTo(server.address);
+  proxy.addToxic({ type: 'limit_data', attributes: { bytes: 100 } });
+  const client = await connect(port);
+  assert.equal(await client.finished, 'end');
+  assert.equal(client.bytes(), 100);
+  await proxy.stop();
+  await server.close();
+});
+
+test('half_close: the client gets a FIN yet can still send to the server', { timeout }, async () => {
+  let serverGot = '';
+  const server = await tcpServer((socket) => socket.on('data', (d: Buffer) => (serverGot += d.toString())), {
+    allowHalfOpen: true,
+  });
+  const { proxy, port } = await proxyTo(server.address);
+  proxy.addToxic({ type: 'half_close', stream: 'downstream' });
+  const client = await connect(port, { allowHalfOpen: true });
+  assert.equal(await client.finished, 'end');
+  client.socket.write('still here');
+  await until(() => serverGot === 'still here');
+  assert.equal(client.socket.destroyed, false);
+  client.socket.destroy();
+  await proxy.stop();
+  await server.close();
+});
+
+test('stall_reads: the client’s writes back up while stalled and all arrive once it is removed', {
+  timeout,
+}, async () => {
+  let serverGot = 0;
+  const server = await tcpServer((socket) => socket.on('data', (d: Buffer) => (serverGot += d.length)));
+  const { proxy, port } = await proxyTo(server.address);
+  proxy.addToxic({ name: 'stall', type: 'stall_reads', stream: 'upstream' });
+  const client = await connect(port);
+  const size = 32 << 20; // far beyond what loopback socket buffers hold
+  const accepted = client.socket.write(Buffer.alloc(size));
+  await sleep(200);
+  assert.equal(accepted, false);
+  assert.ok(client.socket.writableLength > 0, 'bytes are stuck in the client');
+  assert.ok(serverGot < size);
+  proxy.removeToxic('stall');
+  await until(() => serverGot === size);
+  client.socket.destroy();
+  await proxy.stop();
+  await server.close();
+});
+
+test('lifetime: connections are cut once old enough, FIN by default, RST when asked', {
+  timeout,
+}, async () => {
+  const echo = await echoServer();
+  const { proxy, port } = await proxyTo(echo.address);
+  proxy.addToxic({ name: 'cut', type: 'lifetime', attributes: { lifetime: 100 } });
+  const a = await connect(port);
+  a.socket.write('x');
+  assert.equal(await a.finished, 'end');
+  proxy.updateToxic('cut', { attributes: { reset: true } });
+  const b = await connect(port);
+  assert.equal(await b.finished, 'ECONNRESET');
+  await proxy.stop();
+  await echo.close();
+});
+
+test('closeAll: FIN or RST to every current connection', { timeout }, async () => {
+  const echo = await echoServer();
+  const { proxy, port } = await proxyTo(echo.address);
+  const a = await connect(port);
+  const b = await connect(port);
+  await until(() => proxy.connections().length === 2);
+  proxy.closeAll('fin');
+  assert.deepEqual(await Promise.all([a.finished, b.finished]), ['end', 'end']);
+  const c = await connect(port);
+  await until(() => proxy.connections().length === 1);
+  proxy.closeAll('reset');
+  assert.equal(await c.finished, 'ECONNRESET');
+  await proxy.stop();
+  await echo.close();
+});
+
+test('disable: open connections are closed, new ones refused; enable: same port works again', {
+  timeout,
+}, async () => {
+  const echo = await echoServer();
+  const { proxy, port } = await proxyTo(echo.address);
+  const a = await connect(port);
+  await until(() => proxy.connections().length === 1);
+  proxy.disable();
+  assert.equal(proxy.enabled, false);
+  assert.equal(await a.finished, 'end');
+  await assert.rejects(connect(port), { code: 'ECONNREFUSED' });
+  await proxy.enable();
+  const b = await connect(port);
+  b.socket.write('ok');
+  await b.received(2);
+  b.socket.destroy();
+  await proxy.stop();
+  await echo.close();
+});
+
+test('an upstream that refuses: the client’s connection is closed, the proxy carries on', {
+  timeout,
+}, async () => {
+  const gone = await echoServer();
+  const address = gone.address;
+  await gone.close();
+  const { proxy, port } = await proxyTo(address);
+  const client = await connect(port);
+  await client.closed;
+  assert.equal(client.bytes(), 0);
+  await proxy.stop();
+});
+
+test('no toxic: an RST from the client reaches the server as an RST, a FIN as a FIN', {
+  timeout,
+}, async () => {
+  const seen: Promise<string>[] = [];
+  const server = await tcpServer((socket) => seen.push(observe(socket).finished));
+  const { proxy, port } = await proxyTo(server.address);
+  const resetting = await connect(port);
+  await until(() => seen.length === 1);
+  resetting.socket.resetAndDestroy();
+  assert.equal(await seen[0], 'ECONNRESET');
+  const closing = await connect(port);
+  await until(() => seen.length === 2);
+  closing.socket.end();
+  assert.equal(await seen[1], 'end');
+  await proxy.stop();
+  await server.close();
+});

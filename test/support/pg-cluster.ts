@@ -1,0 +1,225 @@
+import { execFileSync } from 'node:child_process';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * A private PostgreSQL cluster for tests that must stop, restart, fail over or promote a server:
+ * its own data directory in a temp dir, its own free port on 127.0.0.1, trust auth, a `test` database.
+ * The machine's shared server on 5432 is never touched. A standby is a real streaming replica
+ * (pg_basebackup -R), so `pg_is_in_recovery()` and `transaction_read_only` are true on it.
+ * Postgres refuses to run as root, so every server command runs as the `postgres` user.
+ */
+export class PgCluster {
+  readonly host = '127.0.0.1';
+  private running = false;
+
+  private constructor(
+    readonly port: number,
+    readonly dataDir: string,
+  ) {
+    live.add(this);
+  }
+
+  /** Why clusters cannot be made here, or undefined when they can. */
+  static unsupported(): string | undefined {
+    if (os.platform() !== 'linux') return 'PgCluster needs Linux';
+    if (process.getuid?.() !== 0) return 'PgCluster needs root (to run postgres as the postgres user)';
+    try {
+      bin('initdb');
+    } catch (error) {
+      return (error as Error).message;
+    }
+    return undefined;
+  }
+
+  /** Starts a new primary, or a streaming standby of `standbyOf`. */
+  static async start(options: { standbyOf?: PgCluster } = {}): Promise<PgCluster> {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-'));
+    chownSync(dataDir, postgresUid(), postgresGid());
+    chmodSync(dataDir, 0o700);
+    const port = await freePort();
+    const cluster = new PgCluster(port, dataDir);
+    try {
+      if (options.standbyOf) {
+        asPostgres('pg_basebackup', [
+          '-h',
+          '127.0.0.1',
+          '-p',
+          String(options.standbyOf.port),
+          '-U',
+          'postgres',
+          '-D',
+          dataDir,
+          '-R',
+          '-X',
+          'stream',
+          '-c',
+          'fast',
+          '--no-sync',
+        ]);
+      } else {
+        asPostgres('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
+        appendFileSync(path.join(dataDir, 'pg_hba.conf'), 'host replication all 127.0.0.1/32 trust\n');
+      }
+      // postgresql.auto.conf wins over postgresql.conf, and a standby inherits the primary's copy: write ours last.
+      writeFileSync(
+        path.join(dataDir, 'postgresql.conf'),
+        [
+          `port = ${port}`,
+          "listen_addresses = '127.0.0.1'",
+          `unix_socket_directories = '${dataDir}'`,
+          'fsync = off',
+          'synchronous_commit = off',
+          'full_page_writes = off',
+          'wal_level = replica',
+          'max_wal_senders = 5',
+          'hot_standby = on',
+          'shared_buffers = 16MB',
+          'max_connections = 50',
+          "log_min_messages = 'warning'",
+        ].join('\n') + '\n',
+      );
+      chownSync(path.join(dataDir, 'postgresql.conf'), postgresUid(), postgresGid());
+      cluster.start();
+      if (!options.standbyOf) cluster.psql('create database test');
+      return cluster;
+    } catch (error) {
+      cluster.destroy();
+      throw error;
+    }
+  }
+
+  /** `postgres://postgres@127.0.0.1:<port>/test` — trust auth, no password. */
+  get url(): string {
+    return `postgres://postgres@${this.host}:${this.port}/test`;
+  }
+
+  /** Starts (or restarts after `stop`) the server and waits until it accepts connections. */
+  start(): void {
+    asPostgres('pg_ctl', [
+      '-D',
+      this.dataDir,
+      '-l',
+      path.join(this.dataDir, 'server.log'),
+      '-w',
+      '-t',
+      '60',
+      'start',
+    ]);
+    this.running = true;
+  }
+
+  /** Stops the server; `immediate` is a crash-like stop (no checkpoint, clients get no goodbye). */
+  stop(mode: 'fast' | 'immediate' = 'fast'): void {
+    if (!this.running) return;
+    asPostgres('pg_ctl', ['-D', this.dataDir, '-m', mode, '-w', '-t', '60', 'stop']);
+    this.running = false;
+  }
+
+  /** Promotes a standby to primary and waits until it accepts writes. */
+  promote(): void {
+    asPostgres('pg_ctl', ['-D', this.dataDir, '-w', '-t', '60', 'promote']);
+  }
+
+  /** Runs SQL with psql against this cluster's `test` database (or `postgres` before it exists). */
+  psql(sql: string): string {
+    return asPostgres('psql', [
+      '-h',
+      this.host,
+      '-p',
+      String(this.port),
+      '-U',
+      'postgres',
+      '-d',
+      'postgres',
+      '-X',
+      '-q',
+      '-t',
+      '-A',
+      '-v',
+      'ON_ERROR_STOP=1',
+      '-c',
+      sql,
+    ]).trim();
+  }
+
+  /** Stops the server and removes its data directory. Safe to call twice. */
+  destroy(): void {
+    try {
+      this.stop('immediate');
+    } catch {
+      // Already gone: nothing to stop.
+    }
+    rmSync(this.dataDir, { recursive: true, force: true });
+    live.delete(this);
+  }
+}
+
+const live = new Set<PgCluster>();
+// A test that fails half-way must not leave servers running for the next run.
+process.once('exit', () => {
+  for (const cluster of live) cluster.destroy();
+});
+
+let binDir: string | undefined;
+function bin(name: string): string {
+  if (!binDir) {
+    const root = '/usr/lib/postgresql';
+    let versions: string[] = [];
+    try {
+      versions = readdirSync(root).sort((a, b) => Number(b) - Number(a));
+    } catch {
+      // Not installed: reported below.
+    }
+    if (versions.length === 0) throw new Error(`PostgreSQL server binaries not found under ${root}`);
+    binDir = path.join(root, versions[0]!, 'bin');
+  }
+  return path.join(binDir, name);
+}
+
+function asPostgres(program: string, args: string[]): string {
+  try {
+    return execFileSync('runuser', ['-u', 'postgres', '--', bin(program), ...args], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: os.tmpdir(),
+    });
+  } catch (error) {
+    const stderr = (error as { stderr?: string }).stderr ?? '';
+    throw new Error(`${program} ${args.join(' ')} failed: ${stderr.trim() || (error as Error).message}`, {
+      cause: error,
+    });
+  }
+}
+
+let ids: { uid: number; gid: number } | undefined;
+function postgresIds(): { uid: number; gid: number } {
+  ids ??= {
+    uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
+    gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
+  };
+  return ids;
+}
+const postgresUid = () => postgresIds().uid;
+const postgresGid = () => postgresIds().gid;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
