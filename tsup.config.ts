@@ -13,6 +13,13 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  splitting: false,
+  // Shared code goes to chunks, so `lifeline` and `lifeline/pg` share one copy of each class (an error
+  // from lifeline/pg is `instanceof` the same class exported by `lifeline`), and a dynamic import()
+  // stays a separate chunk: the CLI loads pg only for `demo`, prom-client only on the first scrape.
+  splitting: true,
+  // Nothing from node_modules is bundled: dependencies, peers (pg, PGlite) and optional ones
+  // (net-keepalive) are resolved from the user's install. test/package.test.ts checks each bare import
+  // in dist/ is a Node built-in or declared in package.json.
+  skipNodeModulesBundle: true,
   shims: true,
 });
