@@ -1,11 +1,5 @@
-import {
-  type Attributes,
-  BaseStage,
-  ms,
-  type Sink,
-  type StageContext,
-  type ToxicDefinition,
-} from '../toxic.js';
+import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
+import { TimerStage } from './timer-stage.js';
 
 const schema = { delay: ms(0) };
 type HalfCloseAttributes = Attributes<typeof schema>;
@@ -15,14 +9,13 @@ type HalfCloseAttributes = Attributes<typeof schema>;
  * stays open — the peer that closed its side but still reads (CLOSE_WAIT on the other end). Data that
  * arrives for the closed direction afterwards is dropped.
  */
-class HalfCloseStage extends BaseStage<HalfCloseAttributes> {
-  private timer: NodeJS.Timeout | undefined;
+class HalfCloseStage extends TimerStage<HalfCloseAttributes> {
   private closed = false;
 
   constructor(attributes: HalfCloseAttributes, context: StageContext, next: Sink) {
     super(attributes, context, next);
     if (attributes.delay === 0) this.fire();
-    else this.timer = setTimeout(() => this.fire(), attributes.delay);
+    else this.schedule(attributes.delay, () => this.fire());
   }
 
   override write(chunk: Buffer): void {
@@ -34,13 +27,7 @@ class HalfCloseStage extends BaseStage<HalfCloseAttributes> {
     if (!this.closed) this.next.end();
   }
 
-  override detach(): { held: Buffer[]; ended: boolean } {
-    clearTimeout(this.timer);
-    return { held: [], ended: false };
-  }
-
   private fire(): void {
-    this.timer = undefined;
     this.closed = true;
     this.context.endDestination();
   }

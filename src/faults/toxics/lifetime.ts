@@ -1,11 +1,5 @@
-import {
-  type Attributes,
-  BaseStage,
-  ms,
-  type Sink,
-  type StageContext,
-  type ToxicDefinition,
-} from '../toxic.js';
+import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
+import { TimerStage } from './timer-stage.js';
 
 const schema = { lifetime: ms(), reset: { kind: 'boolean', default: false } } as const;
 type LifetimeAttributes = Attributes<typeof schema>;
@@ -14,18 +8,11 @@ type LifetimeAttributes = Attributes<typeof schema>;
  * lifeline's lifetime: cuts every connection once it is `lifetime` ms old, busy or idle — the managed
  * database proxy that closes connections after 24 h, compressed. A FIN by default, an RST with reset.
  */
-class LifetimeStage extends BaseStage<LifetimeAttributes> {
-  private readonly timer: NodeJS.Timeout;
-
+class LifetimeStage extends TimerStage<LifetimeAttributes> {
   constructor(attributes: LifetimeAttributes, context: StageContext, next: Sink) {
     super(attributes, context, next);
     const left = Math.max(0, context.openedAt + attributes.lifetime - Date.now());
-    this.timer = setTimeout(() => context.close(attributes.reset ? 'reset' : 'fin'), left);
-  }
-
-  override detach(): { held: Buffer[]; ended: boolean } {
-    clearTimeout(this.timer);
-    return { held: [], ended: false };
+    this.schedule(left, () => context.close(attributes.reset ? 'reset' : 'fin'));
   }
 }
 

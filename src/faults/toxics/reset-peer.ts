@@ -1,4 +1,5 @@
-import { type Attributes, BaseStage, ms, type ToxicDefinition } from '../toxic.js';
+import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
+import { TimerStage } from './timer-stage.js';
 
 const schema = { timeout: ms(0) };
 
@@ -6,8 +7,7 @@ const schema = { timeout: ms(0) };
  * Toxiproxy's reset_peer: the first data (or FIN) that reaches it starts the clock; `timeout` ms later both
  * sides get a TCP RST (ECONNRESET). Data that reached it is dropped: it never arrives.
  */
-class ResetPeerStage extends BaseStage<Attributes<typeof schema>> {
-  private timer: NodeJS.Timeout | undefined;
+class ResetPeerStage extends TimerStage<Attributes<typeof schema>> {
   private triggered = false;
 
   override write(chunk: Buffer): void {
@@ -19,16 +19,11 @@ class ResetPeerStage extends BaseStage<Attributes<typeof schema>> {
     this.trigger();
   }
 
-  override detach(): { held: Buffer[]; ended: boolean } {
-    clearTimeout(this.timer);
-    return { held: [], ended: false };
-  }
-
   private trigger(): void {
     if (this.triggered) return;
     this.triggered = true;
     if (this.attributes.timeout === 0) this.context.reset();
-    else this.timer = setTimeout(() => this.context.reset(), this.attributes.timeout);
+    else this.schedule(this.attributes.timeout, () => this.context.reset());
   }
 }
 

@@ -1,23 +1,18 @@
-import { type Attributes, BaseStage, ms, type ToxicDefinition } from '../toxic.js';
+import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
+import { TimerStage } from './timer-stage.js';
 
 const schema = { delay: ms() };
 
 /** Toxiproxy's slow_close: the stream's FIN is passed on `delay` ms late; data still flows at once. */
-class SlowCloseStage extends BaseStage<Attributes<typeof schema>> {
-  private timer: NodeJS.Timeout | undefined;
-
+class SlowCloseStage extends TimerStage<Attributes<typeof schema>> {
   override end(): void {
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.next.end();
-    }, this.attributes.delay);
+    this.schedule(this.attributes.delay, () => this.next.end());
   }
 
   override detach(): { held: Buffer[]; ended: boolean } {
-    const pending = this.timer !== undefined;
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    return { held: [], ended: pending };
+    const endPending = this.scheduled;
+    super.detach();
+    return { held: [], ended: endPending };
   }
 }
 

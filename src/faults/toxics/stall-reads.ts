@@ -1,11 +1,5 @@
-import {
-  type Attributes,
-  BaseStage,
-  ms,
-  type Sink,
-  type StageContext,
-  type ToxicDefinition,
-} from '../toxic.js';
+import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
+import { TimerStage } from './timer-stage.js';
 
 const schema = { duration: ms(0) };
 type StallReadsAttributes = Attributes<typeof schema>;
@@ -15,25 +9,24 @@ type StallReadsAttributes = Attributes<typeof schema>;
  * kernel buffers fill and the sender's writes back up (a write stall), while the connection stays up.
  * `duration` ms later (0: until removed) reading resumes.
  */
-class StallReadsStage extends BaseStage<StallReadsAttributes> {
-  private timer: NodeJS.Timeout | undefined;
+class StallReadsStage extends TimerStage<StallReadsAttributes> {
   private stalled = true;
 
   constructor(attributes: StallReadsAttributes, context: StageContext, next: Sink) {
     super(attributes, context, next);
     context.stallSource(true);
-    if (attributes.duration > 0) this.timer = setTimeout(() => this.resume(), attributes.duration);
+    if (attributes.duration > 0) this.schedule(attributes.duration, () => this.resume());
   }
 
   override detach(): { held: Buffer[]; ended: boolean } {
     this.resume();
-    return { held: [], ended: false };
+    return super.detach();
   }
 
   private resume(): void {
     if (!this.stalled) return;
     this.stalled = false;
-    clearTimeout(this.timer);
+    this.cancel();
     this.context.stallSource(false);
   }
 }

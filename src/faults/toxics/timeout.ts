@@ -1,11 +1,5 @@
-import {
-  type Attributes,
-  BaseStage,
-  ms,
-  type Sink,
-  type StageContext,
-  type ToxicDefinition,
-} from '../toxic.js';
+import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
+import { TimerStage } from './timer-stage.js';
 
 const schema = { timeout: ms() };
 type TimeoutAttributes = Attributes<typeof schema>;
@@ -15,13 +9,12 @@ type TimeoutAttributes = Attributes<typeof schema>;
  * no answer; after `timeout` ms the connection is closed, and with 0 it stays open and silent until the
  * toxic is removed.
  */
-class TimeoutStage extends BaseStage<TimeoutAttributes> {
-  private readonly timer: NodeJS.Timeout | undefined;
+class TimeoutStage extends TimerStage<TimeoutAttributes> {
   private endHeld = false;
 
   constructor(attributes: TimeoutAttributes, context: StageContext, next: Sink) {
     super(attributes, context, next);
-    if (attributes.timeout > 0) this.timer = setTimeout(() => context.close(), attributes.timeout);
+    if (attributes.timeout > 0) this.schedule(attributes.timeout, () => context.close());
   }
 
   override write(chunk: Buffer): void {
@@ -33,7 +26,7 @@ class TimeoutStage extends BaseStage<TimeoutAttributes> {
   }
 
   override detach(): { held: Buffer[]; ended: boolean } {
-    clearTimeout(this.timer);
+    super.detach();
     return { held: [], ended: this.endHeld };
   }
 }
