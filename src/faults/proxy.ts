@@ -108,7 +108,10 @@ export class FaultProxy {
     this.closeAll('fin');
   }
 
-  /** Moves the proxy to new addresses; existing connections are closed, as in Toxiproxy. */
+  /**
+   * Moves the proxy to new addresses; existing connections are closed, as in Toxiproxy. When the new listen
+   * address is taken it rejects with AddressInUseError and keeps the old addresses.
+   */
   async reconfigure(change: { listen?: string; upstream?: string }): Promise<void> {
     const listen = change.listen === undefined ? this.listenAddress : parseAddress(change.listen, 'listen');
     const upstream =
@@ -116,9 +119,19 @@ export class FaultProxy {
     if (formatAddress(listen) === this.listen && formatAddress(upstream) === this.upstream) return;
     this.closeAll('fin');
     await this.unbind();
+    const before = { listen: this.listenAddress, upstream: this.upstreamAddress };
     this.listenAddress = listen;
     this.upstreamAddress = upstream;
-    if (this.started && this.isEnabled) await this.bind();
+    if (!this.started || !this.isEnabled) return;
+    try {
+      await this.bind();
+    } catch (error) {
+      // A refused move changes nothing: the proxy goes back to the address it held a moment ago.
+      this.listenAddress = before.listen;
+      this.upstreamAddress = before.upstream;
+      await this.bind();
+      throw error;
+    }
   }
 
   /** Acts on every current connection now: a FIN to both sides, or an RST. */

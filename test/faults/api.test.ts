@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
+import { type TestContext, test } from 'node:test';
 import { Toxiproxy } from 'toxiproxy-node-client';
 import { ControlServer } from '../../src/faults/index.js';
 import { mulberry32 } from '../../src/faults/rng.js';
@@ -7,7 +7,8 @@ import { connect, echoServer, tcpServer } from './helpers.js';
 
 const timeout = 15_000;
 
-async function startApi(seed?: number) {
+/** A control API on a free loopback port, stopped when the test ends, and a JSON `call` helper for it. */
+async function startApi(t: TestContext, seed?: number) {
   const logs: string[] = [];
   const api = new ControlServer({
     port: 0,
@@ -15,6 +16,7 @@ async function startApi(seed?: number) {
     ...(seed === undefined ? {} : { seed }),
   });
   const { port } = await api.start();
+  t.after(() => api.stop());
   const base = `http://127.0.0.1:${port}`;
   const call = async (
     method: string,
@@ -39,9 +41,9 @@ async function startApi(seed?: number) {
   return { api, base, call, logs };
 }
 
-test('every route of the Toxiproxy API, with its status codes and JSON shapes', { timeout }, async () => {
-  const echo = await echoServer();
-  const { api, call, logs } = await startApi();
+test('every route of the Toxiproxy API, with its status codes and JSON shapes', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const { call, logs } = await startApi(t);
   assert.match(logs[0] ?? '', /listening on http:\/\/127\.0\.0\.1:\d+ \(loopback only/);
 
   assert.deepEqual(await call('GET', '/proxies'), { status: 200, body: {} });
@@ -145,16 +147,14 @@ test('every route of the Toxiproxy API, with its status codes and JSON shapes', 
   assert.equal((await call('DELETE', '/proxies/second')).status, 204);
   assert.equal((await call('DELETE', '/proxies/echo')).status, 204);
   assert.deepEqual((await call('GET', '/proxies')).body, {});
-  await api.stop();
-  await echo.close();
 });
 
 test('bad input gets a 4xx with a Toxiproxy-style error body, and the server carries on', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { api, call } = await startApi();
-  const busy = await tcpServer(() => {});
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { call } = await startApi(t);
+  const busy = await tcpServer(t, () => {});
   const error = (status: number, error: string | RegExp) => (r: { status: number; body: unknown }) => {
     assert.equal(r.status, status, JSON.stringify(r.body));
     const body = r.body as { error: string; status: number };
@@ -179,8 +179,17 @@ test('bad input gets a 4xx with a Toxiproxy-style error body, and the server car
   error(404, 'proxy not found')(await call('POST', '/proxies/missing/toxics', { type: 'latency' }));
   error(404, 'proxy not found')(await call('DELETE', '/proxies/missing'));
 
-  assert.equal((await call('POST', '/proxies', { name: 'p', upstream: echo.address })).status, 201);
+  const created = await call('POST', '/proxies', { name: 'p', upstream: echo.address });
+  assert.equal(created.status, 201);
+  const { listen } = created.body as { listen: string };
   error(409, 'proxy already exists')(await call('POST', '/proxies', { name: 'p', upstream: echo.address }));
+  // Moving to a taken port is refused and changes nothing: the proxy keeps its address and still proxies.
+  error(409, /already in use/)(await call('POST', '/proxies/p', { listen: busy.address }));
+  assert.equal(((await call('GET', '/proxies/p')).body as { listen: string }).listen, listen);
+  const client = await connect(Number(listen.split(':')[1]));
+  client.socket.write('still');
+  await client.received(5);
+  client.socket.destroy();
   error(400, /invalid toxic type/)(await call('POST', '/proxies/p/toxics', { type: 'explode' }));
   error(
     400,
@@ -228,14 +237,11 @@ test('bad input gets a 4xx with a Toxiproxy-style error body, and the server car
 
   // Still serving after all of that, and the failed populate changed nothing.
   assert.deepEqual(Object.keys((await call('GET', '/proxies')).body as object), ['p']);
-  await api.stop();
-  await busy.close();
-  await echo.close();
 });
 
-test('an existing Toxiproxy client (toxiproxy-node-client) works unchanged', { timeout }, async () => {
-  const echo = await echoServer();
-  const { api, base } = await startApi();
+test('an existing Toxiproxy client (toxiproxy-node-client) works unchanged', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const { base } = await startApi(t);
   const toxiproxy = new Toxiproxy(base);
   const proxy = await toxiproxy.createProxy({ name: 'redis', listen: '127.0.0.1:0', upstream: echo.address });
   assert.equal(proxy.name, 'redis');
@@ -274,25 +280,22 @@ test('an existing Toxiproxy client (toxiproxy-node-client) works unchanged', { t
   assert.match(await toxiproxy.getVersion(), /version/);
   await assert.rejects(toxiproxy.get('missing'), /404/);
   await proxy.remove();
-  await api.stop();
-  await echo.close();
 });
 
-test('a seeded control server gives each proxy a seed derived from its name', { timeout }, async () => {
-  const echo = await echoServer();
-  const a = await startApi(42);
-  const b = await startApi(42);
+test('a seeded control server gives each proxy a seed derived from its name', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const a = await startApi(t, 42);
+  const b = await startApi(t, 42);
   const pa = await a.api.proxies.create({ name: 'db', upstream: echo.address });
   const pb = await b.api.proxies.create({ name: 'db', upstream: echo.address });
   assert.equal(pa.seed, pb.seed);
-  await Promise.all([a.api.stop(), b.api.stop(), echo.close()]);
 });
 
 test('fuzz: 300 malformed or out-of-range requests, every one a 4xx, never a 5xx or a crash', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { api, call } = await startApi();
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { call } = await startApi(t);
   await call('POST', '/proxies', { name: 'p', upstream: echo.address });
   await call('POST', '/proxies/p/toxics', { name: 't', type: 'latency', attributes: { latency: 1 } });
   const random = mulberry32(99);
@@ -355,6 +358,4 @@ test('fuzz: 300 malformed or out-of-range requests, every one a 4xx, never a 5xx
   }
   assert.ok(statuses.has(400));
   assert.equal((await call('GET', '/version')).status, 200);
-  await api.stop();
-  await echo.close();
 });

@@ -50,8 +50,8 @@ async function stop(child: ChildProcess): Promise<number | null> {
 
 test('lifeline proxy: serve with a populate config, then list, create, toxic add/update/remove, toggle, inspect, delete', {
   timeout: 90_000,
-}, async () => {
-  const echo = await echoServer();
+}, async (t) => {
+  const echo = await echoServer(t);
   const dir = await mkdtemp(join(tmpdir(), 'lifeline-cli-'));
   const config = join(dir, 'proxies.json');
   await writeFile(config, JSON.stringify([{ name: 'echo', listen: '127.0.0.1:0', upstream: echo.address }]));
@@ -125,7 +125,7 @@ test('lifeline proxy: serve with a populate config, then list, create, toxic add
   assert.equal((await cli(['toggle', 'echo', ...api])).stdout.trim(), 'echo is now enabled');
 
   // Errors: the API's refusal is exit 1 with its message; bad usage is exit 2 with help; no server is 3.
-  const closed = await echoServer();
+  const closed = await echoServer(t);
   const closedPort = closed.port;
   await closed.close();
   // Independent of each other, so run side by side: each CLI start costs a second or two of tsx.
@@ -161,7 +161,6 @@ test('lifeline proxy: serve with a populate config, then list, create, toxic add
   assert.equal((await cli(['delete', 'pg', ...api])).stdout.trim(), 'deleted pg');
   assert.equal(await stop(child), 0);
   await rm(dir, { recursive: true });
-  await echo.close();
 });
 
 test('lifeline proxy: --help on every command, exit 0', { timeout: 60_000 }, async () => {
@@ -173,8 +172,8 @@ test('lifeline proxy: --help on every command, exit 0', { timeout: 60_000 }, asy
   }
 });
 
-test('lifeline proxy serve: a port in use is a clear error, exit 1', { timeout: 30_000 }, async () => {
-  const echo = await echoServer();
+test('lifeline proxy serve: a port in use is a clear error, exit 1', { timeout: 30_000 }, async (t) => {
+  const echo = await echoServer(t);
   const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, [
       '--import',
@@ -191,5 +190,4 @@ test('lifeline proxy serve: a port in use is a clear error, exit 1', { timeout: 
   });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /cannot start the control API: listen address already in use/);
-  await echo.close();
 });

@@ -1,9 +1,17 @@
 import { once } from 'node:events';
 import net from 'node:net';
+import type { TestContext } from 'node:test';
 import { FaultProxy, type FaultProxyOptions } from '../../src/faults/index.js';
 
-/** A TCP server on an ephemeral loopback port; close() destroys every socket it accepted. */
-export async function tcpServer(onSocket: (socket: net.Socket) => void, options: net.ServerOpts = {}) {
+/**
+ * A TCP server on an ephemeral loopback port; close() destroys every socket it accepted. The test's end
+ * closes it, pass or fail.
+ */
+export async function tcpServer(
+  t: TestContext,
+  onSocket: (socket: net.Socket) => void,
+  options: net.ServerOpts = {},
+) {
   const sockets = new Set<net.Socket>();
   const server = net.createServer(options, (socket) => {
     sockets.add(socket);
@@ -14,19 +22,16 @@ export async function tcpServer(onSocket: (socket: net.Socket) => void, options:
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as net.AddressInfo;
-  return {
-    address: `127.0.0.1:${port}`,
-    port,
-    sockets,
-    close: async () => {
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+  const close = async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
   };
+  t.after(close);
+  return { address: `127.0.0.1:${port}`, port, sockets, close };
 }
 
-export function echoServer() {
-  return tcpServer((socket) => socket.pipe(socket));
+export function echoServer(t: TestContext) {
+  return tcpServer(t, (socket) => socket.pipe(socket));
 }
 
 /** Everything a client socket saw, in order. */
@@ -80,10 +85,11 @@ export async function connect(port: number, options: Partial<net.NetConnectOpts>
   return observed;
 }
 
-/** A started proxy in front of `upstream`; stopped by the returned function. */
-export async function proxyTo(upstream: string, options: Partial<FaultProxyOptions> = {}) {
+/** A started proxy in front of `upstream` (seed 1 unless given); the test's end stops it, pass or fail. */
+export async function proxyTo(t: TestContext, upstream: string, options: Partial<FaultProxyOptions> = {}) {
   const proxy = new FaultProxy({ upstream, seed: 1, ...options });
   const { port } = await proxy.start();
+  t.after(() => proxy.stop());
   return { proxy, port };
 }
 

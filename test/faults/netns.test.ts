@@ -6,6 +6,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
+import { LifelineError } from '../../src/errors.js';
 import { NetemUnavailableError, NetnsHost, netnsSupport } from '../../src/faults/netns.js';
 import { requireCapability } from '../support/services.js';
 
@@ -98,7 +99,14 @@ test('blackhole drops silently, heal restores, loss(100) drops everything', T, a
     await host.loss(0);
     assert.equal(await roundTrip(host.address, port, 5000), 'ping');
     assert.throws(() => host.loss(150), /percent/);
-    assert.throws(() => host.delay(100), NetemUnavailableError);
+    assert.throws(
+      () => host.delay(100),
+      (error: unknown) =>
+        error instanceof NetemUnavailableError &&
+        error instanceof LifelineError &&
+        error.code === 'LIFELINE_NETEM_UNAVAILABLE' &&
+        /latency toxic/.test(error.message),
+    );
   } finally {
     await server.close();
     await host.destroy();

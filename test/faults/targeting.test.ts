@@ -18,9 +18,9 @@ async function probeConnections(port: number, count: number): Promise<string[]> 
   return outcomes;
 }
 
-test('target.connection: only the Nth connection is reset', { timeout }, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+test('target.connection: only the Nth connection is reset', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   proxy.addToxic({
     type: 'reset_peer',
     stream: 'upstream',
@@ -28,21 +28,19 @@ test('target.connection: only the Nth connection is reset', { timeout }, async (
     target: { connection: 2 },
   });
   assert.deepEqual(await probeConnections(port, 3), ['echo', 'ECONNRESET', 'echo']);
-  await proxy.stop();
-  await echo.close();
 });
 
 test('target.afterBytes: the query reaches the server, the reply is an RST (outcome unknown)', {
   timeout,
-}, async () => {
+}, async (t) => {
   let serverGot = '';
-  const server = await tcpServer((socket) =>
+  const server = await tcpServer(t, (socket) =>
     socket.on('data', (d: Buffer) => {
       serverGot += d.toString();
       socket.write(`re:${d}`);
     }),
   );
-  const { proxy, port } = await proxyTo(server.address);
+  const { proxy, port } = await proxyTo(t, server.address);
   const client = await connect(port);
   client.socket.write('q1');
   await client.received(5);
@@ -58,28 +56,24 @@ test('target.afterBytes: the query reaches the server, the reply is an RST (outc
   assert.equal(await client.finished, 'ECONNRESET');
   assert.equal(serverGot, 'q1q2', 'the second query was forwarded before the reset');
   assert.equal(client.text(), 're:q1', 'no byte of the second reply reached the client');
-  await proxy.stop();
-  await server.close();
 });
 
-test('target.afterBytes splits a chunk exactly at the mark', { timeout }, async () => {
-  const server = await tcpServer((socket) => socket.write('helloworld'));
-  const { proxy, port } = await proxyTo(server.address);
+test('target.afterBytes splits a chunk exactly at the mark', { timeout }, async (t) => {
+  const server = await tcpServer(t, (socket) => socket.write('helloworld'));
+  const { proxy, port } = await proxyTo(t, server.address);
   proxy.addToxic({ type: 'timeout', attributes: { timeout: 0 }, target: { afterBytes: 5 } });
   const client = await connect(port);
   await client.received(5);
   await sleep(50);
   assert.equal(client.text(), 'hello');
   client.socket.destroy();
-  await proxy.stop();
-  await server.close();
 });
 
 test('target.idleMs: a request on a connection idle long enough is reset, busy ones are not', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   proxy.addToxic({
     type: 'reset_peer',
     stream: 'upstream',
@@ -95,17 +89,14 @@ test('target.idleMs: a request on a connection idle long enough is reset, busy o
   client.socket.write('c');
   assert.equal(await client.finished, 'ECONNRESET');
   assert.equal(client.text(), 'ab');
-  await proxy.stop();
-  await echo.close();
 });
 
-test('toxicity with a seed: the same seed resets the same connections, every run', { timeout }, async () => {
-  const echo = await echoServer();
+test('toxicity with a seed: the same seed resets the same connections, every run', { timeout }, async (t) => {
+  const echo = await echoServer(t);
   const run = async (seed: number) => {
-    const { proxy, port } = await proxyTo(echo.address, { seed });
+    const { proxy, port } = await proxyTo(t, echo.address, { seed });
     proxy.addToxic({ name: 'flaky', type: 'reset_peer', stream: 'upstream', toxicity: 0.5 });
     const outcomes = await probeConnections(port, 16);
-    await proxy.stop();
     return outcomes.map((o, i) => (o === 'ECONNRESET' ? i + 1 : 0)).filter(Boolean);
   };
   const first = await run(42);
@@ -113,14 +104,13 @@ test('toxicity with a seed: the same seed resets the same connections, every run
   assert.deepEqual(second, first);
   assert.ok(first.length > 0 && first.length < 16, `affected: ${first}`);
   assert.notDeepEqual(await run(7), first);
-  await echo.close();
 });
 
 test('toxics added, updated and removed at runtime act on live connections, data kept in order', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   const client = await connect(port);
   proxy.addToxic({ name: 'slow', type: 'latency', attributes: { latency: 200 } });
   for (let i = 0; i < 10; i++) client.socket.write(`${i}`);
@@ -133,15 +123,13 @@ test('toxics added, updated and removed at runtime act on live connections, data
   assert.deepEqual(proxy.toxics(), []);
   client.socket.destroy();
   await until(() => proxy.connections().length === 0);
-  await proxy.stop();
-  await echo.close();
 });
 
 test('bad input to the library: typed errors with stable codes that name the field', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { proxy } = await proxyTo(echo.address);
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy } = await proxyTo(t, echo.address);
   proxy.addToxic({ name: 'l', type: 'latency', attributes: { latency: 10 } });
   assert.throws(() => proxy.addToxic({ name: 'l', type: 'latency', attributes: { latency: 1 } }), {
     code: 'LIFELINE_TOXIC_EXISTS',
@@ -168,11 +156,10 @@ test('bad input to the library: typed errors with stable codes that name the fie
     /size_variation/,
   );
   assert.throws(() => proxy.addToxic({ type: 'reset_peer', target: { connection: 0 } }), /target.connection/);
-  const other = await proxyTo(echo.address);
+  const other = await proxyTo(t, echo.address);
   const clash = new FaultProxy({
     upstream: echo.address,
     listen: `127.0.0.1:${other.port}`,
   });
   await assert.rejects(clash.start(), { code: 'LIFELINE_ADDRESS_IN_USE' });
-  await Promise.all([proxy.stop(), other.proxy.stop(), echo.close()]);
 });

@@ -5,9 +5,9 @@ import { connect, echoServer, observe, proxyTo, sleep, tcpServer, until } from '
 
 const timeout = 10_000;
 
-test('no toxic: a megabyte echoes back byte for byte, in order', { timeout }, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+test('no toxic: a megabyte echoes back byte for byte, in order', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   const client = await connect(port);
   const payload = randomBytes(1 << 20);
   client.socket.write(payload);
@@ -15,14 +15,12 @@ test('no toxic: a megabyte echoes back byte for byte, in order', { timeout }, as
   assert.ok(Buffer.concat(client.chunks).equals(payload));
   assert.deepEqual(proxy.connections()[0]?.bytes, { upstream: payload.length, downstream: payload.length });
   client.socket.destroy();
-  await proxy.stop();
-  await echo.close();
 });
 
-test('latency: the delayed connection answers after the plain one, bytes intact', { timeout }, async () => {
-  const echo = await echoServer();
-  const slow = await proxyTo(echo.address);
-  const fast = await proxyTo(echo.address);
+test('latency: the delayed connection answers after the plain one, bytes intact', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const slow = await proxyTo(t, echo.address);
+  const fast = await proxyTo(t, echo.address);
   slow.proxy.addToxic({ type: 'latency', stream: 'downstream', attributes: { latency: 300, jitter: 20 } });
   const a = await connect(slow.port);
   const b = await connect(fast.port);
@@ -36,16 +34,15 @@ test('latency: the delayed connection answers after the plain one, bytes intact'
   assert.equal(a.text(), 'ping-a');
   a.socket.destroy();
   b.socket.destroy();
-  await Promise.all([slow.proxy.stop(), fast.proxy.stop(), echo.close()]);
 });
 
 test('bandwidth: a rate-limited transfer finishes after an unlimited one, complete', {
   timeout,
-}, async () => {
+}, async (t) => {
   const payload = randomBytes(200_000);
-  const server = await tcpServer((socket) => socket.end(payload));
-  const limited = await proxyTo(server.address);
-  const free = await proxyTo(server.address);
+  const server = await tcpServer(t, (socket) => socket.end(payload));
+  const limited = await proxyTo(t, server.address);
+  const free = await proxyTo(t, server.address);
   limited.proxy.addToxic({ type: 'bandwidth', attributes: { rate: 1000 } }); // 1 MB/s: 200 ms
   const order: string[] = [];
   const a = await connect(limited.port);
@@ -56,13 +53,12 @@ test('bandwidth: a rate-limited transfer finishes after an unlimited one, comple
   assert.deepEqual(order, ['free', 'limited']);
   assert.ok(Buffer.concat(a.chunks).equals(payload));
   assert.ok(a.chunks.length > 1, 'the limited transfer arrives in pieces');
-  await Promise.all([limited.proxy.stop(), free.proxy.stop(), server.close()]);
 });
 
-test('slow_close: data arrives at once, the FIN only after a plain connection’s', { timeout }, async () => {
-  const server = await tcpServer((socket) => socket.end('bye'));
-  const slow = await proxyTo(server.address);
-  const plain = await proxyTo(server.address);
+test('slow_close: data arrives at once, the FIN only after a plain connection’s', { timeout }, async (t) => {
+  const server = await tcpServer(t, (socket) => socket.end('bye'));
+  const slow = await proxyTo(t, server.address);
+  const plain = await proxyTo(t, server.address);
   slow.proxy.addToxic({ type: 'slow_close', attributes: { delay: 300 } });
   const order: string[] = [];
   const a = await connect(slow.port);
@@ -74,19 +70,18 @@ test('slow_close: data arrives at once, the FIN only after a plain connection’
   await Promise.all([a.finished, b.finished]);
   assert.equal(a.text(), 'bye');
   assert.deepEqual(order, ['slow data', 'plain end', 'slow end']);
-  await Promise.all([slow.proxy.stop(), plain.proxy.stop(), server.close()]);
 });
 
 test('timeout 0: a black hole — writes vanish, the socket stays open and silent, and heals when removed', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   const client = await connect(port);
   proxy.addToxic({ name: 'hole', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
   client.socket.write('into the void');
   // A round trip on a second, healthy path through the same echo server shows time has passed.
-  const plain = await proxyTo(echo.address);
+  const plain = await proxyTo(t, echo.address);
   const witness = await connect(plain.port);
   witness.socket.write('x');
   await witness.received(1);
@@ -101,81 +96,78 @@ test('timeout 0: a black hole — writes vanish, the socket stays open and silen
   assert.equal(client.text(), 'back');
   client.socket.destroy();
   witness.socket.destroy();
-  await Promise.all([proxy.stop(), plain.proxy.stop(), echo.close()]);
 });
 
-test('timeout > 0: nothing gets through, then the connection is closed with a FIN', { timeout }, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+test('timeout > 0: nothing gets through, then the connection is closed with a FIN', {
+  timeout,
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   proxy.addToxic({ type: 'timeout', stream: 'upstream', attributes: { timeout: 100 } });
   const client = await connect(port);
   client.socket.write('hello');
   assert.equal(await client.finished, 'end');
   assert.equal(client.bytes(), 0);
-  await proxy.stop();
-  await echo.close();
 });
 
-test('reset_peer: the client sees ECONNRESET, and so does the server', { timeout }, async () => {
+test('reset_peer: the client sees ECONNRESET, and so does the server', { timeout }, async (t) => {
   const serverSaw: Promise<string>[] = [];
-  const server = await tcpServer((socket) => {
+  const server = await tcpServer(t, (socket) => {
     serverSaw.push(observe(socket).finished);
   });
-  const { proxy, port } = await proxyTo(server.address);
+  const { proxy, port } = await proxyTo(t, server.address);
   proxy.addToxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 } });
   const client = await connect(port);
   client.socket.write('hello');
   assert.equal(await client.finished, 'ECONNRESET');
   await until(() => serverSaw.length === 1);
   assert.equal(await serverSaw[0], 'ECONNRESET');
-  await proxy.stop();
-  await server.close();
 });
 
-test('reset_peer with a timeout: data first, then the RST', { timeout }, async () => {
-  const server = await tcpServer((socket) => socket.write('welcome'));
-  const { proxy, port } = await proxyTo(server.address);
+test('reset_peer with a timeout: data first, then the RST', { timeout }, async (t) => {
+  const server = await tcpServer(t, (socket) => socket.write('welcome'));
+  const { proxy, port } = await proxyTo(t, server.address);
   proxy.addToxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 50 } });
   const client = await connect(port);
   await client.received(7);
   client.socket.write('trigger');
   assert.equal(await client.finished, 'ECONNRESET');
   assert.equal(client.text(), 'welcome');
-  await proxy.stop();
-  await server.close();
 });
 
-test('slicer: one write arrives as many small reads, intact', { timeout }, async () => {
+test('slicer: one write arrives as many small reads, intact', { timeout }, async (t) => {
   const payload = randomBytes(4000);
-  const server = await tcpServer((socket) => socket.end(payload));
-  const { proxy, port } = await proxyTo(server.address);
+  const server = await tcpServer(t, (socket) => socket.end(payload));
+  const { proxy, port } = await proxyTo(t, server.address);
   proxy.addToxic({ type: 'slicer', attributes: { average_size: 100, size_variation: 50, delay: 2000 } });
   const client = await connect(port);
   await client.finished;
   assert.ok(Buffer.concat(client.chunks).equals(payload));
   assert.ok(client.chunks.length > 5, `${client.chunks.length} reads`);
   assert.ok(Math.max(...client.chunks.map((c) => c.length)) < 4000);
-  await proxy.stop();
-  await server.close();
 });
 
-test('limit_data: exactly N bytes, then a FIN', { timeout }, async () => {
-  const server = await tcpServer((socket) => socket.write(Buffer.alloc(1000, 7)));
-  const { proxy, port } = await proxyTo(server.address);
-  proxy.addToxic({ type: 'limit_data', attributes: { bytes: 100 } });
-  const client = await connect(port);
-  assert.equal(await client.finished, 'end');
-  assert.equal(client.bytes(), 100);
-  await proxy.stop();
-  await server.close();
+test('limit_data: exactly N bytes, then a FIN; with 0, the first data closes it', { timeout }, async (t) => {
+  const server = await tcpServer(t, (socket) => socket.write(Buffer.alloc(1000, 7)));
+  for (const bytes of [100, 0]) {
+    const { proxy, port } = await proxyTo(t, server.address);
+    proxy.addToxic({ type: 'limit_data', attributes: { bytes } });
+    const client = await connect(port);
+    assert.equal(await client.finished, 'end', `bytes: ${bytes}`);
+    assert.equal(client.bytes(), bytes);
+  }
 });
 
-test('half_close: the client gets a FIN yet can still send to the server', { timeout }, async () => {
+test('half_close: the client gets a FIN yet can still send to the server', { timeout }, async (t) => {
   let serverGot = '';
-  const server = await tcpServer((socket) => socket.on('data', (d: Buffer) => (serverGot += d.toString())), {
-    allowHalfOpen: true,
-  });
-  const { proxy, port } = await proxyTo(server.address);
+  const server = await tcpServer(
+    t,
+    (socket) => socket.on('data', (d: Buffer) => (serverGot += d.toString())),
+    {
+      allowHalfOpen: true,
+    },
+  );
+  const { proxy, port } = await proxyTo(t, server.address);
   proxy.addToxic({ type: 'half_close', stream: 'downstream' });
   const client = await connect(port, { allowHalfOpen: true });
   assert.equal(await client.finished, 'end');
@@ -183,16 +175,14 @@ test('half_close: the client gets a FIN yet can still send to the server', { tim
   await until(() => serverGot === 'still here');
   assert.equal(client.socket.destroyed, false);
   client.socket.destroy();
-  await proxy.stop();
-  await server.close();
 });
 
 test('stall_reads: the client’s writes back up while stalled and all arrive once it is removed', {
   timeout,
-}, async () => {
+}, async (t) => {
   let serverGot = 0;
-  const server = await tcpServer((socket) => socket.on('data', (d: Buffer) => (serverGot += d.length)));
-  const { proxy, port } = await proxyTo(server.address);
+  const server = await tcpServer(t, (socket) => socket.on('data', (d: Buffer) => (serverGot += d.length)));
+  const { proxy, port } = await proxyTo(t, server.address);
   proxy.addToxic({ name: 'stall', type: 'stall_reads', stream: 'upstream' });
   const client = await connect(port);
   const size = 32 << 20; // far beyond what loopback socket buffers hold
@@ -204,15 +194,13 @@ test('stall_reads: the client’s writes back up while stalled and all arrive on
   proxy.removeToxic('stall');
   await until(() => serverGot === size);
   client.socket.destroy();
-  await proxy.stop();
-  await server.close();
 });
 
 test('lifetime: connections are cut once old enough, FIN by default, RST when asked', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   proxy.addToxic({ name: 'cut', type: 'lifetime', attributes: { lifetime: 100 } });
   const a = await connect(port);
   a.socket.write('x');
@@ -220,13 +208,11 @@ test('lifetime: connections are cut once old enough, FIN by default, RST when as
   proxy.updateToxic('cut', { attributes: { reset: true } });
   const b = await connect(port);
   assert.equal(await b.finished, 'ECONNRESET');
-  await proxy.stop();
-  await echo.close();
 });
 
-test('closeAll: FIN or RST to every current connection', { timeout }, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+test('closeAll: FIN or RST to every current connection', { timeout }, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   const a = await connect(port);
   const b = await connect(port);
   await until(() => proxy.connections().length === 2);
@@ -236,15 +222,13 @@ test('closeAll: FIN or RST to every current connection', { timeout }, async () =
   await until(() => proxy.connections().length === 1);
   proxy.closeAll('reset');
   assert.equal(await c.finished, 'ECONNRESET');
-  await proxy.stop();
-  await echo.close();
 });
 
 test('disable: open connections are closed, new ones refused; enable: same port works again', {
   timeout,
-}, async () => {
-  const echo = await echoServer();
-  const { proxy, port } = await proxyTo(echo.address);
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
   const a = await connect(port);
   await until(() => proxy.connections().length === 1);
   proxy.disable();
@@ -256,29 +240,25 @@ test('disable: open connections are closed, new ones refused; enable: same port 
   b.socket.write('ok');
   await b.received(2);
   b.socket.destroy();
-  await proxy.stop();
-  await echo.close();
 });
 
 test('an upstream that refuses: the client’s connection is closed, the proxy carries on', {
   timeout,
-}, async () => {
-  const gone = await echoServer();
-  const address = gone.address;
+}, async (t) => {
+  const gone = await echoServer(t);
   await gone.close();
-  const { proxy, port } = await proxyTo(address);
+  const { port } = await proxyTo(t, gone.address);
   const client = await connect(port);
   await client.closed;
   assert.equal(client.bytes(), 0);
-  await proxy.stop();
 });
 
 test('no toxic: an RST from the client reaches the server as an RST, a FIN as a FIN', {
   timeout,
-}, async () => {
+}, async (t) => {
   const seen: Promise<string>[] = [];
-  const server = await tcpServer((socket) => seen.push(observe(socket).finished));
-  const { proxy, port } = await proxyTo(server.address);
+  const server = await tcpServer(t, (socket) => seen.push(observe(socket).finished));
+  const { port } = await proxyTo(t, server.address);
   const resetting = await connect(port);
   await until(() => seen.length === 1);
   resetting.socket.resetAndDestroy();
@@ -287,6 +267,4 @@ test('no toxic: an RST from the client reaches the server as an RST, a FIN as a 
   await until(() => seen.length === 2);
   closing.socket.end();
   assert.equal(await seen[1], 'end');
-  await proxy.stop();
-  await server.close();
 });
