@@ -20,8 +20,8 @@ export interface SideResult {
   hung: number;
   latencyMs: { p50: number; p99: number; max: number };
   /**
-   * From the last fault action (the heal, for an outage; the last burst, for repeated ones) to the end of
-   * the first bucket back at half the pre-fault throughput with no error after it; null: never.
+   * From the last fault action (the heal, for an outage; the last burst, for repeated ones) to the moment
+   * throughput is back at half its pre-fault level with no error after it (see recoveryMs); null: never.
    */
   recoveryMs: number | null;
   /** Writes acknowledged to the application that are not in the table. */
@@ -140,7 +140,12 @@ export class Recorder {
         p99: Math.round(percentile(latencies, 99)),
         max: Math.round(latencies.at(-1) ?? 0),
       },
-      recoveryMs: recovery(okSeries, errorSeries, args.bucketMs, args.faultTimesMs, this.inFlight.size),
+      recoveryMs: recoveryMs(this.done, {
+        windowMs: args.bucketMs,
+        durationMs: args.durationMs,
+        faultTimesMs: args.faultTimesMs,
+        hung: this.inFlight.size,
+      }),
       lostWrites: args.lostWrites,
       doubledWrites: args.doubledWrites,
       uncaughtErrorEvents: this.uncaughtErrorEvents,
@@ -150,36 +155,37 @@ export class Recorder {
 }
 
 /**
- * Recovery: the first bucket from the last fault action on whose own throughput is back to half the
- * pre-fault mean, after which no bucket has errors. Measured from the last fault action, rounded up to the
- * bucket's end. A side with ops hung at the end never recovered.
+ * Recovery, from the ops themselves rather than from chart buckets (a bucket's edge would round the figure
+ * up by as much as a bucket, and by a whole one more when the fault action lands a millisecond past an
+ * edge). The pre-fault throughput is the ok ops per ms between the end of the first bucket (warm-up) and
+ * the first fault action; "back" is the first moment, after the last fault action and after the last
+ * error, from which the next `windowMs` hold at least half that many ok ops, all before the load stopped.
+ * Measured from the last fault action. A side with ops hung at the end never recovered.
  */
-function recovery(
-  ok: number[],
-  errors: number[],
-  bucketMs: number,
-  faultTimesMs: readonly number[],
-  hung: number,
+export function recoveryMs(
+  ops: readonly { endMs: number; error: string | undefined }[],
+  args: { windowMs: number; durationMs: number; faultTimesMs: readonly number[]; hung: number },
 ): number | null {
+  const { windowMs, durationMs, faultTimesMs } = args;
   const first = faultTimesMs[0];
   const last = faultTimesMs.at(-1);
-  if (first === undefined || last === undefined) return null;
-  if (hung > 0) return null;
-  // The first bucket is warm-up (connections being made), not the baseline.
-  const before = ok.slice(1, Math.floor(first / bucketMs));
-  const baseline = before.length > 0 ? before.reduce((a, b) => a + b, 0) / before.length : 1;
-  // The first bucket wholly after the last action: one that straddles it says nothing about recovery.
-  const lastBucket = Math.ceil(last / bucketMs);
-  let lastError = -1;
-  for (let i = errors.length - 1; i >= 0; i--) {
-    if ((errors[i] ?? 0) > 0) {
-      lastError = i;
-      break;
-    }
+  if (first === undefined || last === undefined || args.hung > 0) return null;
+  const baselineFrom = first > windowMs ? windowMs : 0;
+  let before = 0;
+  let from = last;
+  for (const op of ops) {
+    if (op.error !== undefined) from = Math.max(from, op.endMs);
+    else if (op.endMs >= baselineFrom && op.endMs < first) before++;
   }
-  // The final bucket is cut short by the end of the load; don't judge throughput by it.
-  for (let i = Math.max(lastBucket, lastError + 1); i < ok.length - 1; i++) {
-    if ((ok[i] ?? 0) >= baseline / 2) return Math.max(0, (i + 1) * bucketMs - last);
+  const perWindow = first > baselineFrom ? (before * windowMs) / (first - baselineFrom) : 1;
+  const needed = Math.max(1, Math.ceil(perWindow / 2));
+  const ends = ops
+    .filter((op) => op.error === undefined && op.endMs > from && op.endMs <= durationMs)
+    .map((op) => op.endMs)
+    .sort((a, b) => a - b);
+  for (let i = 0; i + needed - 1 < ends.length; i++) {
+    const start = ends[i] as number;
+    if ((ends[i + needed - 1] as number) - start <= windowMs) return Math.max(0, Math.round(start - last));
   }
   return null;
 }

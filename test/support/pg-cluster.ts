@@ -5,6 +5,7 @@ import {
   chownSync,
   mkdtempSync,
   readdirSync,
+  readFileSync,
   rmSync,
   writeFileSync,
 } from 'node:fs';
@@ -17,11 +18,15 @@ import path from 'node:path';
  * its own data directory in a temp dir, its own free port on 127.0.0.1, trust auth, a `test` database.
  * The machine's shared server on 5432 is never touched. A standby is a real streaming replica
  * (pg_basebackup -R), so `pg_is_in_recovery()` and `transaction_read_only` are true on it.
- * Postgres refuses to run as root, so every server command runs as the `postgres` user.
+ * Postgres refuses to run as root, so every server command runs as the `postgres` user. With `ssl`, the
+ * server also accepts TLS, with a self-signed certificate for localhost/127.0.0.1 (`certificate`, the PEM to
+ * trust as `ssl: { ca }`).
  */
 export class PgCluster {
   readonly host = '127.0.0.1';
   private running = false;
+  /** The server's self-signed certificate (PEM) when started with `ssl`. */
+  certificate: string | undefined;
 
   private constructor(
     readonly port: number,
@@ -42,8 +47,8 @@ export class PgCluster {
     return undefined;
   }
 
-  /** Starts a new primary, or a streaming standby of `standbyOf`. */
-  static async start(options: { standbyOf?: PgCluster } = {}): Promise<PgCluster> {
+  /** Starts a new primary, or a streaming standby of `standbyOf`; `ssl` turns TLS on. */
+  static async start(options: { standbyOf?: PgCluster; ssl?: boolean } = {}): Promise<PgCluster> {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-'));
     chownSync(dataDir, postgresUid(), postgresGid());
     chmodSync(dataDir, 0o700);
@@ -87,9 +92,11 @@ export class PgCluster {
           'shared_buffers = 16MB',
           'max_connections = 50',
           "log_min_messages = 'warning'",
+          ...(options.ssl ? ['ssl = on', "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"] : []),
         ].join('\n') + '\n',
       );
       chownSync(path.join(dataDir, 'postgresql.conf'), postgresUid(), postgresGid());
+      if (options.ssl) cluster.certificate = selfSignedCertificate(dataDir);
       cluster.start();
       if (!options.standbyOf) cluster.psql('create database test');
       return cluster;
@@ -163,6 +170,30 @@ export class PgCluster {
     rmSync(this.dataDir, { recursive: true, force: true });
     live.delete(this);
   }
+}
+
+/**
+ * Writes server.key (mode 0600, owned by postgres: the server refuses a key others can read) and server.crt
+ * into the data directory, and returns the certificate.
+ */
+function selfSignedCertificate(dataDir: string): string {
+  const key = path.join(dataDir, 'server.key');
+  const crt = path.join(dataDir, 'server.crt');
+  execFileSync(
+    'openssl',
+    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+      '-keyout',
+      key,
+      '-out',
+      crt,
+    ]),
+    { stdio: 'ignore' },
+  );
+  for (const file of [key, crt]) chownSync(file, postgresUid(), postgresGid());
+  chmodSync(key, 0o600);
+  return readFileSync(crt, 'utf8');
 }
 
 const live = new Set<PgCluster>();

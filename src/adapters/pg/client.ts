@@ -7,8 +7,8 @@ import type { PgHost } from './hosts.js';
 /** What lifeline knows about one pooled pg client, beyond what pg's own flags say. */
 export interface ClientState {
   readonly host: PgHost;
-  /** The TCP socket under the client (under TLS too). */
-  readonly socket: net.Socket;
+  /** The socket pg reads and writes: the TCP socket, then the TLS socket over it once pg upgraded (`ssl`). */
+  socket: net.Socket;
   /** Watches `socket` once it is connected: the source of truth for liveness (state, death cause). */
   live: LiveSocket | undefined;
   readonly createdAt: number;
@@ -55,6 +55,19 @@ export function liveSocketOf(client: PoolClient): LiveSocket | undefined {
 
 export type ClientConstructor = new (config: ClientConfig) => pg.Client;
 
+/** pg's internal Connection (pg ≥ 8): `stream` is what it reads and writes, 'sslconnect' fires on the TLS upgrade. */
+interface PgConnection {
+  stream: unknown;
+  on(event: 'sslconnect', listener: () => void): unknown;
+}
+
+function connectionOf(client: pg.Client): PgConnection | undefined {
+  const connection: unknown = Reflect.get(client, 'connection');
+  return typeof connection === 'object' && connection !== null && 'on' in connection
+    ? (connection as PgConnection)
+    : undefined;
+}
+
 /**
  * Opens one pg client to `host` over a socket lifeline owns, and records every way it can die. pg reports
  * a dead socket as an 'error' event on the client, which crashes the process when nobody listens (the
@@ -99,19 +112,32 @@ export async function openClient(
   // Attached before pg's own 'connect' listener (pg calls socket.connect inside client.connect), so keepalive
   // and TCP_USER_TIMEOUT are set before the startup message. The peer's FIN lands as a death at once, while
   // pg would only notice at 'close'.
-  socket.once('connect', () => {
-    const live = LiveSocket.wrap(socket, socketOptions);
+  let unwatch = () => {};
+  const watch = (target: net.Socket) => {
+    unwatch();
+    const live = LiveSocket.wrap(target, socketOptions);
+    state.socket = target;
     state.live = live;
-    live.onClose((death) => die(death.error ?? new Error(`connection closed (${death.cause})`)));
+    unwatch = live.onClose((death) => die(death.error ?? new Error(`connection closed (${death.cause})`)));
+  };
+  socket.once('connect', () => watch(socket));
+  // With `ssl`, pg answers the server's 'S' by reading and writing through a TLSSocket over the TCP socket.
+  // From then on the TCP socket's own stream sees nothing (no FIN, no queued writes, errors surface on the
+  // TLS socket), so liveness moves to the TLS socket; the TCP options stay on the shared descriptor.
+  connectionOf(client)?.on('sslconnect', () => {
+    const secure = connectionOf(client)?.stream;
+    if (secure instanceof net.Socket && secure !== socket) watch(secure);
   });
 
+  // state.socket: a TLS handshake in progress is torn down through its TLS socket, which closes the TCP one.
   const onAbort = () =>
-    socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+    state.socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     if (signal?.aborted) throw signal.reason;
     await client.connect();
   } catch (error) {
+    state.socket.destroy();
     socket.destroy();
     throw error;
   } finally {

@@ -1,4 +1,4 @@
-import { type OptionRules, validateOptions } from '../../options.js';
+import { InvalidOptionError, type OptionRules, validateOptions } from '../../options.js';
 import type { TargetSessionAttrs } from './hosts.js';
 
 /** The `lifeline` object of a lifeline/pg Pool's config. Every field is optional. */
@@ -21,6 +21,16 @@ export interface LifelinePgOptions {
   hostDownMs?: number;
   /** Time to open a connection (TCP + startup + auth), per host, when connectionTimeoutMillis is not set. Default 10000. */
   connectTimeoutMs?: number;
+  /**
+   * While connection attempts fail (server down, refusing, starting up), the pool waits before the next one:
+   * full jitter, doubling from this base up to createBackoffMaxMs. Default 100.
+   */
+  createBackoffBaseMs?: number;
+  /**
+   * Ceiling of that wait, so a server that comes back is reconnected to within about this long. Default 1000
+   * (at least createBackoffBaseMs). At most two attempts are in flight per pool at any time.
+   */
+  createBackoffMaxMs?: number;
   /** TCP keepalive: idle time before the first probe. Default 10000 (pg's keepAliveInitialDelayMillis if given). */
   keepaliveIdleMs?: number;
   /** TCP keepalive: time between probes. Default 5000. */
@@ -55,6 +65,8 @@ const RULES: OptionRules = {
   },
   hostDownMs: ms(0),
   connectTimeoutMs: ms(1),
+  createBackoffBaseMs: ms(1),
+  createBackoffMaxMs: ms(1),
   // Node's setKeepAlive treats a delay under 1000 ms as "the OS default" (2 h): never allowed here.
   keepaliveIdleMs: ms(1000),
   keepaliveIntervalMs: ms(1000),
@@ -65,13 +77,25 @@ const RULES: OptionRules = {
   lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
 };
 
+const OWNER = 'lifeline/pg Pool lifeline';
+
 /** Validates the `lifeline` object once, at construction; messages name the option and its range. */
 export function resolvePgOptions(
   given: LifelinePgOptions | undefined,
   keepAliveInitialDelayMillis?: number,
 ): ResolvedPgOptions {
   const o = given ?? {};
-  validateOptions('lifeline/pg Pool lifeline', o, RULES);
+  validateOptions(OWNER, o, RULES);
+  const createBackoffBaseMs = o.createBackoffBaseMs ?? 100;
+  const createBackoffMaxMs = o.createBackoffMaxMs ?? Math.max(1000, createBackoffBaseMs);
+  if (createBackoffMaxMs < createBackoffBaseMs) {
+    throw new InvalidOptionError(
+      OWNER,
+      'createBackoffMaxMs',
+      `must be >= createBackoffBaseMs (${createBackoffBaseMs})`,
+      createBackoffMaxMs,
+    );
+  }
   return {
     acquireTimeoutMs: o.acquireTimeoutMs ?? 30_000,
     queryDeadlineMs: o.queryDeadlineMs,
@@ -82,6 +106,8 @@ export function resolvePgOptions(
     targetSessionAttrs: o.targetSessionAttrs,
     hostDownMs: o.hostDownMs ?? 5000,
     connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    createBackoffBaseMs,
+    createBackoffMaxMs,
     keepaliveIdleMs: o.keepaliveIdleMs ?? Math.max(1000, keepAliveInitialDelayMillis || 10_000),
     keepaliveIntervalMs: o.keepaliveIntervalMs ?? 5000,
     keepaliveCount: o.keepaliveCount ?? 3,

@@ -160,6 +160,11 @@ export class Pool extends EventEmitter {
       maxLifetimeMs: this.maxLifetimeMs,
       lifetimeJitter: this.lifeline.lifetimeJitter,
       validateAfterIdleMs: this.lifeline.validateAfterIdleMs,
+      // The core pool's default ceiling (5 s) would keep a restarted server waiting that long: see createBackoffMaxMs.
+      createRetry: {
+        baseDelayMs: this.lifeline.createBackoffBaseMs,
+        maxDelayMs: this.lifeline.createBackoffMaxMs,
+      },
       factory: {
         create: async (signal) => {
           const client = await openOnAnyHost(connectRotation, Client, signal, socketOptions);

@@ -10,6 +10,12 @@ test('bad lifeline options are refused at construction, naming the option', () =
     [{ queryDeadlineMs: Number.NaN }, /"queryDeadlineMs"/],
     [{ targetSessionAttrs: 'leader' }, /"targetSessionAttrs"/],
     [{ idempotent: 'yes' }, /"idempotent"/],
+    [{ createBackoffBaseMs: 0 }, /"createBackoffBaseMs"/],
+    [{ createBackoffMaxMs: Number.POSITIVE_INFINITY }, /"createBackoffMaxMs"/],
+    [
+      { createBackoffBaseMs: 500, createBackoffMaxMs: 200 },
+      /"createBackoffMaxMs" must be >= createBackoffBaseMs \(500\)/,
+    ],
   ];
   for (const [lifeline, message] of cases) {
     assert.throws(
