@@ -32,31 +32,40 @@ const silent = {
   writeStallMs: 0,
 } as const;
 
+/** The peer ends the connection with a FIN or an RST (`close`); seen on the next read. */
+function peerCloses(fault: string, close: (socket: net.Socket) => void): Scenario {
+  return {
+    fault,
+    setting: '—',
+    runs: 7,
+    options: quiet,
+    inject: async ({ peer }) => {
+      const socket = await peer();
+      const at = performance.now();
+      close(socket);
+      return at;
+    },
+  };
+}
+
+/** Packets vanish in the kernel while the connection is idle: only keepalive (and user timeout) can tell. */
+function idleBlackhole(setting: string, userTimeoutMs: number): Scenario {
+  return {
+    fault: 'silent drop, idle',
+    setting,
+    runs: 3,
+    needsNetns: true,
+    options: { ...silent, userTimeoutMs },
+    inject: async ({ host }) => {
+      await host?.blackhole();
+      return performance.now();
+    },
+  };
+}
+
 const scenarios: Scenario[] = [
-  {
-    fault: 'peer FIN',
-    setting: '—',
-    runs: 7,
-    options: quiet,
-    inject: async ({ peer }) => {
-      const socket = await peer();
-      const at = performance.now();
-      socket.end();
-      return at;
-    },
-  },
-  {
-    fault: 'peer RST',
-    setting: '—',
-    runs: 7,
-    options: quiet,
-    inject: async ({ peer }) => {
-      const socket = await peer();
-      const at = performance.now();
-      socket.resetAndDestroy();
-      return at;
-    },
-  },
+  peerCloses('peer FIN', (socket) => socket.end()),
+  peerCloses('peer RST', (socket) => socket.resetAndDestroy()),
   {
     fault: 'peer stops reading (64 MiB write)',
     setting: 'writeStallMs 500',
@@ -82,28 +91,8 @@ const scenarios: Scenario[] = [
       return at;
     },
   },
-  {
-    fault: 'silent drop, idle',
-    setting: 'keepalive 1000/1000 ms ×2, userTimeoutMs 1500',
-    runs: 3,
-    needsNetns: true,
-    options: { ...silent, userTimeoutMs: 1500 },
-    inject: async ({ host }) => {
-      await host?.blackhole();
-      return performance.now();
-    },
-  },
-  {
-    fault: 'silent drop, idle',
-    setting: 'keepalive 1000/1000 ms ×2, no user timeout',
-    runs: 3,
-    needsNetns: true,
-    options: { ...silent, userTimeoutMs: 0 },
-    inject: async ({ host }) => {
-      await host?.blackhole();
-      return performance.now();
-    },
-  },
+  idleBlackhole('keepalive 1000/1000 ms ×2, userTimeoutMs 1500', 1500),
+  idleBlackhole('keepalive 1000/1000 ms ×2, no user timeout', 0),
 ];
 
 async function startServer(address: string): Promise<{ server: net.Server; accepted: net.Socket[] }> {

@@ -2,6 +2,7 @@
 // with a little think time. Every loop is bounded by a count and a deadline, so a scenario always ends
 // even when ops hang (a hung op blocks its worker, never the scenario).
 
+import { mulberry32 } from '../faults/rng.js';
 import type { OpKind, Recorder } from './metrics.js';
 
 /** What the application does with one pool. `write` embodies the app's retry policy for that pool. */
@@ -33,18 +34,6 @@ export interface Load {
 
 export const ITEMS = 100;
 
-/** mulberry32: tiny, seeded, good enough to pick keys and jitter reproducibly. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function readSql(key: number): string {
   return `SELECT id, name FROM lifeline_demo_items WHERE id = ${key}`;
 }
@@ -58,7 +47,7 @@ function sleep(ms: number): Promise<void> {
 }
 
 export function startLoad(app: AppSide, recorder: Recorder, options: LoadOptions): Load {
-  const random = seededRandom(options.seed);
+  const random = mulberry32(options.seed);
   const acknowledged = new Set<number>();
   let stopped = false;
   let nextId = 1;

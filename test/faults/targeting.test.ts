@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { test } from 'node:test';
-import { FaultProxy } from '../../src/faults/index.js';
+import { type TestContext, test } from 'node:test';
+import { FaultProxy, type ToxicTarget } from '../../src/faults/index.js';
 import { connect, echoServer, proxyTo, sleep, tcpServer, until } from './helpers.js';
 
 const timeout = 10_000;
@@ -18,15 +18,16 @@ async function probeConnections(port: number, count: number): Promise<string[]> 
   return outcomes;
 }
 
-test('target.connection: only the Nth connection is reset', { timeout }, async (t) => {
+/** An echo server behind a proxy that resets, on their first byte upstream, the connections `target` picks. */
+async function resettingEcho(t: TestContext, target: ToxicTarget): Promise<number> {
   const echo = await echoServer(t);
   const { proxy, port } = await proxyTo(t, echo.address);
-  proxy.addToxic({
-    type: 'reset_peer',
-    stream: 'upstream',
-    attributes: { timeout: 0 },
-    target: { connection: 2 },
-  });
+  proxy.addToxic({ type: 'reset_peer', stream: 'upstream', attributes: { timeout: 0 }, target });
+  return port;
+}
+
+test('target.connection: only the Nth connection is reset', { timeout }, async (t) => {
+  const port = await resettingEcho(t, { connection: 2 });
   assert.deepEqual(await probeConnections(port, 3), ['echo', 'ECONNRESET', 'echo']);
 });
 
@@ -72,14 +73,7 @@ test('target.afterBytes splits a chunk exactly at the mark', { timeout }, async 
 test('target.idleMs: a request on a connection idle long enough is reset, busy ones are not', {
   timeout,
 }, async (t) => {
-  const echo = await echoServer(t);
-  const { proxy, port } = await proxyTo(t, echo.address);
-  proxy.addToxic({
-    type: 'reset_peer',
-    stream: 'upstream',
-    attributes: { timeout: 0 },
-    target: { idleMs: 500 },
-  });
+  const port = await resettingEcho(t, { idleMs: 500 });
   const client = await connect(port);
   client.socket.write('a');
   await client.received(1);
