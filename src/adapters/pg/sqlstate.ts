@@ -1,6 +1,8 @@
 /**
- * What a Postgres error means for the connection it arrived on and for a retry of the statement.
- * Codes: https://www.postgresql.org/docs/current/errcodes-appendix.html
+ * What a Postgres error means for the connection it arrived on: keep it or retire it. Whether the statement
+ * may run again is a different question, answered by exec's classifyPostgres (40001 is retried and keeps the
+ * session; 08004 ends a session that never existed). Codes:
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
 
 /** The server error's SQLSTATE, when the error came from the server (pg's DatabaseError). */

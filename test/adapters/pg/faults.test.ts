@@ -7,14 +7,20 @@ import { randomUUID } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import type pg from 'pg';
 import {
+  type LifelinePoolConfig,
   liveSocketOf,
   OutcomeUnknownError,
-  PgConnectionLostError,
   PgTransactionLostError,
   Pool,
 } from '../../../src/adapters/pg/index.js';
 import { FaultProxy } from '../../../src/faults/index.js';
 import { requireService, services } from '../../support/services.js';
+import {
+  CHECKED_OUT_DEATH,
+  checkedOutDeathIsAQueryError,
+  stalledWriteKillsTheConnection,
+  WRITE_STALL,
+} from './behaviours.js';
 import { admin } from './core.js';
 
 const table = `lifeline_faults_${process.pid}`;
@@ -54,8 +60,11 @@ async function connectionOf(proxy: FaultProxy, client: pg.PoolClient): Promise<n
   return moved.id;
 }
 
-/** Adds a toxic that resets `connection` as soon as the server's next reply reaches the proxy. */
-function resetOnNextReply(proxy: FaultProxy, connection: number): void {
+/** Makes the server's next reply on the pool's only connection never arrive: the proxy resets it first. */
+async function loseNextReply(pool: Pool, proxy: FaultProxy): Promise<void> {
+  const client = await pool.connect();
+  const connection = await connectionOf(proxy, client);
+  client.release();
   const info = proxy.connections().find((c) => c.id === connection);
   assert.ok(info);
   proxy.addToxic({
@@ -94,32 +103,21 @@ describe('lifeline/pg through the fault proxy', () => {
     }
   });
 
-  for (const mode of ['fin', 'reset'] as const) {
-    test(`idle clients closed by the peer (${mode}) are never handed out`, { timeout: 30_000 }, async (t) => {
+  /**
+   * A test with a lifeline/pg Pool (`poolConfig`) behind its own fault proxy to the shared server. The pool
+   * is ended afterwards, and no 'error' event may have escaped as an uncaught exception.
+   */
+  function proxyTest(
+    name: string,
+    poolConfig: LifelinePoolConfig,
+    body: (pool: Pool, proxy: FaultProxy) => Promise<void>,
+  ): void {
+    test(name, { timeout: 30_000 }, async (t) => {
       if (!(await requireService(t, 'postgres'))) return;
       await withProxy(async (proxy, config) => {
-        const pool = new Pool({ ...config, max: 4, lifeline: { validateAfterIdleMs: 0 } });
-        let removed = 0;
-        pool.on('remove', () => removed++);
+        const pool = new Pool({ ...config, ...poolConfig });
         try {
-          const dead = await warm(pool, 4);
-          proxy.closeAll(mode);
-          // The proxy lives in this process: its FIN/RST leaves once the event loop runs. Wait for that,
-          // then block the loop so the pool's sockets have not read it when the clients are asked for.
-          while (proxy.connections().length > 0) await new Promise((r) => setImmediate(r));
-          const until = Date.now() + 20;
-          while (Date.now() < until) {}
-          const clients = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
-          try {
-            for (const c of clients) {
-              assert.ok(!dead.includes(c), 'a client whose connection was closed was handed out');
-              // A checked-out client is never retried by lifeline: success proves it was alive.
-              assert.equal((await c.query('select 1 as n')).rows[0].n, 1);
-            }
-          } finally {
-            for (const c of clients) c.release();
-          }
-          assert.equal(removed, 4);
+          await body(pool, proxy);
         } finally {
           await pool.end();
         }
@@ -128,170 +126,137 @@ describe('lifeline/pg through the fault proxy', () => {
     });
   }
 
-  test('idle clients that die leave the pool at once, with no uncaught error event', {
-    timeout: 30_000,
-  }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (proxy, config) => {
-      const pool = new Pool({ ...config, max: 3 });
+  for (const mode of ['fin', 'reset'] as const) {
+    proxyTest(
+      `idle clients closed by the peer (${mode}) are never handed out`,
+      { max: 4, lifeline: { validateAfterIdleMs: 0 } },
+      async (pool, proxy) => {
+        let removed = 0;
+        pool.on('remove', () => removed++);
+        const dead = await warm(pool, 4);
+        proxy.closeAll(mode);
+        // The proxy lives in this process: its FIN/RST leaves once the event loop runs. Wait for that,
+        // then block the loop so the pool's sockets have not read it when the clients are asked for.
+        while (proxy.connections().length > 0) await new Promise((r) => setImmediate(r));
+        const until = Date.now() + 20;
+        while (Date.now() < until) {}
+        const clients = await Promise.all(Array.from({ length: 4 }, () => pool.connect()));
+        try {
+          for (const c of clients) {
+            assert.ok(!dead.includes(c), 'a client whose connection was closed was handed out');
+            // A checked-out client is never retried by lifeline: success proves it was alive.
+            assert.equal((await c.query('select 1 as n')).rows[0].n, 1);
+          }
+        } finally {
+          for (const c of clients) c.release();
+        }
+        assert.equal(removed, 4);
+      },
+    );
+  }
+
+  proxyTest(
+    'idle clients that die leave the pool at once, with no uncaught error event',
+    { max: 3 },
+    async (pool, proxy) => {
       const errors: Error[] = [];
       // pg.Pool's contract: an idle client's death is an 'error' event on the pool, for those who listen.
       pool.on('error', (error: Error) => errors.push(error));
-      try {
-        await warm(pool, 3);
-        assert.equal(pool.idleCount, 3);
-        const gone = new Promise<void>((resolve) => {
-          let n = 0;
-          pool.on('remove', () => {
-            if (++n === 3) resolve();
-          });
+      await warm(pool, 3);
+      assert.equal(pool.idleCount, 3);
+      const gone = new Promise<void>((resolve) => {
+        let n = 0;
+        pool.on('remove', () => {
+          if (++n === 3) resolve();
         });
-        proxy.closeAll('reset');
-        await gone;
-        assert.equal(pool.totalCount, 0);
-        assert.equal(errors.length, 3);
-      } finally {
-        await pool.end();
-      }
+      });
+      proxy.closeAll('reset');
+      await gone;
+      assert.equal(pool.totalCount, 0);
+      assert.equal(errors.length, 3);
+    },
+  );
+
+  proxyTest(
+    "a checked-out client's death is an error on its query, never an uncaught 'error' event",
+    CHECKED_OUT_DEATH,
+    checkedOutDeathIsAQueryError,
+  );
+
+  proxyTest('pool.query retries transparently when the query was not sent', { max: 2 }, async (pool) => {
+    await warm(pool, 1);
+    let killed = 0;
+    // The connection dies between handout and write: nothing of the statement can reach the server.
+    pool.on('acquire', (client: pg.PoolClient) => {
+      if (killed++ === 0)
+        (client as unknown as { connection: { stream: { destroy(): void } } }).connection.stream.destroy();
     });
-    assert.deepEqual(uncaught, []);
+    const id = randomUUID();
+    await pool.query(`insert into ${table} (id, n) values ($1, 1)`, [id]);
+    assert.equal(killed, 2, 'one failed handout, one retry');
+    const c = admin();
+    await c.connect();
+    const { rows } = await c.query(`select n from ${table} where id = $1`, [id]);
+    await c.end();
+    assert.deepEqual(rows, [{ n: 1 }]);
   });
 
-  test("a checked-out client's death is an error on its query, never an uncaught 'error' event", {
-    timeout: 30_000,
-  }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (proxy, config) => {
-      const pool = new Pool({ ...config, max: 2 });
-      try {
-        // Busy: the query in flight gets the error.
-        const busy = await pool.connect();
-        const running = busy.query('select pg_sleep(30)');
-        await new Promise((r) => setTimeout(r, 50));
-        // Idle but checked out: the classic pg crash is an 'error' event on this client with no listener.
-        const holding = await pool.connect();
-        proxy.closeAll('reset');
-        await assert.rejects(running, OutcomeUnknownError);
-        await new Promise<void>((resolve) => holding.once('end', resolve));
-        await assert.rejects(holding.query('select 1'), PgConnectionLostError);
-        busy.release();
-        holding.release();
-        assert.equal((await pool.query('select 2 as n')).rows[0].n, 2);
-      } finally {
-        await pool.end();
-      }
-    });
-    assert.deepEqual(uncaught, []);
-  });
-
-  test('pool.query retries transparently when the query was not sent', { timeout: 30_000 }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (_proxy, config) => {
-      const pool = new Pool({ ...config, max: 2 });
-      try {
-        await warm(pool, 1);
-        let killed = 0;
-        // The connection dies between handout and write: nothing of the statement can reach the server.
-        pool.on('acquire', (client: pg.PoolClient) => {
-          if (killed++ === 0)
-            (
-              client as unknown as { connection: { stream: { destroy(): void } } }
-            ).connection.stream.destroy();
-        });
-        const id = randomUUID();
-        await pool.query(`insert into ${table} (id, n) values ($1, 1)`, [id]);
-        assert.equal(killed, 2, 'one failed handout, one retry');
-        const c = admin();
-        await c.connect();
-        const { rows } = await c.query(`select n from ${table} where id = $1`, [id]);
-        await c.end();
-        assert.deepEqual(rows, [{ n: 1 }]);
-      } finally {
-        await pool.end();
-      }
-    });
-  });
-
-  test('a sent statement whose reply is lost is not retried: OutcomeUnknownError, applied once', {
-    timeout: 30_000,
-  }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (proxy, config) => {
-      const pool = new Pool({ ...config, max: 1 });
+  proxyTest(
+    'a sent statement whose reply is lost is not retried: OutcomeUnknownError, applied once',
+    { max: 1 },
+    async (pool, proxy) => {
       const id = randomUUID();
-      try {
-        await pool.query(`insert into ${table} (id, n) values ($1, 0)`, [id]);
-        const client = await pool.connect();
-        const connection = await connectionOf(proxy, client);
-        client.release();
-        resetOnNextReply(proxy, connection);
-        await assert.rejects(
-          pool.query(`update ${table} set n = n + 1 where id = $1`, [id]),
-          OutcomeUnknownError,
-        );
-        // The server executed it once; lifeline did not run it again.
-        assert.equal((await pool.query(`select n from ${table} where id = $1`, [id])).rows[0].n, 1);
-      } finally {
-        await pool.end();
-      }
-    });
-  });
+      await pool.query(`insert into ${table} (id, n) values ($1, 0)`, [id]);
+      await loseNextReply(pool, proxy);
+      await assert.rejects(
+        pool.query(`update ${table} set n = n + 1 where id = $1`, [id]),
+        OutcomeUnknownError,
+      );
+      // The server executed it once; lifeline did not run it again.
+      assert.equal((await pool.query(`select n from ${table} where id = $1`, [id])).rows[0].n, 1);
+    },
+  );
 
-  test('the same loss with { idempotent: true } is retried and succeeds; the row shows one application', {
-    timeout: 30_000,
-  }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (proxy, config) => {
-      const pool = new Pool({ ...config, max: 1 });
+  proxyTest(
+    'the same loss with { idempotent: true } is retried and succeeds; the row shows one application',
+    { max: 1 },
+    async (pool, proxy) => {
       const id = randomUUID();
-      try {
-        const client = await pool.connect();
-        const connection = await connectionOf(proxy, client);
-        client.release();
-        resetOnNextReply(proxy, connection);
-        // An upsert keyed by a request id: running it twice applies it once.
-        const result = await pool.query({
-          text: `insert into ${table} (id, n) values ($1, 1) on conflict (id) do nothing`,
-          values: [id],
-          idempotent: true,
-        } as pg.QueryConfig);
-        assert.equal(result.command, 'INSERT');
-        assert.equal((await pool.query(`select n from ${table} where id = $1`, [id])).rows[0].n, 1);
-      } finally {
-        await pool.end();
-      }
-    });
-  });
+      await loseNextReply(pool, proxy);
+      // An upsert keyed by a request id: running it twice applies it once.
+      const result = await pool.query({
+        text: `insert into ${table} (id, n) values ($1, 1) on conflict (id) do nothing`,
+        values: [id],
+        idempotent: true,
+      } as pg.QueryConfig);
+      assert.equal(result.command, 'INSERT');
+      assert.equal((await pool.query(`select n from ${table} where id = $1`, [id])).rows[0].n, 1);
+    },
+  );
 
-  test('a transaction whose connection dies is never retried; the error says it was lost', {
-    timeout: 30_000,
-  }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (proxy, config) => {
-      const pool = new Pool({ ...config, max: 1, lifeline: { idempotent: true } });
+  proxyTest(
+    'a transaction whose connection dies is never retried; the error says it was lost',
+    { max: 1, lifeline: { idempotent: true } },
+    async (pool, proxy) => {
       const id = randomUUID();
-      try {
-        const client = await pool.connect();
-        await client.query('begin');
-        await client.query(`insert into ${table} (id, n) values ($1, 1)`, [id]);
-        proxy.closeAll('reset');
-        await assert.rejects(client.query('commit'), (e: Error) => {
-          assert.ok(e instanceof PgTransactionLostError);
-          assert.match(e.message, /transaction was lost/);
-          return true;
-        });
-        // What a framework does next (ROLLBACK) says the same, and release() throws the client away.
-        await assert.rejects(client.query('rollback'), PgTransactionLostError);
-        client.release();
-        assert.equal(
-          (await pool.query(`select count(*)::int as n from ${table} where id = $1`, [id])).rows[0].n,
-          0,
-        );
-      } finally {
-        await pool.end();
-      }
-    });
-  });
+      const client = await pool.connect();
+      await client.query('begin');
+      await client.query(`insert into ${table} (id, n) values ($1, 1)`, [id]);
+      proxy.closeAll('reset');
+      await assert.rejects(client.query('commit'), (e: Error) => {
+        assert.ok(e instanceof PgTransactionLostError);
+        assert.match(e.message, /transaction was lost/);
+        return true;
+      });
+      // What a framework does next (ROLLBACK) says the same, and release() throws the client away.
+      await assert.rejects(client.query('rollback'), PgTransactionLostError);
+      client.release();
+      assert.equal(
+        (await pool.query(`select count(*)::int as n from ${table} where id = $1`, [id])).rows[0].n,
+        0,
+      );
+    },
+  );
 
   test('keepalive and TCP_USER_TIMEOUT take effect on every connection', { timeout: 30_000 }, async (t) => {
     if (!(await requireService(t, 'postgres'))) return;
@@ -316,33 +281,9 @@ describe('lifeline/pg through the fault proxy', () => {
     }
   });
 
-  test('a server that stops reading: the stalled write kills the connection instead of hanging', {
-    timeout: 30_000,
-  }, async (t) => {
-    if (!(await requireService(t, 'postgres'))) return;
-    await withProxy(async (proxy, config) => {
-      const pool = new Pool({ ...config, max: 1, lifeline: { writeStallMs: 300 } });
-      try {
-        await warm(pool, 1);
-        proxy.addToxic({
-          name: 'stall',
-          type: 'stall_reads',
-          stream: 'upstream',
-          attributes: { duration: 0 },
-        });
-        // Large enough to fill both kernels' socket buffers and back up in Node.
-        const big = 'x'.repeat(32 * 1024 * 1024);
-        await assert.rejects(pool.query('select length($1::text) as n', [big]), (e: Error) => {
-          assert.ok(e instanceof OutcomeUnknownError, String(e));
-          assert.equal((e.cause as { code?: string }).code, 'LIFELINE_WRITE_STALL');
-          return true;
-        });
-        proxy.removeToxic('stall');
-        assert.equal((await pool.query('select 1 as n')).rows[0].n, 1);
-      } finally {
-        await pool.end();
-      }
-    });
-    assert.deepEqual(uncaught, []);
-  });
+  proxyTest(
+    'a server that stops reading: the stalled write kills the connection instead of hanging',
+    WRITE_STALL,
+    stalledWriteKillsTheConnection,
+  );
 });

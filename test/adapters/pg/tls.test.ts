@@ -7,16 +7,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import tls from 'node:tls';
 import type pg from 'pg';
-import {
-  type LifelinePoolConfig,
-  liveSocketOf,
-  OutcomeUnknownError,
-  PgConnectionLostError,
-  Pool,
-} from '../../../src/adapters/pg/index.js';
+import { type LifelinePoolConfig, liveSocketOf, Pool } from '../../../src/adapters/pg/index.js';
 import { FaultProxy } from '../../../src/faults/index.js';
 import { PgCluster } from '../../support/pg-cluster.js';
 import { requireCapability } from '../../support/services.js';
+import {
+  CHECKED_OUT_DEATH,
+  checkedOutDeathIsAQueryError,
+  stalledWriteKillsTheConnection,
+  WRITE_STALL,
+} from './behaviours.js';
 
 const T = { timeout: 60_000 };
 
@@ -155,50 +155,14 @@ describe('lifeline/pg over TLS', () => {
   }
 
   test("a checked-out TLS client's death is an error on its query, never an uncaught 'error' event", T, (t) =>
-    withTlsPool(
-      t,
-      { max: 2 },
-      async (pool, _server, proxy) => {
-        const busy = await pool.connect();
-        const running = busy.query('select pg_sleep(30)');
-        const holding = await pool.connect();
-        // Sent, not answered: the reset makes its outcome unknown.
-        await new Promise((r) => setTimeout(r, 100));
-        proxy?.closeAll('reset');
-        await assert.rejects(running, OutcomeUnknownError);
-        await new Promise<void>((resolve) => holding.once('end', resolve));
-        await assert.rejects(holding.query('select 1'), PgConnectionLostError);
-        busy.release();
-        holding.release();
-        assert.equal((await pool.query('select 2 as n')).rows[0].n, 2);
-      },
-      { proxied: true },
-    ),
+    withTlsPool(t, CHECKED_OUT_DEATH, (pool, _server, proxy) => checkedOutDeathIsAQueryError(pool, proxy!), {
+      proxied: true,
+    }),
   );
 
   test('a TLS server that stops reading: the stalled write kills the connection', T, (t) =>
-    withTlsPool(
-      t,
-      { max: 1, lifeline: { writeStallMs: 300 } },
-      async (pool, _server, proxy) => {
-        assert.equal((await pool.query('select 1 as n')).rows[0].n, 1);
-        proxy?.addToxic({
-          name: 'stall',
-          type: 'stall_reads',
-          stream: 'upstream',
-          attributes: { duration: 0 },
-        });
-        // Large enough to fill both kernels' socket buffers and back up in Node.
-        const big = 'x'.repeat(32 * 1024 * 1024);
-        await assert.rejects(pool.query('select length($1::text) as n', [big]), (e: Error) => {
-          assert.ok(e instanceof OutcomeUnknownError, String(e));
-          assert.equal((e.cause as { code?: string }).code, 'LIFELINE_WRITE_STALL');
-          return true;
-        });
-        proxy?.removeToxic('stall');
-        assert.equal((await pool.query('select 1 as n')).rows[0].n, 1);
-      },
-      { proxied: true },
-    ),
+    withTlsPool(t, WRITE_STALL, (pool, _server, proxy) => stalledWriteKillsTheConnection(pool, proxy!), {
+      proxied: true,
+    }),
   );
 });
