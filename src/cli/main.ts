@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 // `lifeline <command>`: each command lives in its own module and is loaded only when asked for, so
-// `lifeline proxy` never pays for the demo's embedded database and the reverse.
+// `lifeline proxy` never pays for the demo's embedded database and the reverse. The build keeps these
+// dynamic imports as separate chunks: `demo` needs pg, an optional peer dependency; `proxy` does not.
 
-type Command = { summary: string; run: (argv: string[]) => Promise<number> };
+type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
 
 const commands: Record<string, Command> = {
-  // Each entry: name: { summary, run: async (argv) => (await import('./x.js')).main(argv) },
   proxy: {
     summary: 'fault-injection TCP proxy with a Toxiproxy-compatible API (serve, list, toxic add, ...)',
-    run: async (argv) => (await import('./proxy.js')).main(argv),
+    load: () => import('./proxy.js'),
   },
   demo: {
     summary: 'pg.Pool vs lifeline/pg under real faults',
-    run: async (argv) => (await import('./demo.js')).main(argv),
+    load: () => import('./demo.js'),
   },
 };
 
@@ -29,18 +29,41 @@ function usage(): string {
   ].join('\n');
 }
 
+/** The package a command's module could not find, if that is why it failed to load (ESM or CJS build). */
+function missingPackage(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
+  const match = /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)/.exec((error as Error).message);
+  return match?.[1];
+}
+
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
-  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+  if (name === '--help' || name === '-h' || name === 'help') {
     console.log(usage());
-    return name === undefined ? 2 : 0;
+    return 0;
+  }
+  if (name === undefined) {
+    console.error(usage());
+    return 2;
   }
   const command = commands[name];
   if (!command) {
     console.error(`lifeline: unknown command '${name}'\n\n${usage()}`);
     return 2;
   }
-  return command.run(rest);
+  let module: Awaited<ReturnType<Command['load']>>;
+  try {
+    module = await command.load();
+  } catch (error) {
+    const missing = missingPackage(error);
+    if (missing === undefined) throw error;
+    console.error(
+      `lifeline ${name}: needs the package '${missing}', which is not installed: npm install ${missing}`,
+    );
+    return 1;
+  }
+  return module.main(rest);
 }
 
 main(process.argv.slice(2)).then(
