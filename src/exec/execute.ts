@@ -10,7 +10,8 @@ import {
   RetryBudgetExhaustedError,
 } from './errors.js';
 import type { AttemptEvent, GiveUpReason } from './events.js';
-import type { Host } from './hosts.js';
+import type { HedgePolicy } from './hedge.js';
+import type { Host, HostChoice, HostSet } from './hosts.js';
 import { checkPerCall, type ExecuteOptions, type Plan, planFor } from './plan.js';
 
 /** One try of the operation, handed to `op`. */
@@ -33,12 +34,14 @@ export interface Attempt {
 // Permit value for "no breaker involved".
 const NONE: BreakerPermit = -2;
 
+// abortReason before abort() was called.
+const NOT_ABORTED: unknown = Symbol('not aborted');
+
 class AttemptState implements Attempt {
   sent = false;
   done = false;
-  private controller: AbortController | undefined;
-  private aborted = false;
-  private abortReason: unknown;
+  private controller: AbortController | undefined = undefined;
+  private abortReason: unknown = NOT_ABORTED;
 
   constructor(
     private readonly call: { readonly deadline: number },
@@ -58,7 +61,7 @@ class AttemptState implements Attempt {
     let controller = this.controller;
     if (controller === undefined) {
       controller = this.controller = new AbortController();
-      if (this.aborted) controller.abort(this.abortReason);
+      if (this.abortReason !== NOT_ABORTED) controller.abort(this.abortReason);
     }
     return controller.signal;
   }
@@ -68,8 +71,7 @@ class AttemptState implements Attempt {
   }
 
   abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
+    if (this.abortReason !== NOT_ABORTED) return;
     this.abortReason = reason;
     this.controller?.abort(reason);
   }
@@ -133,45 +135,63 @@ class Call<T> implements Expirable {
     this.fail(error, 'deadline', true);
   }
 
-  /** Starts the next (or first) attempt on a host and through the breaker that admit it. */
+  /**
+   * Starts the next (or first) attempt on a host and through the breaker that admit it. Kept small, with
+   * the policies' work in methods of their own, so the common call (no hosts, no breaker) runs inline.
+   */
   next(now: number): void {
     const plan = this.plan;
-    let host: Host | undefined;
-    let hostPermit = NONE;
+    let choice: HostChoice | undefined;
     if (plan.hosts !== undefined) {
-      const choice = plan.hosts.pick(plan.route, this.failedHost, now);
-      if (choice === undefined) {
-        const error = new NoHealthyHostError(plan.route, plan.hosts.summary(now), this.lastError);
-        this.fail(error, 'no-healthy-host', false);
-        return;
-      }
-      host = choice.host;
-      hostPermit = choice.permit;
-      if (this.failedHost !== undefined && host !== this.failedHost) {
-        plan.emit?.('failover', { from: this.failedHost, to: host, error: this.lastError });
-      }
+      choice = this.pickHost(plan.hosts, now);
+      if (choice === undefined) return;
     }
-    const breakerPermit = this.admit(plan.breaker, now);
-    if (breakerPermit === REJECTED) {
-      host?.breaker.release(hostPermit);
-      const breaker = plan.breaker as CircuitBreaker;
+    let breakerPermit = NONE;
+    if (plan.breaker !== undefined) {
+      breakerPermit = this.admitOrFail(plan.breaker, choice, now);
+      if (breakerPermit === REJECTED) return;
+    }
+    this.launch(choice?.host, choice === undefined ? NONE : choice.permit, breakerPermit, now, false);
+    if (plan.hedge !== undefined) this.armHedge(plan.hedge, now);
+  }
+
+  /** A host for the next attempt, or undefined after failing the call because there is none. */
+  private pickHost(hosts: HostSet, now: number): HostChoice | undefined {
+    const plan = this.plan;
+    const choice = hosts.pick(plan.route, this.failedHost, now);
+    if (choice === undefined) {
+      this.fail(
+        new NoHealthyHostError(plan.route, hosts.summary(now), this.lastError),
+        'no-healthy-host',
+        false,
+      );
+      return undefined;
+    }
+    if (this.failedHost !== undefined && choice.host !== this.failedHost) {
+      plan.emit?.('failover', { from: this.failedHost, to: choice.host, error: this.lastError });
+    }
+    return choice;
+  }
+
+  /** The breaker's permit, or REJECTED after failing the call with CircuitOpenError. */
+  private admitOrFail(breaker: CircuitBreaker, choice: HostChoice | undefined, now: number): BreakerPermit {
+    const permit = breaker.acquire(now);
+    if (permit === REJECTED) {
+      choice?.host.breaker.release(choice.permit);
       this.fail(
         new CircuitOpenError(breaker.name, breaker.retryAfterMs(now), this.lastError),
         'circuit-open',
         false,
       );
-      return;
     }
-    this.launch(host, hostPermit, breakerPermit, now, false);
-    if (plan.hedge !== undefined && !this.settled && this.hedgeTimer === undefined) {
-      const delay = plan.hedge.delayMs();
-      if (delay !== undefined && now + delay < this.deadline)
-        this.hedgeTimer = setTimeout(hedgeLater, delay, this);
-    }
+    return permit;
   }
 
-  private admit(breaker: CircuitBreaker | undefined, now: number): BreakerPermit {
-    return breaker === undefined ? NONE : breaker.acquire(now);
+  private armHedge(hedge: HedgePolicy, now: number): void {
+    if (this.settled || this.hedgeTimer !== undefined) return;
+    const delay = hedge.delayMs();
+    if (delay !== undefined && now + delay < this.deadline)
+      this.hedgeTimer = setTimeout(hedgeLater, delay, this);
   }
 
   /** The hedge delay passed with one attempt still running: run a second one beside it. */
@@ -191,7 +211,7 @@ class Call<T> implements Expirable {
       host = choice.host;
       hostPermit = choice.permit;
     }
-    const breakerPermit = this.admit(plan.breaker, now);
+    const breakerPermit = plan.breaker === undefined ? NONE : plan.breaker.acquire(now);
     if (breakerPermit === REJECTED) {
       host?.breaker.release(hostPermit);
       return;
@@ -245,6 +265,13 @@ class Call<T> implements Expirable {
     if (attempt.done) return;
     attempt.done = true;
     this.detach(attempt);
+    if (this.plan.guarded) this.recordSuccess(attempt);
+    if (this.settled) return;
+    this.finish(false, hedgeWon);
+    this.resolve(value);
+  }
+
+  private recordSuccess(attempt: AttemptState): void {
     const plan = this.plan;
     if (plan.hosts !== undefined || plan.breaker !== undefined || plan.budget !== undefined) {
       const now = deadlines.now();
@@ -253,9 +280,6 @@ class Call<T> implements Expirable {
     }
     // Hedge delays come from these latencies, so they take the precise clock.
     if (plan.hedge !== undefined) plan.hedge.record(Date.now() - attempt.startedAt);
-    if (this.settled) return;
-    this.finish(false, hedgeWon);
-    this.resolve(value);
   }
 
   private failed(attempt: AttemptState, error: unknown): void {
@@ -404,14 +428,6 @@ function hedgeLater(call: Timed): void {
   call.hedge();
 }
 
-// The Promise executor is shared, so creating the call's promise allocates no closure.
-let capturedResolve: ((value: never) => void) | undefined;
-let capturedReject: ((error: unknown) => void) | undefined;
-function capture(resolve: (value: never) => void, reject: (error: unknown) => void): void {
-  capturedResolve = resolve;
-  capturedReject = reject;
-}
-
 /**
  * Runs `op` under a deadline, retrying only what is safe to retry. Every call ends by its deadline:
  * resolved with the op's value or rejected with the op's error or a typed LifelineError
@@ -436,9 +452,13 @@ export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: Execu
     return Promise.reject(error);
   }
   const call = new Call(op, plan, signal, now, deadline);
-  const promise = new Promise<T>(capture);
-  call.resolve = capturedResolve as (value: T) => void;
-  call.reject = capturedReject as (error: unknown) => void;
+  // An inline executor: the optimizing compiler inlines it and allocates no closure. (A shared executor
+  // writing to module variables costs more: each store of a new function into an old object runs the GC's
+  // write barrier.)
+  const promise = new Promise<T>((resolve, reject) => {
+    call.resolve = resolve;
+    call.reject = reject;
+  });
   call.start(now);
   return promise;
 }

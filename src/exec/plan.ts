@@ -47,6 +47,8 @@ export interface Plan {
   readonly hedge: HedgePolicy | undefined;
   readonly classify: Classifier;
   readonly emit: Emit | undefined;
+  /** Whether a success has anything to record: hosts, a breaker, a budget or a hedge. */
+  readonly guarded: boolean;
 }
 
 const DEFAULT_DEADLINE_MS = 30_000;
@@ -65,6 +67,7 @@ export const DEFAULT_PLAN: Plan = Object.freeze({
   hedge: undefined,
   classify: classifyNetwork,
   emit: undefined,
+  guarded: false,
 });
 
 // Keyed by the caller's options object, so an options object reused across calls is validated once.
@@ -134,17 +137,23 @@ function build(options: ExecuteOptions): Plan {
     }
     hedge = options.hedge instanceof HedgePolicy ? options.hedge : shared(hedges, options.hedge, HedgePolicy);
   }
+  const budget = options.budget ?? options.hosts?.budget;
   return Object.freeze({
     deadlineMs: options.deadlineMs ?? DEFAULT_DEADLINE_MS,
     idempotent,
     retry,
-    budget: options.budget ?? options.hosts?.budget,
+    budget,
     breaker: options.breaker,
     hosts: options.hosts,
     route: options.route ?? 'write',
     hedge,
     classify: options.classify ?? classifyNetwork,
     emit: options.events === undefined ? undefined : toEmit(options.events),
+    guarded:
+      options.hosts !== undefined ||
+      options.breaker !== undefined ||
+      budget !== undefined ||
+      hedge !== undefined,
   });
 }
 
