@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { describe, test } from 'node:test';
 import {
+  type Attempt,
   type Classification,
   DeadlineExceededError,
   ExecAbortedError,
@@ -28,6 +29,70 @@ describe('execute() semantics that need no server', () => {
     );
     assert.ok(error instanceof DeadlineExceededError);
     assert.equal(signal?.aborted, true);
+  });
+
+  test('an operation that never reads its signal and never settles still ends by the deadline', {
+    timeout: 10_000,
+  }, async () => {
+    const error = await execute(() => new Promise<never>(() => {}), { deadlineMs: 20 }).then(
+      () => assert.fail('cannot succeed'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof DeadlineExceededError);
+  });
+
+  test('the signal is made on first read: read after the deadline, it is already aborted with the reason', {
+    timeout: 10_000,
+  }, async () => {
+    let attempt: Attempt | undefined;
+    const error = await execute(
+      (a) => {
+        attempt = a;
+        return new Promise<never>(() => {});
+      },
+      { deadlineMs: 20 },
+    ).then(
+      () => assert.fail('cannot succeed'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof DeadlineExceededError);
+    const signal = attempt?.signal;
+    assert.equal(signal?.aborted, true);
+    assert.equal(signal?.reason, error);
+    assert.equal(attempt?.signal, signal, 'the same signal on every read');
+  });
+
+  test("a signal read while the attempt runs aborts when the deadline fires, with the call's error", {
+    timeout: 10_000,
+  }, async () => {
+    let signal: AbortSignal | undefined;
+    let abortedWith: unknown;
+    const error = await execute(
+      (attempt) => {
+        signal = attempt.signal;
+        assert.equal(signal.aborted, false);
+        signal.addEventListener('abort', () => {
+          abortedWith = signal?.reason;
+        });
+        return new Promise<never>(() => {});
+      },
+      { deadlineMs: 20 },
+    ).then(
+      () => assert.fail('cannot succeed'),
+      (e: unknown) => e,
+    );
+    assert.ok(error instanceof DeadlineExceededError);
+    assert.equal(abortedWith, error);
+  });
+
+  test('a signal read after success is not aborted', async () => {
+    let attempt: Attempt | undefined;
+    const value = await execute(async (a) => {
+      attempt = a;
+      return 7;
+    });
+    assert.equal(value, 7);
+    assert.equal(attempt?.signal.aborted, false);
   });
 
   test("the caller's signal aborts the call and the attempt", { timeout: 10_000 }, async () => {
