@@ -54,6 +54,11 @@ export class GatedStage implements Stage {
     else this.downstreamSink.end();
   }
 
+  /** Only a toxic that switched on has anything to clean up. */
+  cleanup(): void {
+    this.inner?.cleanup?.();
+  }
+
   detach(): { held: Buffer[]; ended: boolean } {
     return this.inner ? this.inner.detach() : { held: [], ended: false };
   }

@@ -111,7 +111,17 @@ export class Link {
     this.refill(old.stage, stage);
   }
 
+  /**
+   * The toxic was removed from the proxy: its stage cleans up first (a timeout closes the connection, as in
+   * Toxiproxy), then what it still held moves on.
+   */
   remove(name: string): void {
+    this.entries.find((e) => e.toxic.name === name)?.stage.cleanup?.();
+    this.withdraw(name);
+  }
+
+  /** The toxic no longer acts on this connection (an update changed its toxicity or target): no cleanup. */
+  withdraw(name: string): void {
     const index = this.entries.findIndex((e) => e.toxic.name === name);
     const old = this.entries[index];
     if (!old) return;

@@ -182,7 +182,7 @@ export class FaultProxy {
       const had = link.has(name);
       const wants = this.applies(toxic, connection.id);
       if (had && wants) link.replace(toxic);
-      else if (had) link.remove(name);
+      else if (had) link.withdraw(name);
       else if (wants) link.add(toxic);
     }
     return structuredClone(toxic);

@@ -84,6 +84,11 @@ export interface Stage extends Sink {
   next: Sink;
   /** Stop timers and hand back what is still held, oldest first, and whether the stream's end was held too. */
   detach(): { held: Buffer[]; ended: boolean };
+  /**
+   * The toxic was removed from the proxy (not on an update, nor when the connection closes): Toxiproxy's
+   * CleanupToxic. Runs before `detach`.
+   */
+  cleanup?(): void;
 }
 
 export interface NumberAttribute {

@@ -72,10 +72,14 @@ test('slow_close: data arrives at once, the FIN only after a plain connection’
   assert.deepEqual(order, ['slow data', 'plain end', 'slow end']);
 });
 
-test('timeout 0: a black hole — writes vanish, the socket stays open and silent, and heals when removed', {
+test('timeout 0: a black hole — writes vanish and the socket stays open and silent; removing it closes the connection', {
   timeout,
 }, async (t) => {
-  const echo = await echoServer(t);
+  const serverSaw: Promise<string>[] = [];
+  const echo = await tcpServer(t, (socket) => {
+    serverSaw.push(observe(socket).finished);
+    socket.pipe(socket);
+  });
   const { proxy, port } = await proxyTo(t, echo.address);
   const client = await connect(port);
   proxy.addToxic({ name: 'hole', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
@@ -90,12 +94,98 @@ test('timeout 0: a black hole — writes vanish, the socket stays open and silen
   assert.equal(client.socket.destroyed, false);
   assert.equal(client.socket.readableEnded, false);
   assert.equal(proxy.connections()[0]?.bytes.upstream, 13, 'the proxy read the bytes, then dropped them');
+  // As Toxiproxy's Cleanup: the stream lost bytes, so removal ends the connection instead of resuming it.
   proxy.removeToxic('hole');
+  assert.equal(await client.finished, 'end');
+  assert.equal(client.bytes(), 0);
+  assert.equal(await serverSaw[0], 'end', 'the server sees the close too');
+  witness.socket.destroy();
+});
+
+test('removing a timeout closes only the connections it acted on: not those the toxicity draw left out', {
+  timeout,
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address, { seed: 42 });
+  proxy.addToxic({
+    name: 'flaky-hole',
+    type: 'timeout',
+    stream: 'upstream',
+    toxicity: 0.5,
+    attributes: { timeout: 0 },
+  });
+  const clients = [];
+  for (let i = 0; i < 12; i++) clients.push(await connect(port));
+  await until(() => proxy.connections().length === clients.length);
+  // Each either echoes (left out by the draw) or, black-holed, is closed by the removal: never both.
+  const outcomes = clients.map((c) => {
+    c.socket.write('x');
+    return Promise.race([c.received(1).then(() => 'echo'), c.finished]);
+  });
+  proxy.removeToxic('flaky-hole');
+  const seen = await Promise.all(outcomes);
+  assert.ok(seen.includes('echo') && seen.includes('end'), `outcomes: ${seen}`);
+  for (const [i, client] of clients.entries()) {
+    if (seen[i] === 'end') {
+      assert.equal(client.bytes(), 0, 'a black-holed connection got nothing');
+      continue;
+    }
+    client.socket.write('after');
+    await client.received(6);
+    assert.equal(client.text(), 'xafter');
+    assert.equal(client.socket.readableEnded, false);
+    client.socket.destroy();
+  }
+});
+
+test('removing a timeout whose target never switched on leaves the connection open and carrying data', {
+  timeout,
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
+  proxy.addToxic({
+    name: 'late-hole',
+    type: 'timeout',
+    stream: 'upstream',
+    attributes: { timeout: 0 },
+    target: { afterBytes: 100 },
+  });
+  const client = await connect(port);
+  client.socket.write('short');
+  await client.received(5);
+  proxy.removeToxic('late-hole');
+  client.socket.write(' and more');
+  await client.received(14);
+  assert.equal(client.text(), 'short and more');
+  assert.equal(client.socket.readableEnded, false);
+  client.socket.destroy();
+});
+
+test('updating a timeout keeps the connection open; an update that takes it off the connection lets traffic flow', {
+  timeout,
+}, async (t) => {
+  const echo = await echoServer(t);
+  const { proxy, port } = await proxyTo(t, echo.address);
+  const client = await connect(port);
+  proxy.addToxic({ name: 'hole', type: 'timeout', stream: 'upstream', attributes: { timeout: 0 } });
+  client.socket.write('lost-1');
+  await until(() => proxy.connections()[0]?.bytes.upstream === 6);
+  // Toxiproxy restarts an updated toxic in place, without its Cleanup: still a black hole, still open.
+  proxy.updateToxic('hole', { attributes: { timeout: 0 } });
+  client.socket.write('lost-2');
+  await until(() => proxy.connections()[0]?.bytes.upstream === 12);
+  // Toxicity 0: the toxic stays on the proxy but no longer acts on this connection.
+  proxy.updateToxic('hole', { toxicity: 0 });
   client.socket.write('back');
   await client.received(4);
-  assert.equal(client.text(), 'back');
+  assert.equal(client.text(), 'back', 'what the black hole dropped stays lost');
+  // The toxic no longer acts here, so removing it does not close the connection.
+  proxy.removeToxic('hole');
+  client.socket.write('!');
+  await client.received(5);
+  assert.equal(client.text(), 'back!');
+  assert.equal(client.socket.readableEnded, false);
   client.socket.destroy();
-  witness.socket.destroy();
 });
 
 test('timeout > 0: nothing gets through, then the connection is closed with a FIN', {

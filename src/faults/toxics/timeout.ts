@@ -7,7 +7,8 @@ type TimeoutAttributes = Attributes<typeof schema>;
 /**
  * Toxiproxy's timeout: a black hole. Data is read and dropped, so the sender sees its writes succeed and
  * no answer; after `timeout` ms the connection is closed, and with 0 it stays open and silent until the
- * toxic is removed.
+ * toxic is removed. Removing it closes the connection, as Toxiproxy's Cleanup does: the stream has lost
+ * bytes, and letting it flow again would hand the receiver a stream with a silent gap.
  */
 class TimeoutStage extends TimerStage<TimeoutAttributes> {
   private endHeld = false;
@@ -23,6 +24,10 @@ class TimeoutStage extends TimerStage<TimeoutAttributes> {
 
   override end(): void {
     this.endHeld = true;
+  }
+
+  cleanup(): void {
+    this.context.close();
   }
 
   override detach(): { held: Buffer[]; ended: boolean } {
