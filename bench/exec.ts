@@ -37,6 +37,8 @@ function casesFor(op: () => Promise<number>): Case[] {
     ['floor: bare `new Promise` + `then` around op (reference)', () => floor(op)],
     ['`execute(op)`', () => execute(op)],
     ['`execute(op, { idempotent, budget, breaker, deadlineMs })`', () => execute(op, guarded)],
+    // How the docs write it: a new options literal on every call.
+    ['`execute(op, { deadlineMs: 1000 })`, a new literal each call', () => execute(op, { deadlineMs: 1000 })],
     [
       'cockatiel `wrap(retry(handleAll, {maxAttempts: 3}), timeout(1000, Cooperative)).execute(op)`',
       () => cockatiel.execute(op),

@@ -79,17 +79,75 @@ const hedges = new WeakMap<HedgeOptions, HedgePolicy>();
 let lastOptions: ExecuteOptions | undefined;
 let lastPlan: Plan = DEFAULT_PLAN;
 
+// Plans recently built, with the options they were built from. A call site that passes a new literal on every
+// call (`execute(op, { deadlineMs: 2000, classify })`) finds its plan here by the options' values and skips
+// validating and building it again, which costs about ten times the call itself.
+interface Built {
+  readonly from: Readonly<ExecuteOptions>;
+  readonly keys: number;
+  readonly plan: Plan;
+}
+const RECENT = 8;
+const recent: Built[] = [];
+let recentNext = 0;
+
 export function planFor(options: ExecuteOptions | undefined): Plan {
   if (options === undefined) return DEFAULT_PLAN;
   if (options === lastOptions) return lastPlan;
-  let plan = cache.get(options);
+  let plan = cache.get(options) ?? recentPlan(options);
   if (plan === undefined) {
     plan = build(options);
     cache.set(options, plan);
+    remember(options, plan);
   }
   lastOptions = options;
   lastPlan = plan;
   return plan;
+}
+
+function recentPlan(options: ExecuteOptions): Plan | undefined {
+  if (recent.length === 0) return undefined;
+  // Same keys, all known (else validation would have to see it), and the same values for every key.
+  let keys = 0;
+  for (const key in options) {
+    if (!Object.hasOwn(RULES, key)) return undefined;
+    keys++;
+  }
+  for (const built of recent) {
+    if (built.keys === keys && sameValues(built.from, options)) return built.plan;
+  }
+  return undefined;
+}
+
+// `deadline` and `signal` are not compared: they are not part of a plan, and are checked on every call.
+function sameValues(a: Readonly<ExecuteOptions>, b: ExecuteOptions): boolean {
+  return (
+    a.deadlineMs === b.deadlineMs &&
+    a.idempotent === b.idempotent &&
+    a.retry === b.retry &&
+    a.budget === b.budget &&
+    a.breaker === b.breaker &&
+    a.hosts === b.hosts &&
+    a.route === b.route &&
+    a.hedge === b.hedge &&
+    a.classify === b.classify &&
+    a.events === b.events &&
+    (a.deadline === undefined) === (b.deadline === undefined) &&
+    (a.signal === undefined) === (b.signal === undefined)
+  );
+}
+
+function remember(options: ExecuteOptions, plan: Plan): void {
+  let keys = 0;
+  for (const key in options) {
+    if (!Object.hasOwn(RULES, key)) return;
+    keys++;
+  }
+  // A copy: the caller may change its object afterwards.
+  const built: Built = { from: { ...options }, keys, plan };
+  if (recent.length < RECENT) recent.push(built);
+  else recent[recentNext] = built;
+  recentNext = (recentNext + 1) % RECENT;
 }
 
 function fail(option: string, requirement: string, got: unknown): never {

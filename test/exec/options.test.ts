@@ -73,3 +73,33 @@ describe('bad options get clear errors naming the option and the range', () => {
     await assert.rejects(execute(undefined as unknown as typeof op), /op must be a function/);
   });
 });
+
+describe('a new options literal on every call', () => {
+  test('is still validated in full after the same values were seen', async () => {
+    const classify = () => ({ kind: 'rejected', transient: false }) as const;
+    for (let i = 0; i < 3; i++) assert.equal(await execute(op, { deadlineMs: 777, classify }), 1);
+    assert.match((await rejection({ deadlineMs: 777, classify, deadlinMs: 5 })).message, /"deadlinMs"/);
+    assert.match((await rejection({ deadlineMs: 777, classify: 'no' })).message, /"classify"/);
+    assert.match((await rejection({ deadlineMs: 777, classify, signal: {} })).message, /"signal"/);
+    assert.match((await rejection({ deadlineMs: 777, classify, deadline: -1 })).message, /"deadline"/);
+  });
+
+  test('gets the plan of its own values', async () => {
+    const seen: string[] = [];
+    const events = { onGiveUp: () => seen.push('give-up') };
+    const failing = async () => {
+      throw new Error('no');
+    };
+    for (let i = 0; i < 2; i++) {
+      // Same values but for idempotent, events and the presence of a deadline: none may share a plan.
+      await assert.rejects(execute(failing, { deadlineMs: 888 }), /no/);
+      await assert.rejects(execute(failing, { deadlineMs: 888, events }), /no/);
+      await assert.rejects(execute(failing, { deadlineMs: 888, idempotent: true, events }), /no/);
+      await assert.rejects(
+        execute(failing, { deadlineMs: 888, deadline: 1 }),
+        (e: unknown) => e instanceof Error && e.name === 'DeadlineExceededError',
+      );
+    }
+    assert.deepEqual(seen, ['give-up', 'give-up', 'give-up', 'give-up']);
+  });
+});
