@@ -152,20 +152,21 @@ export const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: 'blackhole',
-    title: 'Black hole',
+    title: 'Black hole, then heal',
     incident: '2',
-    fault: 'Every byte in both directions vanishes for an outage, no FIN, no RST (a peer that vanished).',
+    fault:
+      'For an outage nothing gets through in either direction, no FIN, no RST (a peer that vanished): the proxy stops reading both sides, so the bytes wait; then it reads again and every one is delivered, in order (TCP retransmitting once a short black hole heals: nothing is lost).',
     kind: 'read',
     script: (c) =>
       outage(
         c,
-        async (p) => {
-          await p.addToxic(toxic('blackhole-up', 'timeout', 'upstream', { timeout: 0 }));
-          await p.addToxic(toxic('blackhole-down', 'timeout', 'downstream', { timeout: 0 }));
+        (p) => {
+          p.addToxic(toxic('blackhole-up', 'stall_reads', 'upstream', {}));
+          p.addToxic(toxic('blackhole-down', 'stall_reads', 'downstream', {}));
         },
-        async (p) => {
-          await p.removeToxic('blackhole-up');
-          await p.removeToxic('blackhole-down');
+        (p) => {
+          p.removeToxic('blackhole-up');
+          p.removeToxic('blackhole-down');
         },
       ),
   },
@@ -174,18 +175,20 @@ export const SCENARIOS: readonly Scenario[] = [
     title: 'Partition, then heal',
     incident: '2',
     fault:
-      'Traffic stops and connections are dropped when the outage ends (TCP giving up); then the network heals.',
+      'For an outage nothing gets through in either direction, and what is sent is lost; when it ends, every connection that saw it is closed with a FIN (TCP or a middlebox giving up on it), then the network heals.',
     kind: 'read',
     script: (c) =>
       outage(
         c,
-        async (p) => {
-          await p.addToxic(toxic('partition-up', 'timeout', 'upstream', { timeout: c.timing.outageMs }));
-          await p.addToxic(toxic('partition-down', 'timeout', 'downstream', { timeout: c.timing.outageMs }));
+        (p) => {
+          // Dropped bytes, then the close: at outageMs for the connections open at the fault, and at the heal,
+          // by the removal, for those opened during it.
+          p.addToxic(toxic('partition-up', 'timeout', 'upstream', { timeout: c.timing.outageMs }));
+          p.addToxic(toxic('partition-down', 'timeout', 'downstream', { timeout: c.timing.outageMs }));
         },
-        async (p) => {
-          await p.removeToxic('partition-up');
-          await p.removeToxic('partition-down');
+        (p) => {
+          p.removeToxic('partition-up');
+          p.removeToxic('partition-down');
         },
       ),
   },

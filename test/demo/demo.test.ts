@@ -92,6 +92,14 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
     assert.equal(baseline?.lifeline.errors, 0, JSON.stringify(baseline?.lifeline.errorMessages));
   });
 
+  it('blackhole holds and delivers (pg.Pool only waits); partition-heal loses and closes (pg.Pool errors)', () => {
+    const blackhole = result.scenarios.find((s) => s.name === 'blackhole');
+    const partition = result.scenarios.find((s) => s.name === 'partition-heal');
+    assert.equal(blackhole?.naive.errors, 0, JSON.stringify(blackhole?.naive.errorMessages));
+    assert.equal(blackhole?.naive.hung, 0);
+    assert.ok((partition?.naive.errors ?? 0) > 0, 'the connections that saw the partition were not closed');
+  });
+
   it('prints a table with a row per scenario, for the terminal and as Markdown', () => {
     const text = renderTable(result.scenarios);
     const markdown = renderMarkdownTable(result.scenarios);
