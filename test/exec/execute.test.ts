@@ -10,6 +10,14 @@ import {
   type GiveUpEvent,
 } from '../../src/index.js';
 
+/** The error `call` rejects with; fails the test if it resolves. */
+function rejectionOf(call: Promise<unknown>): Promise<unknown> {
+  return call.then(
+    (value) => assert.fail(`resolved with ${String(value)}`),
+    (e: unknown) => e,
+  );
+}
+
 const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 
 describe('execute() semantics that need no server', () => {
@@ -17,15 +25,14 @@ describe('execute() semantics that need no server', () => {
     timeout: 10_000,
   }, async () => {
     let signal: AbortSignal | undefined;
-    const error = await execute(
-      (attempt) => {
-        signal = attempt.signal;
-        return new Promise<never>(() => {});
-      },
-      { deadlineMs: 50 },
-    ).then(
-      () => assert.fail('cannot succeed'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(
+        (attempt) => {
+          signal = attempt.signal;
+          return new Promise<never>(() => {});
+        },
+        { deadlineMs: 50 },
+      ),
     );
     assert.ok(error instanceof DeadlineExceededError);
     assert.equal(signal?.aborted, true);
@@ -34,10 +41,7 @@ describe('execute() semantics that need no server', () => {
   test('an operation that never reads its signal and never settles still ends by the deadline', {
     timeout: 10_000,
   }, async () => {
-    const error = await execute(() => new Promise<never>(() => {}), { deadlineMs: 20 }).then(
-      () => assert.fail('cannot succeed'),
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(execute(() => new Promise<never>(() => {}), { deadlineMs: 20 }));
     assert.ok(error instanceof DeadlineExceededError);
   });
 
@@ -45,15 +49,14 @@ describe('execute() semantics that need no server', () => {
     timeout: 10_000,
   }, async () => {
     let attempt: Attempt | undefined;
-    const error = await execute(
-      (a) => {
-        attempt = a;
-        return new Promise<never>(() => {});
-      },
-      { deadlineMs: 20 },
-    ).then(
-      () => assert.fail('cannot succeed'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(
+        (a) => {
+          attempt = a;
+          return new Promise<never>(() => {});
+        },
+        { deadlineMs: 20 },
+      ),
     );
     assert.ok(error instanceof DeadlineExceededError);
     const signal = attempt?.signal;
@@ -67,19 +70,18 @@ describe('execute() semantics that need no server', () => {
   }, async () => {
     let signal: AbortSignal | undefined;
     let abortedWith: unknown;
-    const error = await execute(
-      (attempt) => {
-        signal = attempt.signal;
-        assert.equal(signal.aborted, false);
-        signal.addEventListener('abort', () => {
-          abortedWith = signal?.reason;
-        });
-        return new Promise<never>(() => {});
-      },
-      { deadlineMs: 20 },
-    ).then(
-      () => assert.fail('cannot succeed'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(
+        (attempt) => {
+          signal = attempt.signal;
+          assert.equal(signal.aborted, false);
+          signal.addEventListener('abort', () => {
+            abortedWith = signal?.reason;
+          });
+          return new Promise<never>(() => {});
+        },
+        { deadlineMs: 20 },
+      ),
     );
     assert.ok(error instanceof DeadlineExceededError);
     assert.equal(abortedWith, error);
@@ -106,10 +108,7 @@ describe('execute() semantics that need no server', () => {
       { signal: controller.signal },
     );
     controller.abort(new Error('user left'));
-    const error = await pending.then(
-      () => assert.fail('aborted'),
-      (e: unknown) => e,
-    );
+    const error = await rejectionOf(pending);
     assert.ok(error instanceof ExecAbortedError);
     assert.equal((error.cause as Error).message, 'user left');
     assert.equal(signal?.aborted, true);
@@ -125,15 +124,14 @@ describe('execute() semantics that need no server', () => {
     });
     const last = refused();
     let n = 0;
-    const error = await execute(
-      async () => {
-        n++;
-        throw n === 3 ? last : refused();
-      },
-      { retry: { maxAttempts: 3, baseDelayMs: 1 }, events: emitter },
-    ).then(
-      () => assert.fail('always refused'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(
+        async () => {
+          n++;
+          throw n === 3 ? last : refused();
+        },
+        { retry: { maxAttempts: 3, baseDelayMs: 1 }, events: emitter },
+      ),
     );
     assert.equal(error, last);
     assert.deepEqual(seen, ['attempt', 'retry', 'attempt', 'retry', 'attempt', 'give-up']);
@@ -142,12 +140,11 @@ describe('execute() semantics that need no server', () => {
 
   test('a server answer that is not transient is never retried; a synchronous throw is an attempt', async () => {
     let attempts = 0;
-    const error = await execute(() => {
-      attempts++;
-      throw new Error('syntax error at or near "selec"');
-    }).then(
-      () => assert.fail('throws'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(() => {
+        attempts++;
+        throw new Error('syntax error at or near "selec"');
+      }),
     );
     assert.match((error as Error).message, /syntax error/);
     assert.equal(attempts, 1);
@@ -156,15 +153,14 @@ describe('execute() semantics that need no server', () => {
   test('a Retry-After beyond the deadline gives up at once with DeadlineExceededError', async () => {
     const busy: Classification = { kind: 'rejected', transient: true, retryAfterMs: 60_000 };
     let attempts = 0;
-    const error = await execute(
-      async () => {
-        attempts++;
-        throw new Error('503');
-      },
-      { deadlineMs: 5000, classify: () => busy },
-    ).then(
-      () => assert.fail('busy'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(
+        async () => {
+          attempts++;
+          throw new Error('503');
+        },
+        { deadlineMs: 5000, classify: () => busy },
+      ),
     );
     assert.ok(error instanceof DeadlineExceededError);
     assert.match(error.message, /before the next retry could run/);
