@@ -257,6 +257,33 @@ describe('classifyMysql and execute() against real MariaDB errors (mysql2)', { t
     assert.equal(attempts, 1);
     assert.equal(await counterValue(id), 1, 'applied once, never re-run');
   });
+
+  test('a query on a connection killed while idle is not-sent: a non-idempotent write is retried', async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const [id] = (await newCounters(1)) as [number];
+    const idle = await connect();
+    const lost = once(idle, 'error');
+    await admin!.query(`KILL ${idle.threadId}`);
+    await lost;
+    const retries: RetryEvent[] = [];
+    let attempts = 0;
+    await execute(
+      async (attempt) => {
+        attempts++;
+        const connection = attempt.number === 1 ? idle : await connect();
+        attempt.markSent();
+        return connection.query(`update ${counters} set n = n + 1 where id = ?`, [id]);
+      },
+      {
+        classify: classifyMysql,
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        events: retriesInto(retries),
+      },
+    );
+    assert.equal(attempts, 2);
+    assert.deepEqual(retries[0]?.classification, { kind: 'not-sent' });
+    assert.equal(await counterValue(id), 1);
+  });
 });
 
 describe('classifyRedis and execute() against real Redis errors (ioredis)', { timeout: 60_000 }, () => {
@@ -374,6 +401,60 @@ describe('classifyRedis and execute() against real Redis errors (ioredis)', { ti
     assert.match((error as Error).message, /^WRONGTYPE /);
     assert.deepEqual(classifyRedis(error, true), { kind: 'rejected', transient: false });
     assert.equal(await client.get(key), 'not a list');
+  });
+
+  test('CLIENT KILL while idle: the next command is not-sent and retried on another connection', async (t) => {
+    if (!(await requireService(t, 'redis'))) return;
+    const admin = await connect();
+    const killed = await connect();
+    const closed = once(killed, 'close');
+    await admin.client('KILL', 'ID', String(await killed.client('ID')));
+    await closed;
+    const key = `${prefix}:counter`;
+    const retries: RetryEvent[] = [];
+    let attempts = 0;
+    await execute(
+      async (attempt) => {
+        attempts++;
+        attempt.markSent();
+        return (attempt.number === 1 ? killed : admin).incr(key);
+      },
+      {
+        classify: classifyRedis,
+        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        events: retriesInto(retries),
+      },
+    );
+    assert.equal(attempts, 2);
+    assert.deepEqual(retries[0]?.classification, { kind: 'not-sent' });
+    assert.equal(await admin.get(key), '1');
+  });
+
+  test('CLIENT KILL during a blocking pop: OutcomeUnknownError for the non-idempotent pop', async (t) => {
+    if (!(await requireService(t, 'redis'))) return;
+    const admin = await connect();
+    const client = await connect();
+    const clientId = String(await client.client('ID'));
+    let attempts = 0;
+    const settled = rejection(
+      execute(
+        async (attempt) => {
+          attempts++;
+          attempt.markSent();
+          return client.blpop(`${prefix}:empty-list`, 5);
+        },
+        { classify: classifyRedis, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } },
+      ),
+    );
+    for (let i = 0; i < 500; i++) {
+      const list = (await admin.client('LIST')) as string;
+      if (list.includes(`id=${clientId} `) && list.includes('cmd=blpop')) break;
+      await sleep(10);
+    }
+    await admin.client('KILL', 'ID', clientId);
+    const error = await settled;
+    assert.ok(error instanceof OutcomeUnknownError, `got ${String(error)}`);
+    assert.equal(attempts, 1);
   });
 });
 

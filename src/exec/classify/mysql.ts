@@ -26,6 +26,13 @@ export function classifyMysql(error: unknown, sent: boolean): Classification {
     // mysql2 refuses to enqueue on a connection that already failed: nothing left this time.
     if (code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR' || code === 'PROTOCOL_ENQUEUE_AFTER_QUIT')
       return NOT_SENT;
+    // mysql2 (promise API) on a connection the server already closed: a plain Error with no code, raised
+    // before anything is written.
+    if (
+      error instanceof Error &&
+      error.message === "Can't add new command when connection is in closed state"
+    )
+      return NOT_SENT;
   }
   return classifyNetwork(error, sent);
 }

@@ -1,11 +1,27 @@
-import { type Classification, classifyNetwork, REJECTED_TRANSIENT } from './classification.js';
+import {
+  type Classification,
+  classifyNetwork,
+  NOT_SENT,
+  OUTCOME_UNKNOWN,
+  REJECTED_TRANSIENT,
+} from './classification.js';
 
 /**
  * Classifier for Redis clients (ioredis, node-redis): LOADING (dataset loading after a restart), TRYAGAIN
  * (cluster resharding) and BUSY (a script is running) are answers that say "not now", nothing was applied.
+ * Connection loss is read from ioredis's messages as well as from socket error codes.
  */
 export function classifyRedis(error: unknown, sent: boolean): Classification {
   const message = error instanceof Error ? error.message : '';
   if (/^(LOADING|TRYAGAIN|BUSY)\b/.test(message)) return REJECTED_TRANSIENT;
+  // ioredis's own connection-loss errors carry no code. "Stream isn't writeable…" is raised before the
+  // command is written (disconnected, offline queue off); "Connection is closed." and
+  // MaxRetriesPerRequestError fail commands pending on a connection that closed, sent or not.
+  if (message.startsWith("Stream isn't writeable")) return NOT_SENT;
+  if (
+    message === 'Connection is closed.' ||
+    (error instanceof Error && error.name === 'MaxRetriesPerRequestError')
+  )
+    return sent ? OUTCOME_UNKNOWN : NOT_SENT;
   return classifyNetwork(error, sent);
 }
