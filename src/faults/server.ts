@@ -248,13 +248,20 @@ export class ControlServer {
   private async sendMetrics(response: http.ServerResponse): Promise<void> {
     this.metrics ??= this.createMetrics();
     const metrics = await this.metrics;
-    if (!metrics) throw new ApiError(501, 'metrics need the prom-client package: npm install prom-client');
+    if (!metrics)
+      throw new ApiError(
+        501,
+        'metrics need the prom-client package, which could not be loaded: reinstall lifeline (npm install)',
+      );
     const text = await metrics.registry.metrics();
     response.writeHead(200, { 'Content-Type': metrics.registry.contentType });
     response.end(text);
   }
 
-  /** prom-client is optional: loaded on the first scrape, and only here, so the proxy itself never needs it. */
+  /**
+   * prom-client (a dependency of lifeline) is loaded on the first scrape, and only here, so importing
+   * lifeline/faults or running a proxy never loads it. null when it cannot load (a broken install).
+   */
   private async createMetrics(): Promise<{
     prom: PromClient;
     registry: InstanceType<PromClient['Registry']>;
