@@ -331,20 +331,25 @@ export class Pool extends EventEmitter {
     this.lent.delete(client);
     if (this.listenerCount('release') > 0)
       this.emit('release', err instanceof Error ? err : undefined, client);
+    // release(err) from the caller destroys, as in pg. For pool.query's own failures lifeline knows better: a
+    // server error (a failed constraint, a syntax error) leaves the session usable, a session-ending one has
+    // set `retire` (which alive() reports), and a cancelled deadline is waited out below.
+    const destroy =
+      (byCaller
+        ? Boolean(err)
+        : Boolean(err) && !(err instanceof DeadlineExceededError) && sqlState(err) === undefined) ||
+      state.uses >= this.maxUses;
     const busy = state.busyUntil;
     if (busy !== undefined) {
       state.busyUntil = undefined;
-      // A cancelled query is still answering; the client rejoins once its answer and the cancel are in.
-      busy.then(() => this.core.release(client, state.uses >= this.maxUses ? DESTROY : undefined));
-      return;
+      // A cancelled query is still answering; a client that stays rejoins once its answer and the cancel are
+      // in. One that goes is closed now: that ends the query too.
+      if (!destroy) {
+        busy.then(() => this.core.release(client));
+        return;
+      }
     }
-    // release(err) from the caller destroys, as in pg. For pool.query's own failures lifeline knows better: a
-    // server error (a failed constraint, a syntax error) leaves the session usable, a session-ending one has
-    // set `retire` (which alive() reports), and a cancelled deadline was handled above.
-    const destroy = byCaller
-      ? Boolean(err)
-      : Boolean(err) && !(err instanceof DeadlineExceededError) && sqlState(err) === undefined;
-    this.core.release(client, destroy || state.uses >= this.maxUses ? DESTROY : undefined);
+    this.core.release(client, destroy ? DESTROY : undefined);
   }
 
   private querySubmittable<T extends Submittable>(query: T, values: unknown[] | undefined): T {

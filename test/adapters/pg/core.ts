@@ -273,6 +273,29 @@ export function coreSuite(name: string, endpoint: () => Endpoint): void {
       }
     });
 
+    test('release(err) after a deadline still throws the client away, as in pg', {
+      timeout: 30_000,
+    }, async () => {
+      const pool = new Pool({ ...config(), max: 1, lifeline: { queryDeadlineMs: 300 } });
+      let removed = 0;
+      pool.on('remove', () => removed++);
+      try {
+        const client = await pool.connect();
+        await assert.rejects(client.query('select pg_sleep(60)'), DeadlineExceededError);
+        client.release(new Error('broken, throw it away'));
+        const again = await pool.connect();
+        try {
+          assert.notEqual(again, client, 'the client released with an error was lent again');
+          assert.equal(removed, 1);
+          assert.equal((await again.query('select 5 as n')).rows[0].n, 5);
+        } finally {
+          again.release();
+        }
+      } finally {
+        await pool.end();
+      }
+    });
+
     test('57P01 (pg_terminate_backend) retires the connection; the next query succeeds', {
       timeout: 30_000,
     }, async () => {
