@@ -58,8 +58,10 @@ export function planHosts(
   const cs = config.connectionString;
   if (cs !== undefined) {
     if (/^postgres(ql)?:\/\//i.test(cs)) {
-      const m = /^(postgres(?:ql)?:\/\/(?:[^@/?#]*@)?)([^/?#]*)(.*)$/i.exec(cs);
-      if (!m) throw new PgConfigError(`cannot parse connection string ${cs}`);
+      // The user info runs to the last '@' of the authority, as in pg's own parser (WHATWG URL): a password
+      // may contain an unescaped '@'.
+      const m = /^(postgres(?:ql)?:\/\/(?:[^/?#]*@)?)([^/?#@]*)(.*)$/is.exec(cs);
+      if (!m) throw new PgConfigError('cannot parse the postgres:// connection string');
       const netloc = m[2] ?? '';
       const suffix = m[3] ?? '';
       const attrs = /[?&]target_session_attrs=([^&#]*)/.exec(suffix);

@@ -22,6 +22,18 @@ describe('multi-host connection strings', () => {
     );
   });
 
+  test("a password with an unescaped '@' stays in the user info, as pg parses it", () => {
+    const plan = planHosts({ connectionString: 'postgres://u:p@ss@h1:5433,h2/db' });
+    assert.deepEqual(
+      plan.hosts.map((h) => [h.label, h.host, h.port]),
+      [
+        ['h1:5433', 'h1', 5433],
+        ['h2:5432', 'h2', 5432],
+      ],
+    );
+    assert.equal(plan.hosts[1]?.config.connectionString, 'postgres://u:p@ss@h2/db');
+  });
+
   test("libpq's keyword/value form, which pg cannot parse, is understood", () => {
     const plan = planHosts({
       connectionString:
