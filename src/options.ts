@@ -1,5 +1,8 @@
 import { LifelineError } from './errors.js';
 
+/** The longest delay a Node timer holds (2^31-1 ms, about 24.8 days); a longer one fires after 1 ms. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /**
  * An option was missing, of the wrong type, out of range, or unknown. Thrown once, at construction,
  * so a misconfigured component never starts. `option` is the option's path, e.g. `createRetry.maxDelayMs`.

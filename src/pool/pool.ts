@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError } from '../options.js';
+import { InvalidOptionError, MAX_TIMER_MS } from '../options.js';
 import { coarseNow, preciseNow } from './clock.js';
 import { Entry, EntryState } from './entry.js';
 import {
@@ -82,6 +82,12 @@ function tag<T>(resource: T, entry: Entry<T> | undefined): void {
       enumerable: false,
     });
   }
+}
+
+// Durations may be Infinity or beyond what a Node timer holds (it would fire after 1 ms): such a wait is
+// capped at MAX_TIMER_MS, ~24.8 days. The deadline timer re-arms for what is left, so it stays exact.
+function timerMs(ms: number): number {
+  return ms < MAX_TIMER_MS ? ms : MAX_TIMER_MS;
 }
 
 // Runs on every event-loop turn a check is waiting for; module-level so scheduling it allocates no closure.
@@ -287,7 +293,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     if (timeoutMs !== Number.POSITIVE_INFINITY) {
       this.drainTimer = setTimeout(() => {
         for (const entry of [...this.entries.values()]) this.destroy(entry, 'drain-timeout');
-      }, timeoutMs);
+      }, timerMs(timeoutMs));
     }
     for (const create of [...this.creates]) create.abandon(draining);
     for (const entry of this.idle.toArray()) this.destroy(entry, 'drain');
@@ -366,7 +372,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
             () => {
               if (waiter?.state === WaiterState.Reserved) this.rejectTimedOut(waiter, this.stats());
             },
-            Math.max(0, left),
+            timerMs(Math.max(0, left)),
           )
         : undefined;
     let done = false;
@@ -382,7 +388,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       const error = new PingTimeoutError(timeoutMs);
       controller.abort(error);
       finish(error);
-    }, timeoutMs).unref();
+    }, timerMs(timeoutMs)).unref();
     try {
       ping.call(this.factory, entry.resource, controller.signal).then(
         () => finish(undefined),
@@ -518,7 +524,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     clearTimeout(this.deadlineTimer);
     this.deadlineAt = at;
     // Ref'd on purpose: while someone awaits an acquire the process must not exit under them.
-    this.deadlineTimer = setTimeout(this.onDeadline, Math.max(0, at - preciseNow()));
+    this.deadlineTimer = setTimeout(this.onDeadline, timerMs(Math.max(0, at - preciseNow())));
   }
 
   private disarmDeadline(): void {
@@ -568,7 +574,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
           this.backoffTimer = setTimeout(() => {
             this.backoffTimer = undefined;
             this.pumpCreates();
-          }, wait).unref();
+          }, timerMs(wait)).unref();
         }
         return;
       }
@@ -585,7 +591,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       const error = new CreateTimeoutError(timeoutMs);
       controller.abort(error);
       onFailed(error);
-    }, timeoutMs).unref();
+    }, timerMs(timeoutMs)).unref();
     const onCreated = (resource: T): void => {
       if (settled) {
         // It timed out or the pool drained: nobody is owed this resource.

@@ -1,5 +1,5 @@
 import type tls from 'node:tls';
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../options.js';
 
 /** How a LiveSocket watches its connection. Every time is in milliseconds; 0 turns a check off. */
 export interface LiveSocketOptions {
@@ -45,8 +45,6 @@ export const defaultOptions: Readonly<ResolvedOptions> = {
 
 export const defaultConnectTimeoutMs = 10_000;
 
-/** Node's timers hold at most 2^31-1 ms; larger values silently fire after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 /** MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL in the Linux kernel, in seconds. */
 const MAX_KEEPALIVE_MS = 32767 * 1000;
 

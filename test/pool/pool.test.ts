@@ -390,3 +390,57 @@ test(
     await p.drain();
   },
 );
+
+test(
+  'timeouts longer than a Node timer holds (Infinity, 2^32 ms) wait instead of firing after 1 ms',
+  T,
+  async (t) => {
+    holdOpen(t);
+    // createTimeoutMs: a create slower than 1 ms succeeds.
+    const slow = tokenFactory();
+    const creating = new Pool<Token>({
+      factory: {
+        ...slow,
+        create: async (signal) => {
+          await delay(50);
+          return slow.create(signal);
+        },
+      },
+      createTimeoutMs: Number.POSITIVE_INFINITY,
+    });
+    const token = await creating.acquire();
+    assert.equal(token, slow.created[0]);
+    assert.equal(creating.stats().createErrors, 0);
+    creating.release(token);
+    await creating.drain();
+
+    // pingTimeoutMs: a ping slower than 1 ms passes.
+    const {
+      pool: pinging,
+      factory,
+      pongs,
+    } = slowPingPool({ max: 1, pingTimeoutMs: Number.POSITIVE_INFINITY });
+    const first = await pinging.acquire();
+    pinging.release(first);
+    const again = pinging.acquire();
+    while (pongs.length === 0) await delay(1);
+    await delay(50);
+    pongs.shift()!();
+    assert.equal(await again, first);
+    assert.equal(pinging.stats().evicted['ping-failed'], 0);
+    pinging.release(first);
+    await pinging.drain();
+    assert.deepEqual(factory.destroyed, [first]);
+
+    // drain({ timeoutMs }): a resource still lent out is awaited, not destroyed after 1 ms.
+    const { pool: draining, factory: drainFactory } = pool({ max: 1 });
+    const held = await draining.acquire();
+    const drained = draining.drain({ timeoutMs: 2 ** 32 });
+    await delay(50);
+    assert.deepEqual(drainFactory.destroyed, []);
+    draining.release(held);
+    await drained;
+    assert.equal(draining.stats().evicted.drain, 1);
+    assert.equal(draining.stats().evicted['drain-timeout'], 0);
+  },
+);
