@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { LifelineError } from '../errors.js';
+import { InvalidOptionError, validateOptions } from '../options.js';
 
 /**
  * A server in its own Linux network namespace, joined to this one by a veth pair, where packets can be
@@ -263,16 +264,18 @@ export class NetnsHost {
 
   /** Creates the namespace, the veth pair and the addresses. Throws NetnsUnavailableError when it cannot. */
   static async create(options: NetnsHostOptions = {}): Promise<NetnsHost> {
-    const unsupported = netnsSupport();
-    if (unsupported !== undefined) throw new NetnsUnavailableError(unsupported);
+    validateOptions('NetnsHost', options, { prefix: { kind: 'string' } });
     const prefix = options.prefix ?? DEFAULT_PREFIX;
     if (!PREFIX_PATTERN.test(prefix)) {
-      throw new TypeError(`NetnsHost option prefix must be 1–6 lowercase letters or digits; got ${prefix}`);
+      throw new InvalidOptionError(
+        'NetnsHost',
+        'prefix',
+        'must be 1–6 lowercase letters or digits, starting with a letter',
+        prefix,
+      );
     }
-    for (const key of Object.keys(options)) {
-      if (key !== 'prefix')
-        throw new TypeError(`NetnsHost: unknown option ${key}; the only option is prefix`);
-    }
+    const unsupported = netnsSupport();
+    if (unsupported !== undefined) throw new NetnsUnavailableError(unsupported);
     sweepLeftovers();
     installExitHook();
     const name = `${prefix}-${process.pid}-${sequence}`;
@@ -357,8 +360,8 @@ export class NetnsHost {
 
   /** Drops each packet, in and out, with probability `percent`/100. */
   loss(percent: number): Promise<void> {
-    if (!Number.isFinite(percent) || percent < 0 || percent > 100) {
-      throw new RangeError(`NetnsHost.loss(percent): percent must be 0–100; got ${percent}`);
+    if (typeof percent !== 'number' || !(percent >= 0 && percent <= 100)) {
+      throw new InvalidOptionError('NetnsHost.loss', 'percent', 'must be a number from 0 to 100', percent);
     }
     return this.#setRules({ lossPercent: percent });
   }

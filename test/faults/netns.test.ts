@@ -98,7 +98,8 @@ test('blackhole drops silently, heal restores, loss(100) drops everything', T, a
     await assert.rejects(roundTrip(host.address, port, 500), /no answer/);
     await host.loss(0);
     assert.equal(await roundTrip(host.address, port, 5000), 'ping');
-    assert.throws(() => host.loss(150), /percent/);
+    assert.throws(() => host.loss(150), { code: 'LIFELINE_INVALID_OPTION', message: /percent/ });
+    assert.throws(() => host.loss(Number.NaN), { code: 'LIFELINE_INVALID_OPTION', message: /percent/ });
     assert.throws(
       () => host.delay(100),
       (error: unknown) =>
@@ -110,6 +111,15 @@ test('blackhole drops silently, heal restores, loss(100) drops everything', T, a
   } finally {
     await server.close();
     await host.destroy();
+  }
+});
+
+test('bad options are LifelineErrors with a stable code, checked before the environment', async () => {
+  for (const options of [{ prefix: 'Bad!' }, { prefix: 'toolongx' }, { prefx: 'll' }, { prefix: 7 }]) {
+    await assert.rejects(NetnsHost.create(options as never), {
+      code: 'LIFELINE_INVALID_OPTION',
+      message: /^NetnsHost option "prefi?x"/,
+    });
   }
 });
 
