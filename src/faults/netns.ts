@@ -53,6 +53,8 @@ const NETWORK_BASE = (198 * 2 ** 24 + 18 * 2 ** 16) >>> 0;
 const LOCK_DIR = '/run/lifeline-netns';
 const DEFAULT_PREFIX = 'll';
 const PREFIX_PATTERN = /^[a-z][a-z0-9]{0,5}$/;
+/** How long serve() waits for its relay to accept a connection. */
+const SERVE_WAIT_MS = 5000;
 
 function findExecutable(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin').split(':')) {
@@ -329,27 +331,30 @@ export class NetnsHost {
     relay.stderr?.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + SERVE_WAIT_MS;
     while (Date.now() < deadline) {
       if (relay.exitCode !== null) break;
-      if (await this.#accepts(port)) return { host: this.address, port };
+      if (await this.#accepts(port, deadline - Date.now())) return { host: this.address, port };
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
     relay.kill('SIGKILL');
     throw new NetnsCommandError(
       `socat relay on ${this.address}:${port}`,
-      new Error(stderr || 'not listening'),
+      new Error(stderr || `no connection accepted within ${SERVE_WAIT_MS / 1000} s`),
     );
   }
 
-  #accepts(port: number): Promise<boolean> {
+  /** One connect to the relay; gives up after `waitMs`, since a dropped SYN gets no answer at all. */
+  #accepts(port: number, waitMs: number): Promise<boolean> {
     return new Promise((resolve) => {
-      const probe = net.connect({ host: this.address, port });
-      probe.once('connect', () => {
+      const probe = net.connect({ host: this.address, port, timeout: Math.max(1, waitMs) });
+      const done = (accepted: boolean) => {
         probe.destroy();
-        resolve(true);
-      });
-      probe.once('error', () => resolve(false));
+        resolve(accepted);
+      };
+      probe.once('connect', () => done(true));
+      probe.once('timeout', () => done(false));
+      probe.once('error', () => done(false));
     });
   }
 

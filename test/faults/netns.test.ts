@@ -114,6 +114,27 @@ test('blackhole drops silently, heal restores, loss(100) drops everything', T, a
   }
 });
 
+test(
+  'serve gives up by its deadline when the relay cannot be reached (the host is blackholed)',
+  T,
+  async (t) => {
+    if (!requireCapability(t, netnsSupport())) return;
+    const host = await NetnsHost.create();
+    const server = await echoServer(host.gatewayAddress);
+    try {
+      await host.blackhole();
+      // The probe's SYNs are dropped: without a bound it would wait out the kernel's SYN retries (minutes).
+      await assert.rejects(host.serve(server.port), {
+        code: 'LIFELINE_NETNS_COMMAND_FAILED',
+        message: /socat relay on .*: no connection accepted within 5 s/,
+      });
+    } finally {
+      await server.close();
+      await host.destroy();
+    }
+  },
+);
+
 test('bad options are LifelineErrors with a stable code, checked before the environment', async () => {
   for (const options of [{ prefix: 'Bad!' }, { prefix: 'toolongx' }, { prefx: 'll' }, { prefix: 7 }]) {
     await assert.rejects(NetnsHost.create(options as never), {
