@@ -3,12 +3,9 @@
 // socket that the server side has dropped while it sat idle. With the fault proxy the race is no longer
 // random: every request sent on a socket idle for 500 ms or more is answered with an RST.
 import assert from 'node:assert/strict';
-import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
-import { FaultProxy } from '../../src/faults/index.js';
-import { sleep } from './helpers.js';
+import { proxyTo, sleep, tcpServer } from './helpers.js';
 
 function get(agent: http.Agent, port: number): Promise<{ body: string; reused: boolean }> {
   return new Promise((resolve, reject) => {
@@ -26,13 +23,12 @@ function get(agent: http.Agent, port: number): Promise<{ body: string; reused: b
 
 test('incident 3: Node’s http.Agent reuses an idle keep-alive socket the proxy resets — ECONNRESET', {
   timeout: 10_000,
-}, async () => {
-  const server = http.createServer((_request, response) => response.end('ok'));
-  server.keepAliveTimeout = 60_000;
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const proxy = new FaultProxy({ upstream: `127.0.0.1:${(server.address() as AddressInfo).port}`, seed: 3 });
-  const { port } = await proxy.start();
+}, async (t) => {
+  const web = http.createServer((_request, response) => response.end('ok'));
+  web.keepAliveTimeout = 60_000;
+  // The shared server helper listens and closes, pass or fail; HTTP is served on the sockets it accepts.
+  const server = await tcpServer(t, (socket) => web.emit('connection', socket));
+  const { proxy, port } = await proxyTo(t, server.address, { seed: 3 });
   proxy.addToxic({
     name: 'idle-reset',
     type: 'reset_peer',
@@ -41,6 +37,7 @@ test('incident 3: Node’s http.Agent reuses an idle keep-alive socket the proxy
     target: { idleMs: 500 },
   });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.after(() => agent.destroy());
 
   const first = await get(agent, port);
   assert.deepEqual(first, { body: 'ok', reused: false });
@@ -57,9 +54,4 @@ test('incident 3: Node’s http.Agent reuses an idle keep-alive socket the proxy
   // What the team's blind retry did: a fresh socket succeeds, which is why retries hid the cause.
   const retry = await get(agent, port);
   assert.deepEqual(retry, { body: 'ok', reused: false });
-
-  agent.destroy();
-  await proxy.stop();
-  server.closeAllConnections();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
 });
