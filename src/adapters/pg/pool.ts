@@ -116,7 +116,7 @@ export class Pool extends EventEmitter {
       deadlineMs: this.lifeline.queryDeadlineMs ?? NO_DEADLINE_MS,
       retry: {
         maxAttempts: this.lifeline.maxRetries + 1,
-        baseDelayMs: Math.max(1, this.lifeline.retryBackoffMs),
+        baseDelayMs: this.lifeline.retryBackoffMs,
       },
       budget: new RetryBudget(),
       classify: classifyAttempt,
@@ -151,8 +151,8 @@ export class Pool extends EventEmitter {
     const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
 
     this.core = new CorePool<PoolClient>({
-      min: this.options.min ?? 0,
-      max: this.options.max ?? 10,
+      min: this.options.min,
+      max: this.options.max,
       acquireTimeoutMs: this.acquireTimeoutMs,
       // Every host of the list may be tried, each within its connect timeout.
       createTimeoutMs: connectTimeoutMs * plan.hosts.length + 1000,
@@ -231,19 +231,16 @@ export class Pool extends EventEmitter {
   connect(): Promise<PoolClient>;
   connect(callback: ConnectCallback): void;
   connect(callback?: ConnectCallback): Promise<PoolClient> | undefined {
-    const pending = this.ending
-      ? Promise.reject(new Error('Cannot use a pool after calling end on the pool'))
-      : this.checkout(this.acquireTimeoutMs).then((client) => {
-          this.lend(client);
-          let released = false;
-          client.release = (err?: Error | boolean) => {
-            if (released)
-              throw new Error('Release called on client which has already been released to the pool.');
-            released = true;
-            this.checkin(client, err, true);
-          };
-          return client;
-        });
+    const pending = this.checkout(this.acquireTimeoutMs).then((client) => {
+      this.lend(client);
+      let released = false;
+      client.release = (err?: Error | boolean) => {
+        if (released) throw new Error('Release called on client which has already been released to the pool.');
+        released = true;
+        this.checkin(client, err, true);
+      };
+      return client;
+    });
     if (callback === undefined) return pending;
     pending.then(
       (client) => callback(undefined, client, client.release),

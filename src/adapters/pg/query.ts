@@ -13,7 +13,7 @@ export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I extend
   deadlineMs?: number;
 }
 
-export type QueryCallback = (err: Error | null, result?: QueryResult) => void;
+type QueryCallback = (err: Error | null, result?: QueryResult) => void;
 
 /** pg's client.query before lifeline wrapped it; called with a callback, which is pg's cheapest path. */
 type RawQuery = (
@@ -26,11 +26,6 @@ export interface QueryRunOptions {
   /** Time this attempt may take. */
   deadlineMs: number | undefined;
   cancelTimeoutMs: number;
-}
-
-/** A query whose deadline passed keeps its client busy until the server's answer (or a hard close) arrives. */
-export interface PendingSettle {
-  settled: Promise<void>;
 }
 
 const RAW = Symbol('lifeline.pg.rawQuery');
