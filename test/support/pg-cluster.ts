@@ -50,7 +50,7 @@ export class PgCluster {
   /** Starts a new primary, or a streaming standby of `standbyOf`; `ssl` turns TLS on. */
   static async start(options: { standbyOf?: PgCluster; ssl?: boolean } = {}): Promise<PgCluster> {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), 'lifeline-pg-'));
-    chownSync(dataDir, postgresUid(), postgresGid());
+    chownToPostgres(dataDir);
     chmodSync(dataDir, 0o700);
     const port = await freePort();
     const cluster = new PgCluster(port, dataDir);
@@ -95,7 +95,7 @@ export class PgCluster {
           ...(options.ssl ? ['ssl = on', "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"] : []),
         ].join('\n') + '\n',
       );
-      chownSync(path.join(dataDir, 'postgresql.conf'), postgresUid(), postgresGid());
+      chownToPostgres(path.join(dataDir, 'postgresql.conf'));
       if (options.ssl) cluster.certificate = selfSignedCertificate(dataDir);
       cluster.start();
       if (!options.standbyOf) cluster.psql('create database test');
@@ -191,7 +191,7 @@ function selfSignedCertificate(dataDir: string): string {
     ]),
     { stdio: 'ignore' },
   );
-  for (const file of [key, crt]) chownSync(file, postgresUid(), postgresGid());
+  for (const file of [key, crt]) chownToPostgres(file);
   chmodSync(key, 0o600);
   return readFileSync(crt, 'utf8');
 }
@@ -234,17 +234,17 @@ function asPostgres(program: string, args: string[]): string {
 }
 
 let ids: { uid: number; gid: number } | undefined;
-function postgresIds(): { uid: number; gid: number } {
+/** Gives `file` to the `postgres` user, which runs every server process here (they refuse to run as root). */
+export function chownToPostgres(file: string): void {
   ids ??= {
     uid: Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' })),
     gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
   };
-  return ids;
+  chownSync(file, ids.uid, ids.gid);
 }
-const postgresUid = () => postgresIds().uid;
-const postgresGid = () => postgresIds().gid;
 
-function freePort(): Promise<number> {
+/** A port on 127.0.0.1 that nothing listened on a moment ago. */
+export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.once('error', reject);

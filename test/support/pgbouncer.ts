@@ -1,8 +1,9 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { chownToPostgres, freePort } from './pg-cluster.js';
 
 export type PoolMode = 'session' | 'transaction';
 
@@ -72,9 +73,8 @@ export class PgBouncer {
       ].join('\n'),
     );
     writeFileSync(path.join(dir, 'users.txt'), `"${upstream.user}" ""\n`);
-    chownSync(dir, uidOf('postgres'), gidOf('postgres'));
-    for (const f of ['pgbouncer.ini', 'users.txt'])
-      chownSync(path.join(dir, f), uidOf('postgres'), gidOf('postgres'));
+    chownToPostgres(dir);
+    for (const f of ['pgbouncer.ini', 'users.txt']) chownToPostgres(path.join(dir, f));
 
     const child = spawn('runuser', ['-u', 'postgres', '--', BINARY, ini], {
       stdio: ['ignore', 'ignore', 'pipe'],
@@ -139,25 +139,6 @@ const live = new Set<PgBouncer>();
 process.once('exit', () => {
   for (const b of live) b.kill();
 });
-
-function uidOf(user: string): number {
-  return Number(execFileSync('id', ['-u', user], { encoding: 'utf8' }).trim());
-}
-
-function gidOf(user: string): number {
-  return Number(execFileSync('id', ['-g', user], { encoding: 'utf8' }).trim());
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   for (let i = 0; i < 200; i++) {
