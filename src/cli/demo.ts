@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { EmbeddedPostgresUnavailableError } from '../demo/embedded.js';
 import { renderReport } from '../demo/report.js';
 import { type DemoResult, type ProgressEvent, runDemo } from '../demo/runner.js';
-import { SCENARIOS } from '../demo/scenarios.js';
+import { findScenarios, SCENARIOS } from '../demo/scenarios.js';
 import { overall, story } from '../demo/story.js';
 import { renderTable } from '../demo/table.js';
 
@@ -65,11 +65,10 @@ function parse(argv: string[]): Parsed | 'help' {
     ?.split(',')
     .map((s) => s.trim())
     .filter(Boolean);
-  const unknown = scenarios?.filter((n) => !SCENARIOS.some((s) => s.name === n)) ?? [];
-  if (unknown.length > 0) {
-    throw new UsageError(
-      `unknown scenario '${unknown.join("', '")}'; choose from ${SCENARIOS.map((s) => s.name).join(', ')}`,
-    );
+  try {
+    findScenarios(scenarios);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
   }
   if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) {
     throw new UsageError('--database-url must be a postgres:// or postgresql:// URL');

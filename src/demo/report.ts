@@ -6,6 +6,7 @@
 import type { SideResult } from './metrics.js';
 import type { DemoResult, ScenarioResult } from './runner.js';
 import { overall, story } from './story.js';
+import { recoveredText as recovered } from './table.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -15,13 +16,6 @@ function escapeHtml(text: string): string {
 function embedJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
-
-const recovered = (s: SideResult, r: ScenarioResult): string =>
-  r.faultTimesMs.length === 0
-    ? '—'
-    : s.recoveryMs === null
-      ? 'never'
-      : `${(s.recoveryMs / 1000).toFixed(2)} s`;
 
 const ROWS: readonly [string, (s: SideResult, r: ScenarioResult) => string][] = [
   ['ok ops', (s) => String(s.ok)],

@@ -88,13 +88,18 @@ async function repeated(
   }
 }
 
+/** Applies `action` once, at the fault. */
+async function atFault(context: FaultContext, action: (proxy: FaultControl) => unknown): Promise<void> {
+  await context.at(context.timing.faultAtMs);
+  await context.all(action);
+}
+
 async function outage(
   context: FaultContext,
   on: (p: FaultControl) => unknown,
   off: (p: FaultControl) => unknown,
 ) {
-  await context.at(context.timing.faultAtMs);
-  await context.all(on);
+  await atFault(context, on);
   await context.at(context.timing.faultAtMs + context.timing.outageMs);
   await context.all(off);
 }
@@ -143,12 +148,10 @@ export const SCENARIOS: readonly Scenario[] = [
     fault:
       'From the fault on, the proxy closes every connection older than a lifetime (the 24 h proxy, compressed).',
     kind: 'read',
-    script: async (c) => {
-      await c.at(c.timing.faultAtMs);
-      await c.all((p) =>
+    script: (c) =>
+      atFault(c, (p) =>
         p.addToxic(toxic('lifetime', 'lifetime', 'downstream', { lifetime: c.timing.lifetimeMs })),
-      );
-    },
+      ),
   },
   {
     name: 'blackhole',
@@ -199,14 +202,12 @@ export const SCENARIOS: readonly Scenario[] = [
     fault:
       'The server stops reading every connection open at the fault and never resumes (a wedged, overloaded peer); new connections are served.',
     kind: 'read',
-    script: async (c) => {
-      await c.at(c.timing.faultAtMs);
-      await c.all((p) => {
+    script: (c) =>
+      atFault(c, (p) => {
         for (const { id } of p.connections()) {
           p.addToxic({ ...toxic(`stall-${id}`, 'stall_reads', 'upstream', {}), target: { connection: id } });
         }
-      });
-    },
+      }),
   },
   {
     name: 'restart',

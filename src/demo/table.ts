@@ -11,21 +11,19 @@ interface Column {
 
 const dash = '—';
 
+/** Time from the last fault action until the side was back to speed; a dash when there was no fault. */
+export function recoveredText(s: SideResult, r: ScenarioResult): string {
+  if (r.faultTimesMs.length === 0) return dash;
+  return s.recoveryMs === null ? 'never' : `${(s.recoveryMs / 1000).toFixed(2)} s`;
+}
+
 const COLUMNS: readonly Column[] = [
   { header: 'ok ops', cell: (s) => String(s.ok) },
   { header: 'app errors', cell: (s) => String(s.errors) },
   { header: 'hung', cell: (s) => String(s.hung) },
   { header: 'p99 ms', cell: (s) => String(s.latencyMs.p99) },
   { header: 'max ms', cell: (s) => String(s.latencyMs.max) },
-  {
-    header: 'recovered',
-    cell: (s, r) =>
-      r.faultTimesMs.length === 0
-        ? dash
-        : s.recoveryMs === null
-          ? 'never'
-          : `${(s.recoveryMs / 1000).toFixed(2)} s`,
-  },
+  { header: 'recovered', cell: recoveredText },
   { header: "'error' events", cell: (s) => String(s.uncaughtErrorEvents) },
   {
     header: 'writes lost/doubled',
