@@ -37,6 +37,16 @@ export interface FaultProxyStats {
   sent: Record<Stream, number>;
 }
 
+type Traffic = Pick<FaultProxyStats, 'received' | 'sent'>;
+
+/** Adds a connection's byte counts, per stream, into `totals`. */
+function addTraffic(totals: Traffic, connection: Connection): void {
+  for (const link of [connection.upstream, connection.downstream]) {
+    totals.received[link.stream] += link.received;
+    totals.sent[link.stream] += link.sent;
+  }
+}
+
 /**
  * A TCP proxy that breaks connections on purpose: toxics per direction, chosen per connection by a seeded
  * draw, so the same seed fails the same connections in every run.
@@ -52,7 +62,8 @@ export class FaultProxy {
   private readonly open = new Map<number, Connection>();
   private toxicList: Toxic[] = [];
   private nextId = 1;
-  private readonly closedTotals = {
+  /** Bytes of the connections already closed. */
+  private readonly closedTotals: Traffic = {
     received: { upstream: 0, downstream: 0 },
     sent: { upstream: 0, downstream: 0 },
   };
@@ -148,15 +159,9 @@ export class FaultProxy {
   }
 
   stats(): FaultProxyStats {
-    const received = { ...this.closedTotals.received };
-    const sent = { ...this.closedTotals.sent };
-    for (const c of this.open.values()) {
-      for (const link of [c.upstream, c.downstream]) {
-        received[link.stream] += link.received;
-        sent[link.stream] += link.sent;
-      }
-    }
-    return { connectionsTotal: this.nextId - 1, connectionsOpen: this.open.size, received, sent };
+    const traffic = structuredClone(this.closedTotals);
+    for (const connection of this.open.values()) addTraffic(traffic, connection);
+    return { connectionsTotal: this.nextId - 1, connectionsOpen: this.open.size, ...traffic };
   }
 
   /** Adds a toxic; it acts on current connections at once and on new ones as they come. */
@@ -244,10 +249,7 @@ export class FaultProxy {
 
   private readonly forget = (connection: Connection): void => {
     this.open.delete(connection.id);
-    for (const link of [connection.upstream, connection.downstream]) {
-      this.closedTotals.received[link.stream] += link.received;
-      this.closedTotals.sent[link.stream] += link.sent;
-    }
+    addTraffic(this.closedTotals, connection);
   };
 
   private bind(): Promise<void> {
