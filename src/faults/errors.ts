@@ -16,8 +16,8 @@ export class ProxyNotFoundError extends LifelineError {
 
 /** The proxy's listen or upstream address, or its name, is not usable (HTTP 400). */
 export class InvalidProxyError extends LifelineError {
-  constructor(message: string) {
-    super('LIFELINE_INVALID_PROXY', message);
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('LIFELINE_INVALID_PROXY', message, options);
   }
 }
 

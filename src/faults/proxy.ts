@@ -256,7 +256,17 @@ export class FaultProxy {
     const server = net.createServer({ allowHalfOpen: true, noDelay: true }, this.accept);
     return new Promise((resolve, reject) => {
       server.once('error', (error: NodeJS.ErrnoException) => {
-        reject(error.code === 'EADDRINUSE' ? new AddressInUseError(this.listen, { cause: error }) : error);
+        reject(
+          error.code === 'EADDRINUSE'
+            ? new AddressInUseError(this.listen, { cause: error })
+            : // Not this machine's address (EADDRNOTAVAIL), a privileged port (EACCES), ...
+              new InvalidProxyError(
+                `listen address ${this.listen} cannot be used: ${error.code ?? error.message}`,
+                {
+                  cause: error,
+                },
+              ),
+        );
       });
       server.listen({ host: this.listenAddress.host, port: this.listenAddress.port }, () => {
         const address = server.address() as net.AddressInfo;

@@ -175,6 +175,11 @@ test('bad input gets a 4xx with a Toxiproxy-style error body, and the server car
     409,
     /already in use/,
   )(await call('POST', '/proxies', { name: 'x', upstream: echo.address, listen: busy.address }));
+  // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
+  error(
+    400,
+    'listen address 192.0.2.1:0 cannot be used: EADDRNOTAVAIL',
+  )(await call('POST', '/proxies', { name: 'x', upstream: echo.address, listen: '192.0.2.1:0' }));
   error(404, 'proxy not found')(await call('GET', '/proxies/missing'));
   error(404, 'proxy not found')(await call('POST', '/proxies/missing/toxics', { type: 'latency' }));
   error(404, 'proxy not found')(await call('DELETE', '/proxies/missing'));

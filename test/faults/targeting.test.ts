@@ -156,4 +156,10 @@ test('bad input to the library: typed errors with stable codes that name the fie
     listen: `127.0.0.1:${other.port}`,
   });
   await assert.rejects(clash.start(), { code: 'LIFELINE_ADDRESS_IN_USE' });
+  const elsewhere = new FaultProxy({ upstream: echo.address, listen: '192.0.2.1:0' });
+  await assert.rejects(elsewhere.start(), (error: Error & { code?: string }) => {
+    assert.equal(error.code, 'LIFELINE_INVALID_PROXY');
+    assert.equal((error.cause as { code?: string }).code, 'EADDRNOTAVAIL');
+    return true;
+  });
 });
