@@ -130,6 +130,9 @@ export async function openClient(
   });
 
   // state.socket: a TLS handshake in progress is torn down through its TLS socket, which closes the TCP one.
+  // The listener outlives connect(): the role check and onConnect run on this client within the same create,
+  // and a create abandoned (timed out) during them must not leave the client waiting on a server that does
+  // not answer. Once the create is done its signal never fires.
   const onAbort = () =>
     state.socket.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -137,11 +140,10 @@ export async function openClient(
     if (signal?.aborted) throw signal.reason;
     await client.connect();
   } catch (error) {
+    signal?.removeEventListener('abort', onAbort);
     state.socket.destroy();
     socket.destroy();
     throw error;
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
   }
   return client;
 }

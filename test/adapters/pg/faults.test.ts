@@ -258,6 +258,40 @@ describe('lifeline/pg through the fault proxy', () => {
     },
   );
 
+  test('a create abandoned at its timeout closes its client, even in onConnect', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'postgres'))) return;
+    const tag = `lifeline_oncreate_${randomUUID().replaceAll('-', '')}`;
+    let hung: Promise<unknown> | undefined;
+    const pool = new Pool({
+      ...services.postgres,
+      max: 1,
+      // The create times out 1 s after connectTimeoutMs; the acquire outlasts it and gets the next create.
+      lifeline: { connectTimeoutMs: 100, acquireTimeoutMs: 10_000 },
+      onConnect: async (client: pg.ClientBase) => {
+        if (hung !== undefined) return;
+        hung = client.query(`select pg_sleep(3600) as ${tag}`);
+        await hung;
+      },
+    });
+    const watcher = admin();
+    await watcher.connect();
+    try {
+      const client = await pool.connect();
+      client.release();
+      // The first create's client was closed when its create was abandoned, so its query ended.
+      await assert.rejects(hung as Promise<unknown>);
+    } finally {
+      await pool.end();
+      await watcher.query(
+        'select pg_terminate_backend(pid) from pg_stat_activity where query like $1 and pid <> pg_backend_pid()',
+        [`%${tag}%`],
+      );
+      await watcher.end();
+    }
+  });
+
   test('keepalive and TCP_USER_TIMEOUT take effect on every connection', { timeout: 30_000 }, async (t) => {
     if (!(await requireService(t, 'postgres'))) return;
     const pool = new Pool({
