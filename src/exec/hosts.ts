@@ -219,10 +219,14 @@ export class HostSet {
       () => controller.abort(new Error(`probe of ${host.name} timed out`)),
       this.probeTimeoutMs,
     );
+    // A probe that ignores its signal must not keep the host out of probing for good: the abort ends the wait.
+    const aborted = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true });
+    });
     let role: HostRole | undefined;
     let ok = false;
     try {
-      role = await probe(host, controller.signal);
+      role = await Promise.race([probe(host, controller.signal), aborted]);
       ok = !controller.signal.aborted;
     } catch {
       ok = false;

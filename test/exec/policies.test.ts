@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import {
   CircuitBreaker,
   classifyHttp,
@@ -8,6 +9,7 @@ import {
   classifyPostgres,
   classifyRedis,
   HedgePolicy,
+  HostSet,
   RetryBudget,
   RetryPolicy,
 } from '../../src/index.js';
@@ -121,6 +123,28 @@ describe('HedgePolicy', () => {
     for (let i = 20; i <= 100; i++) hedge.record(i);
     assert.equal(hedge.delayMs(), 96);
     assert.equal(new HedgePolicy({ delayMs: 30 }).delayMs(), 30);
+  });
+});
+
+describe('HostSet probes', () => {
+  test('a probe that ignores its signal and never settles is given up at probeTimeoutMs; the next ones run', async () => {
+    let probes = 0;
+    const hosts = new HostSet([{ host: '127.0.0.1', port: 1, name: 'db' }], {
+      probe: () => (++probes === 1 ? new Promise<never>(() => {}) : Promise.resolve('primary')),
+      probeIntervalMs: 10,
+      probeTimeoutMs: 20,
+      probeSuccesses: 2,
+    });
+    try {
+      const breaker = hosts.hosts[0]!.breaker;
+      breaker.trip();
+      // Polls (the probe interval is unref'd, this holds the process); the cap only ends a test that failed.
+      for (let i = 0; i < 400 && breaker.state !== 'closed'; i++) await sleep(25);
+      assert.equal(breaker.state, 'closed', `two probes passed after the hung one (probes: ${probes})`);
+      assert.ok(probes >= 3);
+    } finally {
+      hosts.close();
+    }
   });
 });
 
