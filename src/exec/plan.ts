@@ -81,7 +81,8 @@ let lastPlan: Plan = DEFAULT_PLAN;
 
 // Plans recently built, with the options they were built from. A call site that passes a new literal on every
 // call (`execute(op, { deadlineMs: 2000, classify })`) finds its plan here by the options' values and skips
-// validating and building it again, which costs about ten times the call itself.
+// validating and building it again, which costs about ten times the call itself. Nested `retry` and `hedge`
+// literals match by their values too, so such a call site keeps one policy (for a hedge, one latency history).
 interface Built {
   readonly from: Readonly<ExecuteOptions>;
   readonly keys: number;
@@ -94,25 +95,33 @@ let recentNext = 0;
 export function planFor(options: ExecuteOptions | undefined): Plan {
   if (options === undefined) return DEFAULT_PLAN;
   if (options === lastOptions) return lastPlan;
-  let plan = cache.get(options) ?? recentPlan(options);
+  let plan = cache.get(options);
   if (plan === undefined) {
-    plan = build(options);
-    cache.set(options, plan);
-    remember(options, plan);
+    const keys = optionCount(options);
+    if (keys >= 0) plan = recentPlan(options, keys);
+    if (plan === undefined) {
+      plan = build(options);
+      cache.set(options, plan);
+      if (keys >= 0) remember(options, keys, plan);
+    }
   }
   lastOptions = options;
   lastPlan = plan;
   return plan;
 }
 
-function recentPlan(options: ExecuteOptions): Plan | undefined {
-  if (recent.length === 0) return undefined;
-  // Same keys, all known (else validation would have to see it), and the same values for every key.
+// How many keys `options` has, or −1 when one is not an option (only full validation may judge that).
+function optionCount(options: ExecuteOptions): number {
   let keys = 0;
   for (const key in options) {
-    if (!Object.hasOwn(RULES, key)) return undefined;
+    if (!Object.hasOwn(RULES, key)) return -1;
     keys++;
   }
+  return keys;
+}
+
+// A plan built from options with the same keys and the same value for every key.
+function recentPlan(options: ExecuteOptions, keys: number): Plan | undefined {
   for (const built of recent) {
     if (built.keys === keys && sameValues(built.from, options)) return built.plan;
   }
@@ -124,12 +133,12 @@ function sameValues(a: Readonly<ExecuteOptions>, b: ExecuteOptions): boolean {
   return (
     a.deadlineMs === b.deadlineMs &&
     a.idempotent === b.idempotent &&
-    a.retry === b.retry &&
+    (a.retry === b.retry || sameLiteral(a.retry, b.retry)) &&
     a.budget === b.budget &&
     a.breaker === b.breaker &&
     a.hosts === b.hosts &&
     a.route === b.route &&
-    a.hedge === b.hedge &&
+    (a.hedge === b.hedge || sameLiteral(a.hedge, b.hedge)) &&
     a.classify === b.classify &&
     a.events === b.events &&
     (a.deadline === undefined) === (b.deadline === undefined) &&
@@ -137,14 +146,29 @@ function sameValues(a: Readonly<ExecuteOptions>, b: ExecuteOptions): boolean {
   );
 }
 
-function remember(options: ExecuteOptions, plan: Plan): void {
+// Whether two plain objects (not policy instances) have the same keys and values. `a` is a validated copy.
+function sameLiteral(a: object | undefined, b: object | undefined): boolean {
+  if (!isLiteral(a) || !isLiteral(b)) return false;
+  const from = a as Record<string, unknown>;
+  const to = b as Record<string, unknown>;
   let keys = 0;
-  for (const key in options) {
-    if (!Object.hasOwn(RULES, key)) return;
+  for (const key in to) {
+    if (!Object.hasOwn(from, key) || from[key] !== to[key]) return false;
     keys++;
   }
-  // A copy: the caller may change its object afterwards.
-  const built: Built = { from: { ...options }, keys, plan };
+  return keys === Object.keys(from).length;
+}
+
+function isLiteral(value: unknown): value is object {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype;
+}
+
+function remember(options: ExecuteOptions, keys: number, plan: Plan): void {
+  // Copies: the caller may change its objects afterwards.
+  const from: ExecuteOptions = { ...options };
+  if (isLiteral(options.retry)) from.retry = { ...options.retry };
+  if (isLiteral(options.hedge)) from.hedge = { ...options.hedge };
+  const built: Built = { from, keys, plan };
   if (recent.length < RECENT) recent.push(built);
   else recent[recentNext] = built;
   recentNext = (recentNext + 1) % RECENT;

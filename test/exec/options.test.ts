@@ -102,4 +102,30 @@ describe('a new options literal on every call', () => {
     }
     assert.deepEqual(seen, ['give-up', 'give-up', 'give-up', 'give-up']);
   });
+
+  test('with nested retry and hedge literals matched by value: a hedge literal keeps its latency history', async () => {
+    const options = () => ({ deadlineMs: 4321, idempotent: true, hedge: { percentile: 0.5 } });
+    for (let i = 0; i < 20; i++) assert.equal(await execute(op, options()), 1);
+    // Twenty latencies known: an attempt slower than their median gets a hedge, and the hedge answers.
+    const value = await execute(
+      (attempt) => (attempt.number === 1 ? new Promise<never>(() => {}) : Promise.resolve(2)),
+      options(),
+    );
+    assert.equal(value, 2);
+
+    let attempts = 0;
+    const failing = async () => {
+      attempts++;
+      throw Object.assign(new Error('reset'), { code: 'ECONNRESET' });
+    };
+    for (const maxAttempts of [2, 1, 2]) {
+      attempts = 0;
+      await assert.rejects(execute(failing, { deadlineMs: 4321, retry: { maxAttempts, baseDelayMs: 1 } }));
+      assert.equal(attempts, maxAttempts, 'each retry literal gets the plan of its own values');
+    }
+    assert.match(
+      (await rejection({ deadlineMs: 4321, retry: { maxAttempts: 0, baseDelayMs: 1 } })).message,
+      /"maxAttempts"/,
+    );
+  });
 });
