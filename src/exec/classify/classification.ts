@@ -40,6 +40,11 @@ const CONNECTION_CODES = new Set([
 // Refused or unresolvable: the connection never opened, so nothing can have been sent whatever markSent said.
 const NEVER_CONNECTED_CODES = new Set(['ECONNREFUSED', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
 
+/** A connection that broke during the attempt: the server saw the request only if it was sent. */
+export function connectionLost(sent: boolean): Classification {
+  return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+}
+
 function codeOf(error: unknown): unknown {
   return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
 }
@@ -62,6 +67,6 @@ export function isConnectionError(error: unknown): boolean {
 export function classifyNetwork(error: unknown, sent: boolean): Classification {
   if (!isConnectionError(error)) return REJECTED_FINAL;
   const code = codeOf(error);
-  if (!sent || (typeof code === 'string' && NEVER_CONNECTED_CODES.has(code))) return NOT_SENT;
-  return OUTCOME_UNKNOWN;
+  if (typeof code === 'string' && NEVER_CONNECTED_CODES.has(code)) return NOT_SENT;
+  return connectionLost(sent);
 }

@@ -1,11 +1,19 @@
 import {
   type Classification,
   classifyNetwork,
+  connectionLost,
   NOT_SENT,
-  OUTCOME_UNKNOWN,
   REJECTED_FINAL,
   REJECTED_TRANSIENT,
 } from './classification.js';
+
+// undici: the socket broke or closed, or the reply did not come in time, after the request may have left.
+const UNDICI_LOST = new Set([
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+]);
 
 /**
  * Classifier for HTTP. An operation reports an error status by throwing an error with `statusCode` (or
@@ -31,11 +39,9 @@ export function classifyHttp(error: unknown, sent: boolean): Classification {
       }
       return REJECTED_FINAL;
     }
-    // undici: a connect timeout never reached the server; a headers/body timeout did.
+    // undici: a connect timeout never reached the server.
     if (code === 'UND_ERR_CONNECT_TIMEOUT') return NOT_SENT;
-    if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT')
-      return sent ? OUTCOME_UNKNOWN : NOT_SENT;
-    if (code === 'UND_ERR_SOCKET' || code === 'UND_ERR_CLOSED') return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+    if (typeof code === 'string' && UNDICI_LOST.has(code)) return connectionLost(sent);
   }
   return classifyNetwork(error, sent);
 }

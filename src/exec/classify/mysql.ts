@@ -1,8 +1,8 @@
 import {
   type Classification,
   classifyNetwork,
+  connectionLost,
   NOT_SENT,
-  OUTCOME_UNKNOWN,
   REJECTED_TRANSIENT,
 } from './classification.js';
 
@@ -18,10 +18,10 @@ export function classifyMysql(error: unknown, sent: boolean): Classification {
     const { errno, code } = error as { errno?: unknown; code?: unknown };
     if (typeof errno === 'number') {
       if (TRANSIENT.has(errno)) return REJECTED_TRANSIENT;
-      if (CONNECTION_LOST.has(errno)) return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+      if (CONNECTION_LOST.has(errno)) return connectionLost(sent);
     }
     if (code === 'PROTOCOL_CONNECTION_LOST' || code === 'PROTOCOL_SEQUENCE_TIMEOUT') {
-      return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+      return connectionLost(sent);
     }
     // mysql2 refuses to enqueue on a connection that already failed: nothing left this time.
     if (code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR' || code === 'PROTOCOL_ENQUEUE_AFTER_QUIT')

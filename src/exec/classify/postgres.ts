@@ -1,8 +1,8 @@
 import {
   type Classification,
   classifyNetwork,
+  connectionLost,
   NOT_SENT,
-  OUTCOME_UNKNOWN,
   REJECTED_TRANSIENT,
 } from './classification.js';
 
@@ -24,7 +24,7 @@ export function classifyPostgres(error: unknown, sent: boolean): Classification 
     if (TRANSIENT.has(code)) return REJECTED_TRANSIENT;
     if (NEVER_ESTABLISHED.has(code)) return NOT_SENT;
     // Other 08xxx connection_exception codes: the connection broke; what the server saw depends on markSent.
-    if (code.startsWith('08')) return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+    if (code.startsWith('08')) return connectionLost(sent);
   }
   const message = error instanceof Error ? error.message : '';
   // pg refuses to send on a client that already saw a connection error: nothing left this time.

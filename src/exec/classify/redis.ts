@@ -1,8 +1,8 @@
 import {
   type Classification,
   classifyNetwork,
+  connectionLost,
   NOT_SENT,
-  OUTCOME_UNKNOWN,
   REJECTED_TRANSIENT,
 } from './classification.js';
 
@@ -22,6 +22,6 @@ export function classifyRedis(error: unknown, sent: boolean): Classification {
     message === 'Connection is closed.' ||
     (error instanceof Error && error.name === 'MaxRetriesPerRequestError')
   )
-    return sent ? OUTCOME_UNKNOWN : NOT_SENT;
+    return connectionLost(sent);
   return classifyNetwork(error, sent);
 }
