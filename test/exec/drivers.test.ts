@@ -13,27 +13,18 @@ import {
   classifyHttp,
   classifyMysql,
   classifyRedis,
+  type ExecuteOptions,
   execute,
   OutcomeUnknownError,
   type RetryEvent,
 } from '../../src/index.js';
 import { requireService, services } from '../support/services.js';
+import { promptly, rejectionOf, retriesInto } from './observe.js';
 
 // The classifiers against the errors the real drivers raise, not hand-made look-alikes: each test makes the
 // real server fail the real way and checks both the classification and what execute() does with it.
 
 const suffix = `${process.pid}_${Date.now() % 1e6}`;
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  return promise.then(
-    (value) => assert.fail(`expected a rejection, got ${JSON.stringify(value)}`),
-    (error: unknown) => error,
-  );
-}
-
-function retriesInto(events: RetryEvent[]) {
-  return { onRetry: (event: RetryEvent) => events.push(event) };
-}
 
 function onlyRetry(events: RetryEvent[]): RetryEvent {
   assert.equal(events.length, 1, 'exactly one retry');
@@ -195,14 +186,14 @@ describe('classifyMysql and execute() against real MariaDB errors (mysql2)', { t
     const [id] = (await newCounters(1)) as [number];
     const connection = await connect();
     let attempts = 0;
-    const error = await rejection(
+    const error = await rejectionOf(
       execute(
         async (attempt) => {
           attempts++;
           attempt.markSent();
           await connection.query(`insert into ${counters} (id, n) values (?, 0)`, [id]);
         },
-        { classify: classifyMysql, retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 } },
+        { classify: classifyMysql, retry: promptly(5) },
       ),
     );
     assert.equal(attempts, 1);
@@ -240,10 +231,10 @@ describe('classifyMysql and execute() against real MariaDB errors (mysql2)', { t
       {
         classify: classifyMysql,
         deadlineMs: 30_000,
-        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        retry: promptly(3),
       },
     );
-    const settled = rejection(pending);
+    const settled = rejectionOf(pending);
 
     // Bounded wait for the increment to commit (the statement is then in its sleep), then kill it.
     for (let i = 0; i < 500 && (await counterValue(id)) === 0; i++) await sleep(10);
@@ -276,7 +267,7 @@ describe('classifyMysql and execute() against real MariaDB errors (mysql2)', { t
       },
       {
         classify: classifyMysql,
-        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        retry: promptly(3),
         events: retriesInto(retries),
       },
     );
@@ -386,14 +377,14 @@ describe('classifyRedis and execute() against real Redis errors (ioredis)', { ti
     const key = `${prefix}:a-string`;
     await client.set(key, 'not a list');
     let attempts = 0;
-    const error = await rejection(
+    const error = await rejectionOf(
       execute(
         async (attempt) => {
           attempts++;
           attempt.markSent();
           return client.lpush(key, 'x');
         },
-        { classify: classifyRedis, retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 } },
+        { classify: classifyRedis, retry: promptly(5) },
       ),
     );
     assert.equal(attempts, 1);
@@ -421,7 +412,7 @@ describe('classifyRedis and execute() against real Redis errors (ioredis)', { ti
       },
       {
         classify: classifyRedis,
-        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
+        retry: promptly(3),
         events: retriesInto(retries),
       },
     );
@@ -436,14 +427,14 @@ describe('classifyRedis and execute() against real Redis errors (ioredis)', { ti
     const client = await connect();
     const clientId = String(await client.client('ID'));
     let attempts = 0;
-    const settled = rejection(
+    const settled = rejectionOf(
       execute(
         async (attempt) => {
           attempts++;
           attempt.markSent();
           return client.blpop(`${prefix}:empty-list`, 5);
         },
-        { classify: classifyRedis, retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 } },
+        { classify: classifyRedis, retry: promptly(3) },
       ),
     );
     for (let i = 0; i < 500; i++) {
@@ -496,35 +487,46 @@ describe('classifyHttp and execute() against a real HTTP server (undici)', { tim
     await new Promise((resolve) => server.close(resolve));
   });
 
-  function call(attempt: Attempt, url: string, method: 'GET' | 'POST' = 'GET'): Promise<string> {
-    attempt.markSent();
-    return request(url, {
-      method,
-      body: method === 'POST' ? 'payload' : null,
-      dispatcher,
-      signal: attempt.signal,
-    }).then(({ body }) => body.text());
+  interface Fetched {
+    /** What execute() settled with. */
+    readonly result: Promise<string>;
+    /** Times the operation ran. */
+    readonly attempts: number;
+    readonly retries: RetryEvent[];
+  }
+
+  /** execute() with classifyHttp around one undici request per attempt, to `url(attempt)`. */
+  function fetchThrough(
+    url: (attempt: Attempt) => string,
+    options: ExecuteOptions,
+    method: 'GET' | 'POST' = 'GET',
+  ): Fetched {
+    const run = { attempts: 0, retries: [] as RetryEvent[] };
+    const result = execute(
+      (attempt) => {
+        run.attempts++;
+        attempt.markSent();
+        return request(url(attempt), {
+          method,
+          body: method === 'POST' ? 'payload' : null,
+          dispatcher,
+          signal: attempt.signal,
+        }).then(({ body }) => body.text());
+      },
+      { classify: classifyHttp, events: retriesInto(run.retries), ...options },
+    );
+    return Object.assign(run, { result });
   }
 
   test('503 with Retry-After: 1 then 200: retried once, after the delay the server asked for', async () => {
-    const retries: RetryEvent[] = [];
-    let attempts = 0;
-    const text = await execute(
-      (attempt) => {
-        attempts++;
-        return call(attempt, `${base}/unavailable-once`);
-      },
-      {
-        classify: classifyHttp,
-        deadlineMs: 20_000,
-        retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
-        events: retriesInto(retries),
-      },
-    );
-    assert.equal(text, 'ok');
-    assert.equal(attempts, 2);
+    const run = fetchThrough(() => `${base}/unavailable-once`, {
+      deadlineMs: 20_000,
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 100 },
+    });
+    assert.equal(await run.result, 'ok');
+    assert.equal(run.attempts, 2);
     assert.equal(seen.get('GET /unavailable-once'), 2);
-    const retry = onlyRetry(retries);
+    const retry = onlyRetry(run.retries);
     assert.ok(retry.error instanceof errors.ResponseError);
     assert.equal(retry.error.statusCode, 503);
     const expected: Classification = { kind: 'rejected', transient: true, retryAfterMs: 1000 };
@@ -534,59 +536,30 @@ describe('classifyHttp and execute() against a real HTTP server (undici)', { tim
   });
 
   test('500 is a final answer: not retried', async () => {
-    let attempts = 0;
-    const error = await rejection(
-      execute(
-        (attempt) => {
-          attempts++;
-          return call(attempt, `${base}/error`);
-        },
-        { classify: classifyHttp, retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 } },
-      ),
-    );
-    assert.equal(attempts, 1);
+    const run = fetchThrough(() => `${base}/error`, { retry: promptly(5) });
+    const error = await rejectionOf(run.result);
+    assert.equal(run.attempts, 1);
     assert.equal(seen.get('GET /error'), 1);
     assert.ok(error instanceof errors.ResponseError);
     assert.equal(error.statusCode, 500);
   });
 
   test('socket destroyed after the request arrived: a POST is OutcomeUnknownError, seen once', async () => {
-    let attempts = 0;
-    const error = await rejection(
-      execute(
-        (attempt) => {
-          attempts++;
-          return call(attempt, `${base}/drop`, 'POST');
-        },
-        { classify: classifyHttp, retry: { maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1 } },
-      ),
-    );
+    const run = fetchThrough(() => `${base}/drop`, { retry: promptly(5) }, 'POST');
+    const error = await rejectionOf(run.result);
     assert.ok(error instanceof OutcomeUnknownError, `got ${String(error)}`);
     assert.ok(error.cause instanceof errors.SocketError);
     assert.equal(field(error.cause, 'code'), 'UND_ERR_SOCKET');
-    assert.equal(attempts, 1);
+    assert.equal(run.attempts, 1);
     assert.equal(seen.get('POST /drop'), 1, 'the server saw exactly one request');
   });
 
   test('socket destroyed after the request arrived: an idempotent GET is retried and succeeds', async () => {
-    const retries: RetryEvent[] = [];
-    let attempts = 0;
-    const text = await execute(
-      (attempt) => {
-        attempts++;
-        return call(attempt, `${base}/drop-once`);
-      },
-      {
-        classify: classifyHttp,
-        idempotent: true,
-        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
-        events: retriesInto(retries),
-      },
-    );
-    assert.equal(text, 'ok');
-    assert.equal(attempts, 2);
+    const run = fetchThrough(() => `${base}/drop-once`, { idempotent: true, retry: promptly(3) });
+    assert.equal(await run.result, 'ok');
+    assert.equal(run.attempts, 2);
     assert.equal(seen.get('GET /drop-once'), 2);
-    const retry = onlyRetry(retries);
+    const retry = onlyRetry(run.retries);
     assert.equal(field(retry.error, 'code'), 'UND_ERR_SOCKET');
     assert.deepEqual(retry.classification, { kind: 'outcome-unknown' });
   });
@@ -599,24 +572,15 @@ describe('classifyHttp and execute() against a real HTTP server (undici)', { tim
     const refusedPort = (closed.address() as AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
 
-    const retries: RetryEvent[] = [];
-    let attempts = 0;
-    const text = await execute(
-      (attempt) => {
-        attempts++;
-        const url = attempt.number === 1 ? `http://127.0.0.1:${refusedPort}/created` : `${base}/created`;
-        return call(attempt, url, 'POST');
-      },
-      {
-        classify: classifyHttp,
-        retry: { maxAttempts: 3, baseDelayMs: 1, maxDelayMs: 1 },
-        events: retriesInto(retries),
-      },
+    const run = fetchThrough(
+      (attempt) => (attempt.number === 1 ? `http://127.0.0.1:${refusedPort}/created` : `${base}/created`),
+      { retry: promptly(3) },
+      'POST',
     );
-    assert.equal(text, 'ok');
-    assert.equal(attempts, 2);
+    assert.equal(await run.result, 'ok');
+    assert.equal(run.attempts, 2);
     assert.equal(seen.get('POST /created'), 1);
-    const retry = onlyRetry(retries);
+    const retry = onlyRetry(run.retries);
     assert.equal(field(retry.error, 'code'), 'ECONNREFUSED');
     assert.deepEqual(retry.classification, { kind: 'not-sent' });
   });

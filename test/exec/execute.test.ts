@@ -9,14 +9,7 @@ import {
   execute,
   type GiveUpEvent,
 } from '../../src/index.js';
-
-/** The error `call` rejects with; fails the test if it resolves. */
-function rejectionOf(call: Promise<unknown>): Promise<unknown> {
-  return call.then(
-    (value) => assert.fail(`resolved with ${String(value)}`),
-    (e: unknown) => e,
-  );
-}
+import { rejectionOf } from './observe.js';
 
 const refused = () => Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' });
 

@@ -15,6 +15,7 @@ import {
 } from '../../src/index.js';
 import { PgCluster } from '../support/pg-cluster.js';
 import { requireCapability } from '../support/services.js';
+import { rejectionOf } from './observe.js';
 import { admin, sentQuery, withClient } from './pg-op.js';
 
 // Which server answered, and whether it is a standby.
@@ -116,10 +117,7 @@ describe('execute() with a HostSet over a real primary and streaming standby', {
     const hosts = hostSet({ probe, probeIntervalMs: 50, probeSuccesses: 2 });
     (primary as PgCluster).stop('fast');
     try {
-      const error = await run(hosts, 'write').then(
-        () => assert.fail('no primary is running'),
-        (e: unknown) => e,
-      );
+      const error = await rejectionOf(run(hosts, 'write'), 'no primary is running');
       assert.ok(error instanceof NoHealthyHostError, `got ${String(error)}`);
       assert.equal(error.code, 'LIFELINE_NO_HEALTHY_HOST');
       assert.match(error.message, /primary primary open/);

@@ -9,13 +9,14 @@ import {
   RetryPolicy,
 } from '../../src/index.js';
 import { InvalidOptionError } from '../../src/options.js';
+import { rejectionOf } from './observe.js';
 
 const op = async () => 1;
 
 async function rejection(options: unknown): Promise<InvalidOptionError> {
-  const error = await execute(op, options as ExecuteOptions).then(
-    () => assert.fail(`accepted ${JSON.stringify(options)}`),
-    (e: unknown) => e,
+  const error = await rejectionOf(
+    execute(op, options as ExecuteOptions),
+    `accepted ${JSON.stringify(options)}`,
   );
   assert.ok(error instanceof InvalidOptionError, `got ${String(error)}`);
   assert.equal(error.code, 'LIFELINE_INVALID_OPTION');

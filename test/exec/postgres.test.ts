@@ -10,6 +10,7 @@ import {
   type RetryEvent,
 } from '../../src/index.js';
 import { requireService, services } from '../support/services.js';
+import { rejectionOf, retriesInto } from './observe.js';
 import { admin, sentQuery, withClient } from './pg-op.js';
 
 // Own tables, unique per process, so parallel runs and other suites never collide.
@@ -82,17 +83,17 @@ describe('execute() against Postgres through a fault proxy', { timeout: 60_000 }
     if (!(await requireService(t, 'postgres'))) return;
     const id = await newCounter();
     let attempts = 0;
-    const error = await execute(
-      (attempt) =>
-        withClient(attempt, via, async (client) => {
-          attempts++;
-          resetReplyOfFirstAttempt(attempt);
-          return sentQuery(client, attempt, increment, [id]);
-        }),
-      { classify: classifyPostgres, retry: { maxAttempts: 5, baseDelayMs: 1 } },
-    ).then(
-      () => assert.fail('the lost reply must not look like success'),
-      (e: unknown) => e,
+    const error = await rejectionOf(
+      execute(
+        (attempt) =>
+          withClient(attempt, via, async (client) => {
+            attempts++;
+            resetReplyOfFirstAttempt(attempt);
+            return sentQuery(client, attempt, increment, [id]);
+          }),
+        { classify: classifyPostgres, retry: { maxAttempts: 5, baseDelayMs: 1 } },
+      ),
+      'the lost reply must not look like success',
     );
     assert.ok(error instanceof OutcomeUnknownError, `got ${String(error)}`);
     assert.equal(error.code, 'LIFELINE_OUTCOME_UNKNOWN');
@@ -119,7 +120,7 @@ describe('execute() against Postgres through a fault proxy', { timeout: 60_000 }
         classify: classifyPostgres,
         idempotent: true,
         retry: { maxAttempts: 3, baseDelayMs: 1 },
-        events: { onRetry: (e) => retries.push(e) },
+        events: retriesInto(retries),
       },
     );
     assert.equal(result.attempt, 2);
@@ -156,7 +157,7 @@ describe('execute() against Postgres through a fault proxy', { timeout: 60_000 }
       {
         classify: classifyPostgres,
         retry: { maxAttempts: 3, baseDelayMs: 1 },
-        events: { onRetry: (e) => retries.push(e) },
+        events: retriesInto(retries),
       },
     );
     proxy.removeToxic('reset-on-connect');
@@ -173,15 +174,15 @@ describe('execute() against Postgres through a fault proxy', { timeout: 60_000 }
     proxy.addToxic({ name: 'black-hole', type: 'timeout', stream: 'downstream', attributes: { timeout: 0 } });
     let seen: AbortSignal | undefined;
     try {
-      const error = await execute(
-        (attempt) => {
-          seen = attempt.signal;
-          return withClient(attempt, via, (client) => sentQuery(client, attempt, 'select 1'));
-        },
-        { classify: classifyPostgres, deadlineMs: 300, idempotent: true },
-      ).then(
-        () => assert.fail('a black hole cannot answer'),
-        (e: unknown) => e,
+      const error = await rejectionOf(
+        execute(
+          (attempt) => {
+            seen = attempt.signal;
+            return withClient(attempt, via, (client) => sentQuery(client, attempt, 'select 1'));
+          },
+          { classify: classifyPostgres, deadlineMs: 300, idempotent: true },
+        ),
+        'a black hole cannot answer',
       );
       assert.ok(error instanceof DeadlineExceededError, `got ${String(error)}`);
       assert.equal(error.code, 'LIFELINE_DEADLINE_EXCEEDED');
