@@ -1,3 +1,5 @@
+import { redact } from '../errors.js';
+
 /** Why the pool destroyed a resource; the `evict` event and `stats().evicted` use these. */
 export type EvictReason =
   /** Found dead: `alive()` false, `onDeath` fired, or the event-loop turn before handout revealed it. */
@@ -54,9 +56,9 @@ export function emptyEvictCounts(): Record<EvictReason, number> {
   };
 }
 
-/** The parenthesised state summary used in error messages. */
+/** The parenthesised state summary used in error messages; the create error's text is redacted. */
 export function formatStats(s: PoolStats): string {
-  const last = s.lastCreateError === undefined ? 'none' : errorText(s.lastCreateError);
+  const last = s.lastCreateError === undefined ? 'none' : redact(errorText(s.lastCreateError));
   const checking = s.checking > 0 ? `, checking=${s.checking}` : '';
   return `(total=${s.total}, busy=${s.busy}, idle=${s.idle}${checking}, waiting=${s.waiting}, pendingCreates=${s.pendingCreates}, lastCreateError=${last})`;
 }

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { LifelineError } from '../errors.js';
+import { LifelineError, redact } from '../errors.js';
 import { InvalidOptionError } from '../options.js';
 import {
   ConnectFailedError,
@@ -426,7 +426,7 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
       if (error === undefined) {
         return ['local-close', new SocketClosedError(endpoint, 'destroyed locally before it opened')];
       }
-      return ['connect-failed', new ConnectFailedError(endpoint, error.message, { cause: error })];
+      return ['connect-failed', new ConnectFailedError(endpoint, redact(error.message), { cause: error })];
     }
     if (error === undefined) return ['local-close', new SocketClosedError(endpoint, 'destroyed locally')];
     if (error instanceof LifelineError) return [causeOfCode[error.code] ?? 'error', error];
@@ -434,7 +434,8 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     if (code !== undefined && resetCodes.has(code))
       return ['reset', new ConnectionResetError(endpoint, { cause: error })];
     if (code === 'ETIMEDOUT') return this.#classifyTimeout(error);
-    return ['error', new SocketClosedError(endpoint, `socket error: ${error.message}`, { cause: error })];
+    const detail = `socket error: ${redact(error.message)}`;
+    return ['error', new SocketClosedError(endpoint, detail, { cause: error })];
   }
 
   /**

@@ -126,6 +126,27 @@ test('timeout after failing creates carries the create error as cause', T, async
   await p.drain();
 });
 
+test(
+  'a create error that carries a connection string appears in the timeout message redacted',
+  T,
+  async () => {
+    const boom = new Error('could not connect to postgres://app:s3cret@db.internal:5432/app');
+    const p = new Pool<Token>({
+      factory: { create: () => Promise.reject(boom), destroy: () => {}, alive: () => true },
+      acquireTimeoutMs: 50,
+    });
+    const error = await p.acquire().catch((e: unknown) => e);
+    assert.ok(error instanceof AcquireTimeoutError);
+    assert.doesNotMatch(error.message, /s3cret/);
+    assert.match(
+      error.message,
+      /lastCreateError=could not connect to postgres:\/\/app:\*\*\*@db\.internal:5432\/app\)/,
+    );
+    assert.equal(error.cause, boom, 'the cause is the create error itself');
+    await p.drain();
+  },
+);
+
 test('leak detection emits the acquiring stack once per acquire', T, async (t) => {
   holdOpen(t); // the pool's timers are unref'd and a Token, unlike a socket, keeps nothing alive
   const { pool: p } = pool({ max: 1, leakDetectionMs: 20 });

@@ -122,6 +122,32 @@ test('destroy(error, cause) records the given cause, e.g. a heartbeat monitor', 
   await server.close();
 });
 
+test(
+  'an error passed to destroy() appears in the death message redacted, before and after open',
+  T,
+  async () => {
+    const server = await startServer();
+    const secret = () => new Error('driver gave up on postgres://app:s3cret@db.internal:5432/app');
+    try {
+      const open = LiveSocket.connect({ host: '127.0.0.1', port: server.port });
+      await open.ready();
+      open.destroy(secret());
+      const connecting = LiveSocket.connect({ host: '127.0.0.1', port: server.port });
+      connecting.destroy(secret());
+      assert.equal(connecting.death?.cause, 'connect-failed');
+      for (const live of [open, connecting]) {
+        const error = live.death?.error;
+        assert.ok(error !== undefined);
+        assert.doesNotMatch(error.message, /s3cret/);
+        assert.match(error.message, /postgres:\/\/app:\*\*\*@db\.internal:5432\/app/);
+        assert.match(String((error.cause as Error).message), /s3cret/, 'the cause is untouched');
+      }
+    } finally {
+      await server.close();
+    }
+  },
+);
+
 type Ending = 'local close' | 'peer FIN' | 'reset' | 'driver destroy';
 
 for (const ending of ['local close', 'peer FIN', 'reset', 'driver destroy'] as Ending[]) {
