@@ -113,11 +113,6 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   private readonly lifo: boolean;
   private readonly leakDetection: boolean;
   private state: 'open' | 'draining' | 'closed' = 'open';
-  // emit() takes rest arguments (an array per call) even with no listener; the per-handout events are
-  // emitted only when listened to, tracked here through the emitter's own newListener/removeListener.
-  private listeningAcquire = false;
-  private listeningRelease = false;
-
   private pendingCreates = 0;
   /** Creates in flight; `abandon` aborts one and frees its slot at once, even if create ignores the signal. */
   private readonly creates = new Set<{ abandon(reason: Error): void }>();
@@ -157,11 +152,6 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     const o = this.options;
     const finest = Math.min(o.idleTimeoutMs, o.keepaliveIntervalMs, o.leakDetectionMs, o.maxLifetimeMs);
     const housekeepingMs = Math.min(1000, Math.max(10, finest / 4));
-    const emitter = this as unknown as EventEmitter;
-    emitter.on('newListener', (name: string | symbol) => this.listening(name, true));
-    emitter.on('removeListener', (name: string | symbol) =>
-      this.listening(name, this.listenerCount(name as 'acquire') > 0),
-    );
     this.housekeepingTimer = setInterval(() => this.housekeep(), housekeepingMs).unref();
     this.pumpCreates();
   }
@@ -227,7 +217,9 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       throw new InvalidReleaseError();
     }
     this.released++;
-    if (this.listeningRelease) this.emit('release', resource);
+    // emit() builds an arguments array even with no listener; asked per call, not tracked, so
+    // removeAllListeners() (which drops any tracking listeners too) cannot make events go missing.
+    if (this.listenerCount('release') > 0) this.emit('release', resource);
     if (options !== undefined && (options.destroy === true || options.error !== undefined)) {
       this.destroy(entry, 'released-destroy');
       return;
@@ -439,7 +431,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       entry.acquireSite = site;
       entry.leakCheckAt = now + this.options.leakDetectionMs;
     }
-    if (this.listeningAcquire) this.emit('acquire', entry.resource);
+    if (this.listenerCount('acquire') > 0) this.emit('acquire', entry.resource);
   }
 
   private lendTo(entry: Entry<T>, waiter: Waiter<T>, now: number): void {
@@ -779,11 +771,6 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       }
     }
     this.pumpCreates();
-  }
-
-  private listening(name: string | symbol, on: boolean): void {
-    if (name === 'acquire') this.listeningAcquire = on;
-    else if (name === 'release') this.listeningRelease = on;
   }
 
   private emitError(error: unknown): void {

@@ -465,3 +465,15 @@ test(
     assert.equal(draining.stats().evicted['drain-timeout'], 0);
   },
 );
+
+test('acquire and release events reach listeners added after removeAllListeners()', T, async () => {
+  const { pool: p } = pool({ max: 1 });
+  p.on('acquire', () => {});
+  p.removeAllListeners();
+  const seen: string[] = [];
+  p.on('acquire', () => seen.push('acquire'));
+  p.on('release', () => seen.push('release'));
+  p.release(await p.acquire());
+  assert.deepEqual(seen, ['acquire', 'release']);
+  await p.drain();
+});
