@@ -166,7 +166,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       const now = coarseNow();
       const entry = this.takeIdle(now);
       if (entry !== undefined && now - entry.verifiedAt < this.options.validateAfterIdleMs) {
-        this.lend(entry, now, this.leakDetection ? new Error('acquired here') : undefined);
+        this.lend(entry, now, this.acquireSite());
         return Promise.resolve(entry.resource);
       }
       if (entry !== undefined) {
@@ -441,8 +441,12 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
 
   private newWaiter(now: number, timeoutMs: number | undefined, signal: AbortSignal | undefined): Waiter<T> {
     const ms = timeoutMs ?? this.options.acquireTimeoutMs;
-    const site = this.leakDetection ? new Error('acquired here') : undefined;
-    return new Waiter<T>(this, now + ms, ms, signal, site);
+    return new Waiter<T>(this, now + ms, ms, signal, this.acquireSite());
+  }
+
+  /** The acquiring call site, for the leak report: captured only when leak detection is on. */
+  private acquireSite(): Error | undefined {
+    return this.leakDetection ? new Error('acquired here') : undefined;
   }
 
   private enqueue(waiter: Waiter<T>): void {
@@ -677,10 +681,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     if (entry.state === Destroyed) return;
     this.reportDeath(entry, error);
     // Busy: the holder learns from its own I/O and release() destroys it; Checking: the check sees diedAt.
-    if (entry.state === Idle) {
-      this.idle.remove(entry);
-      this.destroy(entry, 'dead');
-    }
+    if (entry.state === Idle) this.destroy(entry, 'dead');
   }
 
   private reportDeath(entry: Entry<T>, error: Error | undefined): void {
