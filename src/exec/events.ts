@@ -62,9 +62,13 @@ export interface ExecEvents {
   onHedge?(event: AttemptEvent): void;
 }
 
-/** An EventEmitter (or anything with emit) receives the same events under these names. */
+/**
+ * An EventEmitter (or anything with emit) receives the same events under these names. With
+ * `listenerCount`, an event nobody listens to is not even built.
+ */
 export interface EmitterLike {
   emit(name: string, event: unknown): unknown;
+  listenerCount?(name: string): number;
 }
 
 export type EventName =
@@ -76,7 +80,11 @@ export type EventName =
   | 'failover'
   | 'hedge';
 
-export type Emit = (name: EventName, event: unknown) => void;
+/** Where execute() sends events: it asks `wants` first, so an event nobody listens to is never built. */
+export interface EventSink {
+  wants(name: EventName): boolean;
+  send(name: EventName, event: unknown): void;
+}
 
 const HANDLERS: Record<EventName, keyof ExecEvents> = {
   attempt: 'onAttempt',
@@ -88,26 +96,34 @@ const HANDLERS: Record<EventName, keyof ExecEvents> = {
   hedge: 'onHedge',
 };
 
-/** One emit function for either form, built once per options object. */
-export function toEmit(events: ExecEvents | EmitterLike): Emit {
+/** One sink for either form, built once per options object. */
+export function toSink(events: ExecEvents | EmitterLike): EventSink {
   if (typeof (events as EmitterLike).emit === 'function') {
     const emitter = events as EmitterLike;
-    return (name, event) => {
-      try {
-        emitter.emit(name, event);
-      } catch {
-        // A listener's bug must not break the call it observes.
-      }
+    return {
+      wants:
+        typeof emitter.listenerCount === 'function'
+          ? (name) => (emitter.listenerCount as (name: string) => number)(name) > 0
+          : () => true,
+      send(name, event) {
+        try {
+          emitter.emit(name, event);
+        } catch {
+          // A listener's bug must not break the call it observes.
+        }
+      },
     };
   }
   const callbacks = events as ExecEvents;
-  return (name, event) => {
-    const handler = callbacks[HANDLERS[name]] as ((e: unknown) => void) | undefined;
-    if (handler === undefined) return;
-    try {
-      handler.call(callbacks, event);
-    } catch {
-      // A listener's bug must not break the call it observes.
-    }
+  const handler = (name: EventName) => callbacks[HANDLERS[name]] as ((e: unknown) => void) | undefined;
+  return {
+    wants: (name) => typeof handler(name) === 'function',
+    send(name, event) {
+      try {
+        handler(name)?.call(callbacks, event);
+      } catch {
+        // A listener's bug must not break the call it observes.
+      }
+    },
   };
 }

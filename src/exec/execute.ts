@@ -167,8 +167,8 @@ class Call<T> implements Expirable {
       );
       return undefined;
     }
-    if (this.failedHost !== undefined && choice.host !== this.failedHost) {
-      plan.emit?.('failover', { from: this.failedHost, to: choice.host, error: this.lastError });
+    if (this.failedHost !== undefined && choice.host !== this.failedHost && plan.events?.wants('failover')) {
+      plan.events.send('failover', { from: this.failedHost, to: choice.host, error: this.lastError });
     }
     return choice;
   }
@@ -220,7 +220,8 @@ class Call<T> implements Expirable {
     if (plan.budget !== undefined && !plan.budget.tryWithdraw(now)) {
       host?.breaker.release(hostPermit);
       plan.breaker?.release(breakerPermit);
-      plan.emit?.('budget-exhausted', { attempts: this.attempts, refused: 'hedge', error: undefined });
+      if (plan.events?.wants('budget-exhausted'))
+        plan.events.send('budget-exhausted', { attempts: this.attempts, refused: 'hedge', error: undefined });
       return;
     }
     this.launch(host, hostPermit, breakerPermit, now, true);
@@ -237,11 +238,15 @@ class Call<T> implements Expirable {
     if (this.live1 === undefined) this.live1 = attempt;
     else this.live2 = attempt;
     if (host !== undefined) host.inFlight++;
-    const emit = this.plan.emit;
-    if (emit !== undefined) {
-      const event: AttemptEvent = { attempt: attempt.number, host, hedge };
-      emit('attempt', event);
-      if (hedge) emit('hedge', event);
+    const events = this.plan.events;
+    if (events !== undefined) {
+      const toAttempt = events.wants('attempt');
+      const toHedge = hedge && events.wants('hedge');
+      if (toAttempt || toHedge) {
+        const event: AttemptEvent = { attempt: attempt.number, host, hedge };
+        if (toAttempt) events.send('attempt', event);
+        if (toHedge) events.send('hedge', event);
+      }
     }
     let result: Promise<T>;
     try {
@@ -333,17 +338,20 @@ class Call<T> implements Expirable {
       return;
     }
     if (plan.budget !== undefined && !plan.budget.tryWithdraw(now)) {
-      plan.emit?.('budget-exhausted', { attempts: this.attempts, refused: 'retry', error });
+      if (plan.events?.wants('budget-exhausted'))
+        plan.events.send('budget-exhausted', { attempts: this.attempts, refused: 'retry', error });
       this.fail(new RetryBudgetExhaustedError(this.attempts, error), 'budget-exhausted', false);
       return;
     }
-    plan.emit?.('retry', {
-      attempt: attempt.number,
-      error,
-      classification,
-      delayMs: delay,
-      host: attempt.host,
-    });
+    if (plan.events?.wants('retry')) {
+      plan.events.send('retry', {
+        attempt: attempt.number,
+        error,
+        classification,
+        delayMs: delay,
+        host: attempt.host,
+      });
+    }
     this.retryTimer = setTimeout(retryLater, delay, this);
   }
 
@@ -359,8 +367,9 @@ class Call<T> implements Expirable {
     if (failure) breaker.failure(permit, now);
     else breaker.success(permit, now);
     const after = breaker.state;
-    if (after !== before)
-      this.plan.emit?.('breaker-state', { breaker: breaker.name, from: before, to: after, at: now });
+    const events = this.plan.events;
+    if (after !== before && events?.wants('breaker-state'))
+      events.send('breaker-state', { breaker: breaker.name, from: before, to: after, at: now });
   }
 
   private detach(attempt: AttemptState): void {
@@ -376,7 +385,8 @@ class Call<T> implements Expirable {
   private fail(error: unknown, reason: GiveUpReason, liveFailed: boolean): void {
     if (this.settled) return;
     this.finish(liveFailed, error);
-    this.plan.emit?.('give-up', { attempts: this.attempts, reason, error });
+    const events = this.plan.events;
+    if (events?.wants('give-up')) events.send('give-up', { attempts: this.attempts, reason, error });
     this.reject(error);
   }
 

@@ -4,7 +4,7 @@ import { CircuitBreaker } from './breaker.js';
 import { RetryBudget } from './budget.js';
 import type { Classifier } from './classify/classification.js';
 import { classifyNetwork } from './classify/classification.js';
-import { type Emit, type EmitterLike, type ExecEvents, toEmit } from './events.js';
+import { type EmitterLike, type EventSink, type ExecEvents, toSink } from './events.js';
 import { type HedgeOptions, HedgePolicy } from './hedge.js';
 import { HostSet, type Route } from './hosts.js';
 
@@ -46,7 +46,7 @@ export interface Plan {
   readonly route: Route;
   readonly hedge: HedgePolicy | undefined;
   readonly classify: Classifier;
-  readonly emit: Emit | undefined;
+  readonly events: EventSink | undefined;
   /** Whether a success has anything to record: hosts, a breaker, a budget or a hedge. */
   readonly guarded: boolean;
 }
@@ -66,7 +66,7 @@ export const DEFAULT_PLAN: Plan = Object.freeze({
   route: 'write',
   hedge: undefined,
   classify: classifyNetwork,
-  emit: undefined,
+  events: undefined,
   guarded: false,
 });
 
@@ -230,7 +230,7 @@ function build(options: ExecuteOptions): Plan {
     route: options.route ?? 'write',
     hedge,
     classify: options.classify ?? classifyNetwork,
-    emit: options.events === undefined ? undefined : toEmit(options.events),
+    events: options.events === undefined ? undefined : toSink(options.events),
     guarded:
       options.hosts !== undefined ||
       options.breaker !== undefined ||

@@ -131,6 +131,33 @@ describe('execute() semantics that need no server', () => {
     assert.equal(gaveUp?.reason, 'max-attempts');
   });
 
+  test('an EventEmitter is sent only the events it has listeners for', async () => {
+    const sent: string[] = [];
+    class Recording extends EventEmitter {
+      override emit(name: string, ...args: unknown[]): boolean {
+        sent.push(name);
+        return super.emit(name, ...args);
+      }
+    }
+    const emitter = new Recording();
+    let gaveUp: GiveUpEvent | undefined;
+    emitter.on('give-up', (e: GiveUpEvent) => {
+      gaveUp = e;
+    });
+    const error = refused();
+    const outcome = await rejectionOf(
+      execute(
+        async () => {
+          throw error;
+        },
+        { retry: { maxAttempts: 2, baseDelayMs: 1 }, events: emitter },
+      ),
+    );
+    assert.equal(outcome, error);
+    assert.deepEqual(sent, ['give-up']);
+    assert.equal(gaveUp?.reason, 'max-attempts');
+  });
+
   test('a server answer that is not transient is never retried; a synchronous throw is an attempt', async () => {
     let attempts = 0;
     const error = await rejectionOf(
