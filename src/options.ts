@@ -61,11 +61,12 @@ function checkObject(owner: string, prefix: string, value: unknown, rules: Optio
     }
   }
   for (const [key, rule] of Object.entries(rules)) {
-    checkValue(owner, prefix + key, record[key], rule);
+    checkOption(owner, prefix + key, record[key], rule);
   }
 }
 
-function checkValue(owner: string, path: string, value: unknown, rule: OptionRule): void {
+/** Checks one value against its rule, for per-call arguments; throws like {@link validateOptions}. */
+export function checkOption(owner: string, path: string, value: unknown, rule: OptionRule): void {
   if (value === undefined) {
     if (rule.required) throw new InvalidOptionError(owner, path, `is required (${expected(rule)})`, value);
     return;

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { LifelineError, redact } from '../errors.js';
-import { InvalidOptionError } from '../options.js';
+import { checkOption, InvalidOptionError } from '../options.js';
 import {
   ConnectFailedError,
   ConnectionResetError,
@@ -20,6 +20,7 @@ import {
   type ResolvedOptions,
   resolveConnectOptions,
   resolveOptions,
+  timer,
 } from './options.js';
 import { canTransition, type Death, type DeathCause, type LiveState } from './state.js';
 import {
@@ -56,10 +57,14 @@ const causeOfCode: Readonly<Record<string, DeathCause>> = {
 const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const wrapped = new WeakMap<net.Socket, LiveSocket>();
 
+/** `host:port`, with an IPv6 address in brackets. */
+function hostPort(host: string, port: number | undefined): string {
+  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
 function endpointOf(socket: net.Socket, fallback = 'unknown peer'): string {
   const { remoteAddress, remotePort } = socket;
-  if (remoteAddress === undefined) return fallback;
-  return remoteAddress.includes(':') ? `[${remoteAddress}]:${remotePort}` : `${remoteAddress}:${remotePort}`;
+  return remoteAddress === undefined ? fallback : hostPort(remoteAddress, remotePort);
 }
 
 function errorCode(error: Error): string | undefined {
@@ -136,7 +141,7 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
       allowHalfOpen: true,
     };
     const socket = tlsConnect ? tls.connect(tlsConnect) : net.connect({ host, port, allowHalfOpen: true });
-    const endpoint = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+    const endpoint = hostPort(host, port);
     const live = new LiveSocket(socket, socketOptions, endpoint, tlsOptions ? 'secureConnect' : 'connect');
     if (connectTimeoutMs > 0 && live.#state === 'connecting') {
       live.#connectTimer = setTimeout(() => {
@@ -253,14 +258,7 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
    * connection with 'read-timeout'. Call it before a server greeting on an idleData: 'reject' connection.
    */
   expectReply(timeoutMs: number = this.#options.readTimeoutMs): void {
-    if (!Number.isInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > 2 ** 31 - 1) {
-      throw new InvalidOptionError(
-        'LiveSocket.expectReply',
-        'timeoutMs',
-        'must be an integer in [0, 2147483647]',
-        timeoutMs,
-      );
-    }
+    checkOption('LiveSocket.expectReply', 'timeoutMs', timeoutMs, timer);
     if (this.#state !== 'open' && this.#state !== 'connecting') return;
     const rearm = this.#readTimer !== undefined && this.#replyTimeoutMs === timeoutMs;
     this.#replyTimeoutMs = timeoutMs;
@@ -475,14 +473,14 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
 
   /** Records the first death, moves to `next`, then tells listeners and runs the onClose hooks. */
   #die(cause: DeathCause, error: LifelineError, next: LiveState): void {
-    const firstDeath = this.#death === undefined;
-    if (firstDeath) {
-      this.#death = { cause, at: Date.now(), error };
-      this.#clearTimers();
+    if (this.#death !== undefined) {
+      this.#moveTo(next);
+      return;
     }
+    const death: Death = { cause, at: Date.now(), error };
+    this.#death = death;
+    this.#clearTimers();
     this.#moveTo(next);
-    if (!firstDeath || this.#death === undefined) return;
-    const death = this.#death;
     this.emit('death', death);
     const hooks = [...this.#hooks];
     this.#hooks.clear();
@@ -505,7 +503,6 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
       throw new Error(`LiveSocket bug: no transition from ${previous} to ${next}`);
     }
     this.#state = next;
-    if (next === 'closed') this.#clearTimers();
     this.emit('state', next, previous);
   }
 

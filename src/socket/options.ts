@@ -48,7 +48,8 @@ export const defaultConnectTimeoutMs = 10_000;
 /** MAX_TCP_KEEPIDLE / MAX_TCP_KEEPINTVL in the Linux kernel, in seconds. */
 const MAX_KEEPALIVE_MS = 32767 * 1000;
 
-const timer = { kind: 'number', min: 0, max: MAX_TIMER_MS, integer: true } as const;
+/** A delay a Node timer can hold; 0 turns the check off. */
+export const timer = { kind: 'number', min: 0, max: MAX_TIMER_MS, integer: true } as const;
 
 const socketRules: OptionRules = {
   keepaliveIdleMs: { kind: 'number', min: 0, max: MAX_KEEPALIVE_MS, integer: true },
