@@ -3,36 +3,16 @@
 import net from 'node:net';
 import type { Factory } from '../../src/pool/index.js';
 import { LiveSocket } from '../../src/socket/index.js';
+import { startServer as startLoopback, type TestServer } from '../socket/support.js';
 
-/** A loopback server that remembers its accepted sockets, in order. */
-export interface TestServer {
-  readonly port: number;
-  /** Accepted sockets, in accept order; closed ones stay listed. */
-  readonly accepted: net.Socket[];
-  close(): Promise<void>;
-}
+export type { TestServer } from '../socket/support.js';
 
 /**
- * Starts a server on 127.0.0.1. `onConnection` decides what happens to each accepted socket; by default
- * it greets with one byte ("+") so clients know the server really took them.
+ * The loopback server of the socket tests; by default each accepted socket is greeted with one byte ("+")
+ * so clients know the server really took them.
  */
-export async function startServer(onConnection: (socket: net.Socket) => void = greet): Promise<TestServer> {
-  const accepted: net.Socket[] = [];
-  const server = net.createServer({ allowHalfOpen: true }, (socket) => {
-    accepted.push(socket);
-    socket.on('error', () => {});
-    onConnection(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    port,
-    accepted,
-    close: async () => {
-      for (const socket of accepted) socket.destroy();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+export function startServer(onConnection: (socket: net.Socket) => void = greet): Promise<TestServer> {
+  return startLoopback(onConnection);
 }
 
 export function greet(socket: net.Socket): void {
