@@ -235,7 +235,8 @@ export class Pool extends EventEmitter {
       this.lend(client);
       let released = false;
       client.release = (err?: Error | boolean) => {
-        if (released) throw new Error('Release called on client which has already been released to the pool.');
+        if (released)
+          throw new Error('Release called on client which has already been released to the pool.');
         released = true;
         this.checkin(client, err, true);
       };
@@ -404,20 +405,27 @@ export class Pool extends EventEmitter {
             left < FINITE_MS
               ? { deadlineMs: Math.max(1, left), cancelTimeoutMs: this.run.cancelTimeoutMs }
               : this.unbounded;
-          runQuery(client, config, values, run, (err, result, sent) => {
-            this.checkin(client, err ?? undefined);
-            if (err === null) {
-              resolve(result as QueryResult);
-              return;
-            }
-            if (sent) attempt.markSent();
-            // execute() wraps an outcome-unknown failure itself; hand it the connection error underneath.
-            const cause = err instanceof OutcomeUnknownError ? err.cause : undefined;
-            if (typeof cause === 'object' && cause !== null) {
-              connectionDeaths.add(cause);
-              reject(cause);
-            } else reject(err);
-          });
+          try {
+            runQuery(client, config, values, run, (err, result, sent) => {
+              this.checkin(client, err ?? undefined);
+              if (err === null) {
+                resolve(result as QueryResult);
+                return;
+              }
+              if (sent) attempt.markSent();
+              // execute() wraps an outcome-unknown failure itself; hand it the connection error underneath.
+              const cause = err instanceof OutcomeUnknownError ? err.cause : undefined;
+              if (typeof cause === 'object' && cause !== null) {
+                connectionDeaths.add(cause);
+                reject(cause);
+              } else reject(err);
+            });
+          } catch (error) {
+            // A query pg cannot even build (pool.query(undefined)) throws before anything is sent; the client
+            // goes back, and is thrown away, as pg.Pool does.
+            this.checkin(client, error);
+            reject(error);
+          }
         }),
     );
   }

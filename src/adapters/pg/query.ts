@@ -85,18 +85,24 @@ export function runQuery(
           );
         };
   state.inFlight++;
-  raw.call(client, config, values, (err, result) => {
+  try {
+    raw.call(client, config, values, (err, result) => {
+      state.inFlight--;
+      if (timer !== undefined) clearTimeout(timer);
+      if (answered) {
+        state.afterLateAnswer?.();
+        return;
+      }
+      answered = true;
+      const sent = socket.bytesWritten !== before;
+      if (err === null || err === undefined) callback(null, result, sent);
+      else callback(translate(err, state, txBefore, sent), undefined, sent);
+    });
+  } catch (error) {
+    // pg throws at once for a query it cannot even build (undefined): nothing was sent.
     state.inFlight--;
-    if (timer !== undefined) clearTimeout(timer);
-    if (answered) {
-      state.afterLateAnswer?.();
-      return;
-    }
-    answered = true;
-    const sent = socket.bytesWritten !== before;
-    if (err === null || err === undefined) callback(null, result, sent);
-    else callback(translate(err, state, txBefore, sent), undefined, sent);
-  });
+    throw error;
+  }
   if (stop !== undefined) timer = setTimeout(stop, deadlineMs);
 }
 

@@ -171,6 +171,17 @@ export function coreSuite(name: string, endpoint: () => Endpoint): void {
       }
     });
 
+    test('a query pg refuses to build rejects and gives its client back', { timeout: 30_000 }, async () => {
+      const pool = new Pool({ ...config(), max: 1 });
+      try {
+        await assert.rejects(pool.query(undefined as unknown as string), /null or undefined query/);
+        // The pool's only client is not held by the failed call.
+        assert.equal((await pool.query('select 2 as n')).rows[0].n, 2);
+      } finally {
+        await pool.end();
+      }
+    });
+
     test('Kysely with PostgresDialect runs unchanged, transactions included', {
       timeout: 30_000,
     }, async () => {
