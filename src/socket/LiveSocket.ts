@@ -11,6 +11,7 @@ import {
   ReadTimeoutError,
   SocketClosedError,
   UnexpectedDataError,
+  UpgradeRefusedError,
   UserTimeoutError,
   WriteStallError,
 } from './errors.js';
@@ -67,6 +68,12 @@ function endpointOf(socket: net.Socket, fallback = 'unknown peer'): string {
   return remoteAddress === undefined ? fallback : hostPort(remoteAddress, remotePort);
 }
 
+/** Puts back a socket's own `name` property as it was, or removes ours so the prototype's applies again. */
+function restore(socket: net.Socket, name: 'push' | 'destroy', own: PropertyDescriptor | undefined): void {
+  if (own === undefined) Reflect.deleteProperty(socket, name);
+  else Object.defineProperty(socket, name, own);
+}
+
 function errorCode(error: Error): string | undefined {
   const code: unknown = Reflect.get(error, 'code');
   return typeof code === 'string' ? code : undefined;
@@ -81,9 +88,12 @@ function errorCode(error: Error): string | undefined {
  * driver's paused stream to flowing); it sees bytes and the peer's FIN where the socket hands them to its
  * own buffer (`push`), so a FIN is noticed the moment it arrives, even on a stream nobody reads; and it
  * classifies every teardown at `destroy`, while the descriptor is still open for the kernel to be asked.
+ * When a driver layers TLS over the socket it watches, `upgradedTo` moves all of this onto the TLS socket.
  */
 export class LiveSocket extends EventEmitter<LiveSocketEvents> {
-  readonly socket: net.Socket;
+  #socket: net.Socket;
+  /** Undoes #instrument on the socket watched now. */
+  #uninstrument: () => void;
   readonly #options: ResolvedOptions;
   #endpoint: string;
   #state: LiveState = 'connecting';
@@ -108,11 +118,11 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
 
   private constructor(socket: net.Socket, options: ResolvedOptions, endpoint: string, openEvent: string) {
     super();
-    this.socket = socket;
+    this.#socket = socket;
     this.#options = options;
     this.#endpoint = endpoint;
     wrapped.set(socket, this);
-    this.#instrument();
+    this.#uninstrument = this.#instrument(socket);
     if (socket.destroyed) {
       this.#die(...this.#classify(socket.errored ?? undefined), 'closed');
     } else if (socket.connecting) {
@@ -175,9 +185,14 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     return new LiveSocket(socket, resolved, endpointOf(socket), openEvent);
   }
 
-  /** The LiveSocket watching `socket`, if any. */
+  /** The LiveSocket watching `socket` (or, after `upgradedTo`, the TLS socket over it), if any. */
   static of(socket: net.Socket): LiveSocket | undefined {
     return wrapped.get(socket);
+  }
+
+  /** The socket watched: the one wrapped or dialed, or the TLS socket over it after `upgradedTo`. */
+  get socket(): net.Socket {
+    return this.#socket;
   }
 
   get state(): LiveState {
@@ -314,9 +329,44 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     this.socket.destroy(error);
   }
 
-  /** Intercepts the socket's own push and destroy: see the class comment for why. */
-  #instrument(): void {
-    const { socket } = this;
+  /**
+   * The socket's owner now reads and writes through `secure`, a TLS socket it layered over the socket watched
+   * (STARTTLS, Postgres' SSLRequest: `tls.connect({ socket })`). The TLS layer takes over the descriptor's
+   * reads, so FIN, resets, write progress and arriving bytes are only seen on `secure`: every observation
+   * moves there, and nothing of ours stays on the old socket. State, death record, onClose hooks, an awaited
+   * reply and `capabilities()` stay: keepalive and TCP_USER_TIMEOUT are set on the descriptor, which is
+   * shared. Throws InvalidOptionError unless `secure` is a TLS socket over `socket` that nothing watches yet,
+   * and UpgradeRefusedError while connecting or once dead.
+   */
+  upgradedTo(secure: tls.TLSSocket): void {
+    const parent: unknown = secure instanceof tls.TLSSocket ? Reflect.get(secure, '_parent') : undefined;
+    if (parent !== this.#socket || wrapped.has(secure)) {
+      const requirement = wrapped.has(secure)
+        ? 'is already watched by a LiveSocket'
+        : "must be a tls.TLSSocket over this LiveSocket's socket (tls.connect({ socket }))";
+      throw new InvalidOptionError('LiveSocket.upgradedTo', 'socket', requirement, secure);
+    }
+    if (this.#death !== undefined || this.#state === 'connecting') {
+      throw new UpgradeRefusedError(this.#endpoint, this.#state, this.#death);
+    }
+    this.#uninstrument();
+    this.#socket = secure;
+    // The old socket stays mapped too: it is still this connection's, and must not be wrapped again.
+    wrapped.set(secure, this);
+    this.#uninstrument = this.#instrument(secure);
+    // Byte counts restart on the TLS socket: progress is measured from here.
+    this.#writtenAtLastRead = secure.bytesWritten;
+    this.#flushedAtCheck = -1;
+    this.#stallSince = undefined;
+  }
+
+  /**
+   * Intercepts the socket's own push and destroy (see the class comment for why) and listens for its errors
+   * and close. Returns what undoes all of it.
+   */
+  #instrument(socket: net.Socket): () => void {
+    const ownPush = Object.getOwnPropertyDescriptor(socket, 'push');
+    const ownDestroy = Object.getOwnPropertyDescriptor(socket, 'destroy');
     const push = socket.push;
     socket.push = (chunk: unknown, encoding?: BufferEncoding): boolean => {
       this.#onPush(chunk);
@@ -333,15 +383,23 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
       return Reflect.apply(destroy, socket, args) as net.Socket;
     };
     // Every error is classified here or at destroy; without a listener a dialed socket would crash the process.
-    socket.on('error', (error) => {
+    const onError = (error: Error) => {
       if (this.#state !== 'closed') this.#die(...this.#classify(error), 'closed');
       if (!socket.destroyed) destroy.call(socket, error);
-    });
-    socket.once('close', () => {
+    };
+    const onClose = () => {
       if (this.#state !== 'closed')
         this.#die('local-close', new SocketClosedError(this.#endpoint, 'closed'), 'closed');
       clearTimeout(this.#closeTimer);
-    });
+    };
+    socket.on('error', onError);
+    socket.once('close', onClose);
+    return () => {
+      restore(socket, 'push', ownPush);
+      restore(socket, 'destroy', ownDestroy);
+      socket.off('error', onError);
+      socket.off('close', onClose);
+    };
   }
 
   #onOpen(): void {

@@ -1,8 +1,10 @@
 import { LifelineError } from '../errors.js';
+import type { Death, LiveState } from './state.js';
 
 /**
- * One class per way a connection dies. Each names the peer (`endpoint`, e.g. `10.0.0.5:5432`) so a log line
- * alone says which connection it was, and says what to do next.
+ * One class per way a connection dies, and last one for a TLS upgrade LiveSocket cannot follow. Each names
+ * the peer (`endpoint`, e.g. `10.0.0.5:5432`) so a log line alone says which connection it was, and says what
+ * to do next.
  */
 
 interface Cause {
@@ -114,5 +116,30 @@ export class ConnectFailedError extends LifelineError {
 export class SocketClosedError extends LifelineError {
   constructor(endpoint: string, detail: string, options?: Cause) {
     super('LIFELINE_SOCKET_CLOSED', `The connection to ${endpoint} is closed: ${detail}.`, options);
+  }
+}
+
+/**
+ * `upgradedTo()` was called on a connection it cannot move: one already dead (its death says why), or one
+ * still connecting (a TLS upgrade follows a plaintext exchange, so the socket is open by then).
+ */
+export class UpgradeRefusedError extends LifelineError {
+  readonly state: LiveState;
+  readonly death: Death | undefined;
+
+  constructor(endpoint: string, state: LiveState, death: Death | undefined) {
+    const why =
+      death === undefined
+        ? 'it is still connecting; call upgradedTo() once it is open'
+        : `it is already dead (${death.cause}), so no handshake can succeed on it; use a new connection`;
+    super(
+      'LIFELINE_UPGRADE_REFUSED',
+      `Cannot follow the TLS upgrade of the connection to ${endpoint}: ${why}.`,
+      {
+        cause: death?.error,
+      },
+    );
+    this.state = state;
+    this.death = death;
   }
 }

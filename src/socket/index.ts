@@ -6,6 +6,7 @@ export {
   ReadTimeoutError,
   SocketClosedError,
   UnexpectedDataError,
+  UpgradeRefusedError,
   UserTimeoutError,
   WriteStallError,
 } from './errors.js';

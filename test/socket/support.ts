@@ -1,7 +1,11 @@
 // Real loopback servers for the LiveSocket tests: every connection is a kernel socket, and "the peer closes"
 // means the peer's kernel sends a FIN or an RST.
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
+import fs from 'node:fs';
 import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
 import type { Death, LiveSocket, LiveState } from '../../src/socket/index.js';
 
 export interface TestServer {
@@ -75,4 +79,24 @@ export function reach(live: LiveSocket, state: LiveState): Promise<void> {
     };
     live.on('state', onState);
   });
+}
+
+/** A self-signed certificate for localhost and 127.0.0.1, made by the openssl CLI (its files removed at once). */
+export function selfSignedCertificate(): { key: string; cert: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost']
+        .concat(['-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
+        .concat(['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]),
+      { stdio: 'ignore' },
+    );
+    return {
+      key: fs.readFileSync(path.join(dir, 'key.pem'), 'utf8'),
+      cert: fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8'),
+    };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 }

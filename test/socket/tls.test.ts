@@ -1,35 +1,19 @@
 // TLS, both directions: a dialed TLS socket and a server-accepted one, with a self-signed certificate made
 // at test time by the openssl CLI.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { after, before, test } from 'node:test';
+import { before, test } from 'node:test';
 import tls from 'node:tls';
 import { ConnectFailedError, LiveSocket } from '../../src/socket/index.js';
-import { deathOf, reach } from './support.js';
+import { deathOf, reach, selfSignedCertificate } from './support.js';
 
 const T = { timeout: 20_000 };
-let dir = '';
 let key = '';
 let cert = '';
 
 before(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'lifeline-tls-'));
-  execFileSync(
-    'openssl',
-    ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=localhost']
-      .concat(['-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'])
-      .concat(['-keyout', path.join(dir, 'key.pem'), '-out', path.join(dir, 'cert.pem')]),
-    { stdio: 'ignore' },
-  );
-  key = fs.readFileSync(path.join(dir, 'key.pem'), 'utf8');
-  cert = fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+  ({ key, cert } = selfSignedCertificate());
 });
-
-after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
 async function tlsServer(
   onSecure: (socket: tls.TLSSocket) => void,

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type pg from 'pg';
 import type { ClientConfig, PoolClient } from 'pg';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
@@ -112,21 +113,19 @@ export async function openClient(
   // Attached before pg's own 'connect' listener (pg calls socket.connect inside client.connect), so keepalive
   // and TCP_USER_TIMEOUT are set before the startup message. The peer's FIN lands as a death at once, while
   // pg would only notice at 'close'.
-  let unwatch = () => {};
-  const watch = (target: net.Socket) => {
-    unwatch();
-    const live = LiveSocket.wrap(target, socketOptions);
-    state.socket = target;
+  socket.once('connect', () => {
+    const live = LiveSocket.wrap(socket, socketOptions);
     state.live = live;
-    unwatch = live.onClose((death) => die(death.error ?? new Error(`connection closed (${death.cause})`)));
-  };
-  socket.once('connect', () => watch(socket));
-  // With `ssl`, pg answers the server's 'S' by reading and writing through a TLSSocket over the TCP socket.
-  // From then on the TCP socket's own stream sees nothing (no FIN, no queued writes, errors surface on the
-  // TLS socket), so liveness moves to the TLS socket; the TCP options stay on the shared descriptor.
+    live.onClose((death) => die(death.error ?? new Error(`connection closed (${death.cause})`)));
+  });
+  // With `ssl`, pg answers the server's 'S' by reading and writing through a TLSSocket over the TCP socket;
+  // the LiveSocket follows it there. A connection already dead has reported its death through onClose.
   connectionOf(client)?.on('sslconnect', () => {
     const secure = connectionOf(client)?.stream;
-    if (secure instanceof net.Socket && secure !== socket) watch(secure);
+    const live = state.live;
+    if (!(secure instanceof tls.TLSSocket) || live === undefined || live.death !== undefined) return;
+    live.upgradedTo(secure);
+    state.socket = secure;
   });
 
   // state.socket: a TLS handshake in progress is torn down through its TLS socket, which closes the TCP one.

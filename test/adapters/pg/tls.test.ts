@@ -1,14 +1,16 @@
 /**
  * lifeline/pg with `ssl`: a private PostgreSQL with ssl=on and a self-signed certificate, reached directly
  * and through the fault proxy (which forwards bytes, so TLS passes through it). pg upgrades its socket to
- * TLS after the SSLRequest; liveness must follow it onto the TLS socket.
+ * TLS after the SSLRequest; liveness must follow it onto the TLS socket (LiveSocket.upgradedTo).
  */
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, describe, type TestContext, test } from 'node:test';
 import tls from 'node:tls';
 import type pg from 'pg';
 import { type LifelinePoolConfig, liveSocketOf, Pool } from '../../../src/adapters/pg/index.js';
 import { FaultProxy } from '../../../src/faults/index.js';
+import { LiveSocket } from '../../../src/socket/index.js';
 import { PgCluster } from '../../support/pg-cluster.js';
 import { requireCapability } from '../../support/services.js';
 import {
@@ -89,6 +91,9 @@ describe('lifeline/pg over TLS', () => {
           try {
             const live = liveSocketOf(client);
             assert.ok(live?.socket instanceof tls.TLSSocket, 'LiveSocket watches the TLS socket pg uses');
+            const tcp: unknown = Reflect.get(live.socket, '_parent');
+            assert.ok(tcp instanceof net.Socket && LiveSocket.of(tcp) === live, 'the upgrade was followed');
+            assert.equal(Object.hasOwn(tcp, 'push'), false, 'nothing of LiveSocket stays on the TCP socket');
             assert.equal(live.state, 'open');
             const caps = live.capabilities();
             assert.equal(caps.keepalive, 'native', caps.reasons.join('; '));
