@@ -13,8 +13,8 @@ export default defineConfig({
   sourcemap: true,
   clean: true,
   target: 'node20',
-  // Shared code goes to chunks, so `lifeline` and `lifeline/pg` share one copy of each class (an error
-  // from lifeline/pg is `instanceof` the same class exported by `lifeline`), and a dynamic import()
+  // Shared code goes to chunks, so `lifeline` and `lifeline-net/pg` share one copy of each class (an error
+  // from lifeline-net/pg is `instanceof` the same class exported by `lifeline`), and a dynamic import()
   // stays a separate chunk: the CLI loads pg only for `demo`, prom-client only on the first scrape.
   splitting: true,
   // Nothing from node_modules is bundled: dependencies, peers (pg, PGlite) and optional ones

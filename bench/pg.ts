@@ -1,4 +1,4 @@
-// `select 1` throughput through lifeline/pg against pg.Pool, in one process and one run, against the real
+// `select 1` throughput through lifeline-net/pg against pg.Pool, in one process and one run, against the real
 // server: 16 concurrent callers each running pool.query in a loop, both pools of 8 connections. Rounds
 // alternate A/B, B/A, … so drift (CPU frequency, server caches, other work on the machine) hits both alike;
 // the ratio is the median of the per-pair ratios, each pair run back to back, which cancels slow drift
@@ -52,7 +52,7 @@ function median(xs: number[]): number {
 async function main(): Promise<void> {
   const pools: { name: string; pool: Queryable & { end(): Promise<void> }; results: number[] }[] = [
     { name: 'pg.Pool', pool: new pg.Pool(config), results: [] },
-    { name: 'lifeline/pg Pool', pool: new Pool(config), results: [] },
+    { name: 'lifeline-net/pg Pool', pool: new Pool(config), results: [] },
   ];
   const bail = setTimeout(() => {
     console.error('bench/pg.ts: gave up after 60 s');

@@ -25,7 +25,8 @@ const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
   optionalDependencies?: Record<string, string>;
 };
 const entries = Object.keys(pkg.exports).filter((k) => k !== './package.json');
-const specifierOf = (entry: string): string => (entry === '.' ? 'lifeline' : `lifeline/${entry.slice(2)}`);
+const specifierOf = (entry: string): string =>
+  entry === '.' ? 'lifeline-net' : `lifeline-net/${entry.slice(2)}`;
 
 function node(args: string[]): { status: number | null; stdout: string; stderr: string } {
   const result = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });
@@ -117,15 +118,15 @@ for (const entry of entries) {
   });
 }
 
-test('entry points share one copy of each class (an error from lifeline/pg is instanceof the one from lifeline)', () => {
+test('entry points share one copy of each class (an error from lifeline-net/pg is instanceof the one from lifeline)', () => {
   const check = `a.OutcomeUnknownError === b.OutcomeUnknownError && a.AcquireTimeoutError === b.AcquireTimeoutError`;
   const cjs = node([
     '-e',
-    `const a = require('lifeline'), b = require('lifeline/pg'); console.log(${check})`,
+    `const a = require('lifeline-net'), b = require('lifeline-net/pg'); console.log(${check})`,
   ]);
   assert.equal(cjs.stdout.trim(), 'true', cjs.stderr);
   const mjs = node(
-    esm(`const a = await import('lifeline'), b = await import('lifeline/pg'); console.log(${check})`),
+    esm(`const a = await import('lifeline-net'), b = await import('lifeline-net/pg'); console.log(${check})`),
   );
   assert.equal(mjs.stdout.trim(), 'true', mjs.stderr);
 });
@@ -192,8 +193,8 @@ for (const name of ['pg', 'prom-client', '@electric-sql/pglite', '@electric-sql/
   });
 }
 
-test('lifeline and lifeline/faults load neither pg nor prom-client; lifeline/pg loads pg', () => {
-  for (const specifier of ['lifeline', 'lifeline/faults']) {
+test('lifeline and lifeline-net/faults load neither pg nor prom-client; lifeline-net/pg loads pg', () => {
+  for (const specifier of ['lifeline-net', 'lifeline-net/faults']) {
     const cjs = loadedPackages(['-e', `require(${JSON.stringify(specifier)})`]);
     const mjs = loadedPackages(esm(`await import(${JSON.stringify(specifier)})`));
     for (const { packages } of [cjs, mjs]) {
@@ -202,13 +203,13 @@ test('lifeline and lifeline/faults load neither pg nor prom-client; lifeline/pg 
     }
   }
   // The detection itself works: the entry that needs pg is seen loading it.
-  assert.ok(loadedPackages(['-e', `require('lifeline/pg')`]).packages.includes('pg'));
-  assert.ok(loadedPackages(esm(`await import('lifeline/pg')`)).packages.includes('pg'));
+  assert.ok(loadedPackages(['-e', `require('lifeline-net/pg')`]).packages.includes('pg'));
+  assert.ok(loadedPackages(esm(`await import('lifeline-net/pg')`)).packages.includes('pg'));
 });
 
 test('the control server loads prom-client on the first GET /metrics, from node_modules', () => {
   const { stdout, packages } = loadedPackages(
-    esm(`import { ControlServer } from 'lifeline/faults';
+    esm(`import { ControlServer } from 'lifeline-net/faults';
 const server = new ControlServer({ port: 0, log: () => {} });
 const { port } = await server.start();
 const response = await fetch('http://127.0.0.1:' + port + '/metrics');
@@ -263,5 +264,5 @@ test('lifeline proxy --help exits 0 without loading pg, PGlite or prom-client', 
 
 test('lifeline/package.json is exported, for tools that read the version', () => {
   const required = createRequire(import.meta.url)('lifeline/package.json') as { name: string };
-  assert.equal(required.name, 'lifeline');
+  assert.equal(required.name, 'lifeline-net');
 });

@@ -1,5 +1,5 @@
 // `lifeline demo`: replays the incidents against an embedded Postgres (or --database-url) through a
-// plain pg.Pool and lifeline/pg side by side, prints the table and writes the HTML report.
+// plain pg.Pool and lifeline-net/pg side by side, prints the table and writes the HTML report.
 
 import { writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -15,7 +15,7 @@ const USAGE = `Usage: lifeline demo [options]
 
 Replays the incidents lifeline exists for (peer FIN, RST, a proxy's connection lifetime, black hole,
 partition, a peer that stops reading, server restart, writes under resets) against a database,
-through a plain pg.Pool and through lifeline/pg side by side, and shows what each application saw.
+through a plain pg.Pool and through lifeline-net/pg side by side, and shows what each application saw.
 
 Options:
   --quick                 short scenarios (under 30 s in all)
@@ -113,7 +113,7 @@ function progressPrinter(stream: NodeJS.WriteStream): {
           const fraction = Math.min(1, event.elapsedMs / event.totalMs);
           const bar = '█'.repeat(Math.round(fraction * 12)).padEnd(12, '░');
           const side = (s: typeof naive): string => `${s.ok} ok ${s.errors} err ${s.pending} pending`;
-          const line = `  ${bar}  pg.Pool ${side(naive)}  │  lifeline/pg ${side(lifeline)}`;
+          const line = `  ${bar}  pg.Pool ${side(naive)}  │  lifeline-net/pg ${side(lifeline)}`;
           clear();
           // One row only: a line that wraps could not be cleared in place.
           stream.write(line.slice(0, Math.max(20, (stream.columns ?? 120) - 1)));

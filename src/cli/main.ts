@@ -11,7 +11,7 @@ const commands: Record<string, Command> = {
     load: () => import('./proxy.js'),
   },
   demo: {
-    summary: 'pg.Pool vs lifeline/pg under real faults',
+    summary: 'pg.Pool vs lifeline-net/pg under real faults',
     load: () => import('./demo.js'),
   },
 };

@@ -57,12 +57,12 @@ function scenarioSection(r: ScenarioResult, index: number): string {
 <p class="story">${escapeHtml(story(r))}</p>
 <div class="charts">
   <figure><figcaption>pg.Pool</figcaption><div class="chart" data-index="${index}" data-side="naive"></div></figure>
-  <figure><figcaption>lifeline/pg</figcaption><div class="chart" data-index="${index}" data-side="lifeline"></div></figure>
+  <figure><figcaption>lifeline-net/pg</figcaption><div class="chart" data-index="${index}" data-side="lifeline"></div></figure>
 </div>
-<table class="figures"><thead><tr><th></th><th>pg.Pool</th><th>lifeline/pg</th></tr></thead><tbody>${rows}</tbody></table>
+<table class="figures"><thead><tr><th></th><th>pg.Pool</th><th>lifeline-net/pg</th></tr></thead><tbody>${rows}</tbody></table>
 <div class="messages">
   <div><h3>Errors pg.Pool's caller saw</h3><ul>${messages(r.naive)}</ul></div>
-  <div><h3>Errors lifeline/pg's caller saw</h3><ul>${messages(r.lifeline)}</ul></div>
+  <div><h3>Errors lifeline-net/pg's caller saw</h3><ul>${messages(r.lifeline)}</ul></div>
 </div>
 </section>`;
 }
@@ -141,16 +141,16 @@ export function renderReport(result: DemoResult, tableText: string): string {
   const when = escapeHtml(result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>lifeline demo: pg.Pool vs lifeline/pg</title><style>${STYLE}</style></head>
+<title>lifeline demo: pg.Pool vs lifeline-net/pg</title><style>${STYLE}</style></head>
 <body data-charts-rendered="0">
-<h1>lifeline demo: pg.Pool vs lifeline/pg</h1>
-<p>The same application workload ran through a plain <code>pg.Pool</code> and through <code>lifeline/pg</code> at the
+<h1>lifeline demo: pg.Pool vs lifeline-net/pg</h1>
+<p>The same application workload ran through a plain <code>pg.Pool</code> and through <code>lifeline-net/pg</code> at the
 same time, each behind its own fault proxy to one database (${escapeHtml(result.database)}), and every scenario
 injected the same faults into both at the same moments. ${result.mode === 'quick' ? 'Quick mode' : 'Full mode'},
 seed ${result.seed}, ${when}, ${(result.elapsedMs / 1000).toFixed(1)} s.${result.aborted ? ' <strong>Interrupted: only the scenarios that finished are shown.</strong>' : ''}</p>
 <p><b>pg.Pool</b> runs as most services run it: defaults plus an <code>'error'</code> listener (without one, each
 <code>'error'</code> event counted below would have crashed the process), and a retry loop around writes.
-<b>lifeline/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query,
+<b>lifeline-net/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query,
 reads declared idempotent. <b>Hung</b>: still pending well after the load stopped — in production, a request
 waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets; dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
 <p class="story"><b>${escapeHtml(overall(result.scenarios))}</b></p>

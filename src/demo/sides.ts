@@ -5,7 +5,7 @@
 // crashes the process (we count each one). Its app code retries a failed write twice, the usual
 // hand-written loop ("a half-dozen retries and it completes", incident 3).
 //
-// lifeline: lifeline/pg's Pool configured as the docs tell a user to: short keepalive and user timeout,
+// lifeline: lifeline-net/pg's Pool configured as the docs tell a user to: short keepalive and user timeout,
 // a deadline on every query, reads declared idempotent so a read on a connection that died is re-run
 // on another, writes not (a write whose outcome is unknown is reported, never silently re-sent).
 
@@ -89,7 +89,7 @@ function classifyRead(error: unknown, sent: boolean): Classification {
 }
 
 export function lifelineSide(options: SideOptions): Side {
-  // No 'error' listener: lifeline/pg never turns a connection's death into an uncaught event.
+  // No 'error' listener: lifeline-net/pg never turns a connection's death into an uncaught event.
   const pool = new Pool({
     connectionString: options.url,
     max: options.poolSize,

@@ -32,7 +32,7 @@ function sideStory(side: SideResult, name: string): string {
 }
 
 export function story(result: ScenarioResult): string {
-  return `${sideStory(result.naive, 'pg.Pool')}. ${sideStory(result.lifeline, 'lifeline/pg')}.`;
+  return `${sideStory(result.naive, 'pg.Pool')}. ${sideStory(result.lifeline, 'lifeline-net/pg')}.`;
 }
 
 function totals(results: readonly ScenarioResult[], pick: (r: ScenarioResult) => SideResult): string {
@@ -56,6 +56,6 @@ function totals(results: readonly ScenarioResult[], pick: (r: ScenarioResult) =>
 export function overall(results: readonly ScenarioResult[]): string {
   return (
     `In all: pg.Pool's callers saw ${totals(results, (r) => r.naive)}; ` +
-    `lifeline/pg's saw ${totals(results, (r) => r.lifeline)}.`
+    `lifeline-net/pg's saw ${totals(results, (r) => r.lifeline)}.`
   );
 }

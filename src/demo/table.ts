@@ -1,4 +1,4 @@
-// The side-by-side table: one row per scenario, each figure as "pg.Pool → lifeline/pg". The same rows
+// The side-by-side table: one row per scenario, each figure as "pg.Pool → lifeline-net/pg". The same rows
 // render for a terminal (aligned columns) and as Markdown (docs and the README).
 
 import type { SideResult } from './metrics.js';
@@ -55,7 +55,7 @@ export function renderTable(results: readonly ScenarioResult[]): string {
       .join('  ')
       .trimEnd();
   return [
-    'Each cell: pg.Pool → lifeline/pg. Same workload, same faults, at the same time.',
+    'Each cell: pg.Pool → lifeline-net/pg. Same workload, same faults, at the same time.',
     '',
     line(HEADERS),
     line(widths.map((w) => '─'.repeat(w))),

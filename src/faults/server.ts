@@ -260,7 +260,7 @@ export class ControlServer {
 
   /**
    * prom-client (a dependency of lifeline) is loaded on the first scrape, and only here, so importing
-   * lifeline/faults or running a proxy never loads it. null when it cannot load (a broken install).
+   * lifeline-net/faults or running a proxy never loads it. null when it cannot load (a broken install).
    */
   private async createMetrics(): Promise<{
     prom: PromClient;

@@ -11,7 +11,7 @@ export function packageVersion(): string {
         name?: string;
         version?: string;
       };
-      if (pkg.name === 'lifeline' && pkg.version) return pkg.version;
+      if (pkg.name === 'lifeline-net' && pkg.version) return pkg.version;
     } catch {
       // No package.json here: look one level up.
     }

@@ -38,7 +38,7 @@ type Stateful = PoolClient & { [STATE]?: ClientState };
 
 export function stateOf(client: PoolClient): ClientState {
   const state = (client as Stateful)[STATE];
-  if (state === undefined) throw new TypeError('this client does not belong to a lifeline/pg Pool');
+  if (state === undefined) throw new TypeError('this client does not belong to a lifeline-net/pg Pool');
   return state;
 }
 
@@ -49,7 +49,7 @@ export function isAlive(client: PoolClient): boolean {
   return state.live?.usable === true;
 }
 
-/** The LiveSocket under a lifeline/pg client: its state, death record and `capabilities()`. */
+/** The LiveSocket under a lifeline-net/pg client: its state, death record and `capabilities()`. */
 export function liveSocketOf(client: PoolClient): LiveSocket | undefined {
   return (client as Stateful)[STATE]?.live;
 }

@@ -1,7 +1,7 @@
 import { InvalidOptionError, type OptionRules, validateOptions } from '../../options.js';
 import type { TargetSessionAttrs } from './hosts.js';
 
-/** The `lifeline` object of a lifeline/pg Pool's config. Every field is optional. */
+/** The `lifeline` object of a lifeline-net/pg Pool's config. Every field is optional. */
 export interface LifelinePgOptions {
   /** How long pool.connect/pool.query wait for a client when connectionTimeoutMillis is not set (pg waits forever). Default 30000. */
   acquireTimeoutMs?: number;
@@ -77,7 +77,7 @@ const RULES: OptionRules = {
   lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
 };
 
-const OWNER = 'lifeline/pg Pool lifeline';
+const OWNER = 'lifeline-net/pg Pool lifeline';
 
 /** Validates the `lifeline` object once, at construction; messages name the option and its range. */
 export function resolvePgOptions(

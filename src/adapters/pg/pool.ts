@@ -102,7 +102,7 @@ export class Pool extends EventEmitter {
     if (rest.pipeline) {
       // A pipelined client has several statements in flight: none of them could be told apart as sent or not.
       throw new InvalidOptionError(
-        'lifeline/pg Pool',
+        'lifeline-net/pg Pool',
         'pipeline',
         'is not supported (must be false)',
         rest.pipeline,

@@ -1,4 +1,4 @@
-// Behaviours of a lifeline/pg Pool behind a fault proxy that must hold over plain TCP and over TLS alike:
+// Behaviours of a lifeline-net/pg Pool behind a fault proxy that must hold over plain TCP and over TLS alike:
 // faults.test.ts runs them against the shared server, tls.test.ts against an ssl=on cluster.
 import assert from 'node:assert/strict';
 import { OutcomeUnknownError, PgConnectionLostError, type Pool } from '../../../src/adapters/pg/index.js';

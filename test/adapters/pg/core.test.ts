@@ -6,4 +6,4 @@ test('postgres is reachable', async (t) => {
   await requireService(t, 'postgres');
 });
 
-coreSuite('lifeline/pg against the server directly', () => services.postgres);
+coreSuite('lifeline-net/pg against the server directly', () => services.postgres);

@@ -100,7 +100,9 @@ export function coreSuite(name: string, endpoint: () => Endpoint): void {
       await c.end();
     });
 
-    test('code written for pg.Pool gives the same results on lifeline/pg', { timeout: 30_000 }, async () => {
+    test('code written for pg.Pool gives the same results on lifeline-net/pg', {
+      timeout: 30_000,
+    }, async () => {
       const reference = new pg.Pool(config());
       const ours = new Pool(config());
       try {

@@ -1,5 +1,5 @@
 /**
- * lifeline/pg under injected faults: the fault proxy sits between the pool and the real server.
+ * lifeline-net/pg under injected faults: the fault proxy sits between the pool and the real server.
  * No timing thresholds: every test waits for an outcome and is bounded by its own timeout.
  */
 import assert from 'node:assert/strict';
@@ -76,7 +76,7 @@ async function loseNextReply(pool: Pool, proxy: FaultProxy): Promise<void> {
   });
 }
 
-describe('lifeline/pg through the fault proxy', () => {
+describe('lifeline-net/pg through the fault proxy', () => {
   const uncaught: unknown[] = [];
   const onUncaught = (error: unknown) => uncaught.push(error);
 
@@ -104,7 +104,7 @@ describe('lifeline/pg through the fault proxy', () => {
   });
 
   /**
-   * A test with a lifeline/pg Pool (`poolConfig`) behind its own fault proxy to the shared server. The pool
+   * A test with a lifeline-net/pg Pool (`poolConfig`) behind its own fault proxy to the shared server. The pool
    * is ended afterwards, and no 'error' event may have escaped as an uncaught exception.
    */
   function proxyTest(

@@ -25,7 +25,7 @@ for (const mode of ['session', 'transaction'] as PoolMode[]) {
       await bouncer?.stop();
     });
 
-    coreSuite(`lifeline/pg via PgBouncer ${mode} mode`, (): Endpoint => {
+    coreSuite(`lifeline-net/pg via PgBouncer ${mode} mode`, (): Endpoint => {
       if (!ready || bouncer === undefined) throw new Error('PgBouncer is not running (see the first test)');
       return { ...services.postgres, host: bouncer.host, port: bouncer.port };
     });

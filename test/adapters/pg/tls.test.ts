@@ -1,5 +1,5 @@
 /**
- * lifeline/pg with `ssl`: a private PostgreSQL with ssl=on and a self-signed certificate, reached directly
+ * lifeline-net/pg with `ssl`: a private PostgreSQL with ssl=on and a self-signed certificate, reached directly
  * and through the fault proxy (which forwards bytes, so TLS passes through it). pg upgrades its socket to
  * TLS after the SSLRequest; liveness must follow it onto the TLS socket (LiveSocket.upgradedTo).
  */
@@ -22,7 +22,7 @@ import {
 
 const T = { timeout: 60_000 };
 
-describe('lifeline/pg over TLS', () => {
+describe('lifeline-net/pg over TLS', () => {
   const unsupported = PgCluster.unsupported();
   let cluster: PgCluster | undefined;
   const uncaught: unknown[] = [];
