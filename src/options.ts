@@ -4,6 +4,15 @@ import { LifelineError } from './errors.js';
 export const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
+ * A delay as a Node timer can hold it: Infinity and anything past {@link MAX_TIMER_MS} become MAX_TIMER_MS
+ * (Node would fire them after 1 ms, with a TimeoutOverflowWarning). A caller that waits longer re-arms
+ * for what is left when the timer fires.
+ */
+export function timerMs(ms: number): number {
+  return ms < MAX_TIMER_MS ? ms : MAX_TIMER_MS;
+}
+
+/**
  * An option was missing, of the wrong type, out of range, or unknown. Thrown once, at construction,
  * so a misconfigured component never starts. `option` is the option's path, e.g. `createRetry.maxDelayMs`.
  */
@@ -117,7 +126,11 @@ function expected(rule: OptionRule): string {
   }
 }
 
-function describe(value: unknown): string {
+/**
+ * A value as an error message shows it. Never recurses into objects, so a deeply nested value (a hostile
+ * JSON body) cannot overflow the stack the way JSON.stringify would.
+ */
+export function describe(value: unknown): string {
   if (typeof value === 'string') return `'${value}'`;
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
