@@ -59,7 +59,8 @@ export async function requireService(t: TestContext, name: ServiceName): Promise
 
 /**
  * Skips (or under CI fails) when `why` is a reason the environment cannot run the test, e.g. not root.
- * Returns true when the test may run.
+ * Returns true when the test may run. A missing system tool is not such a reason: it never fails, see
+ * requireTools in tools.ts.
  */
 export function requireCapability(t: TestContext, why: string | undefined): boolean {
   if (why === undefined) return true;
@@ -67,4 +68,14 @@ export function requireCapability(t: TestContext, why: string | undefined): bool
   console.warn(`\n!!! SKIPPED: ${why}`);
   t.skip(`SKIPPED: ${why}`);
   return false;
+}
+
+/**
+ * requireCapability's rule as a `describe`/`test` `skip` option, for tests that cannot check for themselves:
+ * outside CI the loud reason, under CI=true false (the tests run and fail, as requireCapability makes them).
+ */
+export function capabilitySkip(why: string | undefined): string | false {
+  if (why === undefined || process.env.CI === 'true') return false;
+  console.warn(`\n!!! SKIPPED: ${why}`);
+  return `SKIPPED: ${why}`;
 }
