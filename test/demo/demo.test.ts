@@ -4,7 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,8 +13,9 @@ import { renderReport } from '../../src/demo/report.js';
 import { type DemoResult, runDemo } from '../../src/demo/runner.js';
 import { SCENARIOS } from '../../src/demo/scenarios.js';
 import { renderMarkdownTable, renderTable } from '../../src/demo/table.js';
+import { toolPath, toolSkip } from '../support/tools.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = toolPath('chromium') ?? 'chromium';
 
 function dumpDom(file: string, profile: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -110,7 +110,7 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
   });
 
   it('writes an HTML report that renders offline in headless Chromium, with charts and numbers', {
-    skip: !existsSync(CHROMIUM) && !process.env.CI ? `${CHROMIUM} not installed` : false,
+    skip: toolSkip('chromium'),
   }, async () => {
     const file = join(dir, 'demo.html');
     const html = renderReport(result, renderTable(result.scenarios));
