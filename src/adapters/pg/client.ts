@@ -31,6 +31,8 @@ export interface ClientState {
   afterLateAnswer: (() => void) | undefined;
   /** Set by the pool: called once, at the first sign of death. */
   onDeath: ((client: PoolClient) => void) | undefined;
+  /** closeClient has begun: the pool is closing it on purpose, so the 'end' that follows is no death to report. */
+  closing: boolean;
 }
 
 const STATE = Symbol('lifeline.pg.client');
@@ -98,6 +100,7 @@ export async function openClient(
     busyUntil: undefined,
     afterLateAnswer: undefined,
     onDeath: undefined,
+    closing: false,
   };
   Object.defineProperty(client, STATE, { value: state, enumerable: false });
 
@@ -150,6 +153,7 @@ export async function openClient(
 /** Ends a client without waiting on a server that may be gone: a graceful Terminate, then a hard close. */
 export function closeClient(client: PoolClient): Promise<void> {
   const state = stateOf(client);
+  state.closing = true;
   if (state.death !== undefined || state.socket.destroyed) {
     state.socket.destroy();
     return Promise.resolve();
