@@ -184,11 +184,17 @@ export class Pool extends EventEmitter {
         onDeath: (client, cb) => {
           const state = stateOf(client);
           state.onDeath = () => {
+            // Read before cb: the core pool destroys an idle dead client at once, which sets `closing`.
+            const onPurpose = state.closing;
             cb(state.death);
-            // pg.Pool emits 'error' for an idle client's death, and without a listener that crashes the
-            // process. Emitted here only to those who listen; a checked-out client's death goes to its query.
-            if (!state.checkedOut && this.listenerCount('error') > 0) {
-              this.emit('error', state.death, client);
+            // pg.Pool emits 'error' for an idle client's death (with err.client), and without a listener that
+            // crashes the process. Emitted here only to those who listen; a checked-out client's death goes to
+            // its query, and a connection the pool itself is closing (idle timeout, release(err), end(),
+            // lifetime, maxUses) is no error at all: pg.Pool shows that as 'remove' only.
+            const death = state.death;
+            if (!state.checkedOut && !onPurpose && death && this.listenerCount('error') > 0) {
+              (death as Error & { client?: PoolClient }).client = client;
+              this.emit('error', death, client);
             }
           };
         },
