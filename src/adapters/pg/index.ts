@@ -8,5 +8,6 @@ export {
 } from './errors.js';
 export { PgConfigError, type TargetSessionAttrs } from './hosts.js';
 export type { LifelinePgOptions } from './options.js';
-export { type LifelinePoolConfig, Pool } from './pool.js';
-export type { LifelineQueryConfig } from './query.js';
+export { type LifelinePoolConfig, type LifelinePoolOptions, Pool } from './pool.js';
+export type { LifelineQueryArrayConfig, LifelineQueryConfig } from './query.js';
+export type { PoolClient } from './types.js';

@@ -1,5 +1,13 @@
-import { EventEmitter } from 'node:events';
-import type { PoolClient, PoolConfig, QueryConfig, QueryResult, Submittable } from 'pg';
+import type {
+  PoolConfig,
+  PoolOptions,
+  QueryArrayResult,
+  QueryConfig,
+  QueryConfigValues,
+  QueryResult,
+  QueryResultRow,
+  Submittable,
+} from 'pg';
 import pg from 'pg';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 import {
@@ -19,16 +27,23 @@ import { planHosts, type TargetSessionAttrs } from './hosts.js';
 import { type LifelinePgOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
 import {
   isSubmittable,
+  type LifelineQueryArrayConfig,
   type LifelineQueryConfig,
   type QueryRunOptions,
   runQuery,
   wrapClientQuery,
 } from './query.js';
 import { sqlState } from './sqlstate.js';
+import type { PoolClient } from './types.js';
 
 /** pg.Pool's config, plus `lifeline` and libpq's target_session_attrs. */
 export interface LifelinePoolConfig extends PoolConfig {
   lifeline?: LifelinePgOptions;
+  target_session_attrs?: TargetSessionAttrs;
+}
+
+/** `pool.options`: pg.Pool's, with pg's defaults filled in (max, maxUses, idleTimeoutMillis, …), without `lifeline`. */
+export interface LifelinePoolOptions extends PoolOptions {
   target_session_attrs?: TargetSessionAttrs;
 }
 
@@ -38,6 +53,19 @@ type ConnectCallback = (
   client: PoolClient | undefined,
   done: (release?: Error | boolean) => void,
 ) => void;
+
+/**
+ * pg.Pool as a base class. @types/pg declares the counts as plain properties where pg-pool implements them as
+ * getters, and TypeScript lets a subclass override a declared property only with another property: they are
+ * left out of the base's type, and this class's getters supply them (the instance type still matches pg.Pool).
+ */
+interface PgPoolCounts extends pg.Pool {
+  get totalCount(): number;
+  get idleCount(): number;
+  get waitingCount(): number;
+  get expiredCount(): number;
+}
+const PgPool: new (config?: PoolConfig) => PgPoolCounts = pg.Pool;
 
 const NOOP = () => {};
 // setTimeout's limit, execute()'s largest deadline: about 24.8 days, i.e. none.
@@ -70,10 +98,11 @@ const DESTROY = { destroy: true } as const;
  * retries what is safe: a statement that was not sent, a statement the server rolled back (57P01, 40001, …),
  * and one whose outcome is unknown only when declared idempotent.
  */
-export class Pool extends EventEmitter {
-  readonly options: LifelinePoolConfig;
-  ending = false;
-  ended = false;
+export class Pool extends PgPool {
+  // Set by pg.Pool's constructor (pg-pool), as pg sets it: a copy with the password hidden and pg's defaults.
+  declare options: LifelinePoolOptions;
+  override ending = false;
+  override ended = false;
 
   private readonly lifeline: ResolvedPgOptions;
   private readonly core: CorePool<PoolClient>;
@@ -87,17 +116,11 @@ export class Pool extends EventEmitter {
   private readonly plans: { default: ExecuteOptions; idempotent: ExecuteOptions; once: ExecuteOptions };
 
   constructor(config: LifelinePoolConfig = {}) {
-    super();
     const { lifeline, ...rest } = config;
-    this.options = { ...rest, max: rest.max || 10, min: rest.min || 0 };
-    // Hidden as pg.Pool hides it: not in console.log, JSON or stack traces.
-    if ('password' in rest) {
-      Object.defineProperty(this.options, 'password', {
-        value: rest.password,
-        enumerable: false,
-        writable: true,
-      });
-    }
+    // pg.Pool's constructor (pg-pool) only records its options (password hidden, pg's defaults) and empty
+    // bookkeeping that nothing here reads: every method and count is this class's own. Extending it makes a
+    // lifeline pool `instanceof pg.Pool`, which Prisma's adapter-pg and Drizzle test.
+    super(rest);
     this.lifeline = resolvePgOptions(lifeline, rest.keepAliveInitialDelayMillis);
     if (rest.pipeline) {
       // A pipelined client has several statements in flight: none of them could be told apart as sent or not.
@@ -210,21 +233,21 @@ export class Pool extends EventEmitter {
     }
   }
 
-  get totalCount(): number {
+  override get totalCount(): number {
     const s = this.core.stats();
     return s.total + s.pendingCreates;
   }
 
-  get idleCount(): number {
+  override get idleCount(): number {
     return this.core.stats().idle;
   }
 
-  get waitingCount(): number {
+  override get waitingCount(): number {
     return this.core.stats().waiting;
   }
 
   /** Lent-out clients past maxLifetimeSeconds, retired when released (as pg.Pool counts them). */
-  get expiredCount(): number {
+  override get expiredCount(): number {
     if (this.maxLifetimeMs <= 0) return 0;
     return this.expiredSince(Date.now() - this.maxLifetimeMs);
   }
@@ -234,9 +257,9 @@ export class Pool extends EventEmitter {
     return this.core.stats();
   }
 
-  connect(): Promise<PoolClient>;
-  connect(callback: ConnectCallback): void;
-  connect(callback?: ConnectCallback): Promise<PoolClient> | undefined {
+  override connect(): Promise<PoolClient>;
+  override connect(callback: ConnectCallback): void;
+  override connect(callback?: ConnectCallback): Promise<PoolClient> | undefined {
     const pending = this.checkout(this.acquireTimeoutMs).then((client) => {
       this.lend(client);
       let released = false;
@@ -256,21 +279,38 @@ export class Pool extends EventEmitter {
     return undefined;
   }
 
-  query<T extends Submittable>(queryStream: T): T;
-  query<R extends QueryResult = QueryResult>(
-    config: string | LifelineQueryConfig,
-    values?: unknown[],
-  ): Promise<R>;
-  query<R extends QueryResult = QueryResult>(
-    config: string | LifelineQueryConfig,
-    callback: (err: Error | undefined, result: R) => void,
+  // pg's overloads, as @types/pg declares them (its `any` defaults included, so that untyped rows read as they
+  // do with pg), with lifeline's per-query fields (deadlineMs, idempotent) accepted in the config.
+  override query<T extends Submittable>(queryStream: T): T;
+  // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
+  override query<R extends any[] = any[], I = any[]>(
+    queryConfig: LifelineQueryArrayConfig<I>,
+    values?: QueryConfigValues<I>,
+  ): Promise<QueryArrayResult<R>>;
+  // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
+  override query<R extends QueryResultRow = any, I = any[]>(queryConfig: LifelineQueryConfig<I>): Promise<QueryResult<R>>;
+  // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
+  override query<R extends QueryResultRow = any, I = any[]>(
+    queryTextOrConfig: string | LifelineQueryConfig<I>,
+    values?: QueryConfigValues<I>,
+  ): Promise<QueryResult<R>>;
+  // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
+  override query<R extends any[] = any[], I = any[]>(
+    queryConfig: LifelineQueryArrayConfig<I>,
+    callback: (err: Error, result: QueryArrayResult<R>) => void,
   ): void;
-  query<R extends QueryResult = QueryResult>(
-    text: string | LifelineQueryConfig,
-    values: unknown[] | undefined,
-    callback: (err: Error | undefined, result: R) => void,
+  // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
+  override query<R extends QueryResultRow = any, I = any[]>(
+    queryTextOrConfig: string | LifelineQueryConfig<I>,
+    callback: (err: Error, result: QueryResult<R>) => void,
   ): void;
-  query(first: unknown, second?: unknown, third?: unknown): unknown {
+  // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
+  override query<R extends QueryResultRow = any, I = any[]>(
+    queryText: string,
+    values: QueryConfigValues<I>,
+    callback: (err: Error, result: QueryResult<R>) => void,
+  ): void;
+  override query(first: unknown, second?: unknown, third?: unknown): unknown {
     if (typeof first === 'function') {
       const error = new Error('Passing a function as the first parameter to pool.query is not supported');
       setImmediate(first as (e: Error) => void, error);
@@ -288,9 +328,9 @@ export class Pool extends EventEmitter {
     return undefined;
   }
 
-  end(): Promise<void>;
-  end(callback: (err?: Error) => void): void;
-  end(callback?: (err?: Error) => void): Promise<void> | undefined {
+  override end(): Promise<void>;
+  override end(callback: (err?: Error) => void): void;
+  override end(callback?: (err?: Error) => void): Promise<void> | undefined {
     let pending: Promise<void>;
     if (this.ending) {
       pending = Promise.reject(new Error('Called end on pool more than once'));

@@ -6,11 +6,16 @@ import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
 import { retiresConnection, sqlState } from './sqlstate.js';
 
 /** pg's QueryConfig plus lifeline's per-query fields; pg ignores the extra ones. */
-export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I extends unknown[] ? I : unknown[]> {
+export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I> {
   /** Running this statement twice is harmless: retry it even when its outcome is unknown. */
   idempotent?: boolean;
   /** Overrides the pool's `lifeline.queryDeadlineMs` for this statement. */
   deadlineMs?: number;
+}
+
+/** pg's QueryArrayConfig (rows as arrays) plus lifeline's per-query fields. */
+export interface LifelineQueryArrayConfig<I = unknown[]> extends LifelineQueryConfig<I> {
+  rowMode: 'array';
 }
 
 type QueryCallback = (err: Error | null, result?: QueryResult) => void;
