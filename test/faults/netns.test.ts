@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
 import { LifelineError } from '../../src/errors.js';
-import { NetemUnavailableError, NetnsHost, netnsSupport } from '../../src/faults/netns.js';
-import { requireCapability } from '../support/services.js';
+import { NetemUnavailableError, NetnsHost } from '../../src/faults/netns.js';
+import { requireNetns } from '../support/tools.js';
 
 const T = { timeout: 30_000 };
 
@@ -54,7 +54,7 @@ async function echoServer(address: string): Promise<{ port: number; close(): Pro
 }
 
 test('two hosts get distinct /30s in 198.18.0.0/15 and serve an in-process server', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   const a = await NetnsHost.create();
   const b = await NetnsHost.create({ prefix: 'lltest' });
   try {
@@ -84,7 +84,7 @@ test('two hosts get distinct /30s in 198.18.0.0/15 and serve an in-process serve
 });
 
 test('blackhole drops silently, heal restores, loss(100) drops everything', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   const host = await NetnsHost.create();
   const server = await echoServer(host.gatewayAddress);
   try {
@@ -118,7 +118,7 @@ test(
   'serve gives up by its deadline when the relay cannot be reached (the host is blackholed)',
   T,
   async (t) => {
-    if (!requireCapability(t, netnsSupport())) return;
+    if (!requireNetns(t)) return;
     const host = await NetnsHost.create();
     const server = await echoServer(host.gatewayAddress);
     try {
@@ -145,7 +145,7 @@ test('bad options are LifelineErrors with a stable code, checked before the envi
 });
 
 test('destroy removes the namespace, its veth and its processes', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   const host = await NetnsHost.create();
   const sleeper = host.run('sleep', ['60']);
   assert.match(namespaces(), new RegExp(host.name));
@@ -159,7 +159,7 @@ test('destroy removes the namespace, its veth and its processes', T, async (t) =
 });
 
 test('leftovers of a killed process are removed at the next create', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   // A child creates a host with a process inside, reports its name, and is SIGKILLed: no cleanup runs.
   const script = `
     import { NetnsHost } from ${JSON.stringify(new URL('../../src/faults/netns.ts', import.meta.url).href)};
@@ -191,7 +191,7 @@ test('leftovers of a killed process are removed at the next create', T, async (t
 
 for (const ending of ['exit', 'SIGTERM'] as const) {
   test(`a process that ends by ${ending} without destroy() leaves no namespace`, T, async (t) => {
-    if (!requireCapability(t, netnsSupport())) return;
+    if (!requireNetns(t)) return;
     const script = `
       import { NetnsHost } from ${JSON.stringify(new URL('../../src/faults/netns.ts', import.meta.url).href)};
       const host = await NetnsHost.create();

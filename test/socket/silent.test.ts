@@ -2,14 +2,14 @@
 // FIN, no RST, no ICMP. Only TCP_USER_TIMEOUT (data outstanding) and keepalive (idle) can notice.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { NetnsHost, netnsSupport } from '../../src/faults/netns.js';
+import { NetnsHost } from '../../src/faults/netns.js';
 import {
   ConnectFailedError,
   KeepaliveTimeoutError,
   LiveSocket,
   UserTimeoutError,
 } from '../../src/socket/index.js';
-import { requireCapability } from '../support/services.js';
+import { requireNetns } from '../support/tools.js';
 import { deathOf, startServer } from './support.js';
 
 const T = { timeout: 30_000 };
@@ -35,7 +35,7 @@ async function silentPeer(body: (live: LiveSocket, host: NetnsHost) => Promise<v
 }
 
 test('busy: data unacknowledged behind a blackhole dies of user-timeout', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   await silentPeer(async (live, host) => {
     if (live.capabilities().userTimeout !== 'native') {
       t.skip(`TCP_USER_TIMEOUT unavailable: ${live.capabilities().reasons.join('; ')}`);
@@ -53,7 +53,7 @@ test('busy: data unacknowledged behind a blackhole dies of user-timeout', T, asy
 });
 
 test('idle: nothing outstanding behind a blackhole dies of keepalive', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   await silentPeer(async (live, host) => {
     // Traffic before the fault, answered and acknowledged: the connection is idle, not busy, when it dies.
     live.socket.write('hello\n');
@@ -68,7 +68,7 @@ test('idle: nothing outstanding behind a blackhole dies of keepalive', T, async 
 });
 
 test('healed before the timeouts: the connection survives', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   await silentPeer(async (live, host) => {
     await host.blackhole();
     live.socket.write('delayed, not lost\n');
@@ -82,7 +82,7 @@ test('healed before the timeouts: the connection survives', T, async (t) => {
 });
 
 test('a connect into a blackhole ends at connectTimeoutMs as connect-failed', T, async (t) => {
-  if (!requireCapability(t, netnsSupport())) return;
+  if (!requireNetns(t)) return;
   const host = await NetnsHost.create();
   const server = await startServer(undefined, host.gatewayAddress);
   try {

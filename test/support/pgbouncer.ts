@@ -1,9 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { chownToPostgres, freePort } from './pg-cluster.js';
+import { missingTools, toolPath } from './tools.js';
 
 export type PoolMode = 'session' | 'transaction';
 
@@ -13,8 +14,6 @@ export interface PgBouncerOptions {
   /** Server connections per user/database pair. Default 10. */
   poolSize?: number;
 }
-
-const BINARY = '/usr/sbin/pgbouncer';
 
 /**
  * A private PgBouncer in front of a Postgres server, for tests: its own temp dir (config, auth_file,
@@ -38,14 +37,18 @@ export class PgBouncer {
     });
   }
 
-  /** Why PgBouncer cannot run here, or undefined when it can. */
+  /**
+   * Why PgBouncer cannot run here although it is installed (not root), or undefined when it can. A missing
+   * pgbouncer binary is reported by requireTools/toolSkip from tools.ts, which never fail the run.
+   */
   static unsupported(): string | undefined {
-    if (!existsSync(BINARY)) return `PgBouncer is not installed at ${BINARY} (apt-get install pgbouncer)`;
     if (process.getuid?.() !== 0) return 'PgBouncer tests need root (to run pgbouncer as the postgres user)';
     return undefined;
   }
 
   static async start(options: PgBouncerOptions): Promise<PgBouncer> {
+    const binary = toolPath('pgbouncer');
+    if (binary === undefined) throw new Error(missingTools(['pgbouncer']));
     const dir = mkdtempSync(path.join(os.tmpdir(), 'lifeline-pgbouncer-'));
     const port = await freePort();
     const { upstream } = options;
@@ -76,7 +79,7 @@ export class PgBouncer {
     chownToPostgres(dir);
     for (const f of ['pgbouncer.ini', 'users.txt']) chownToPostgres(path.join(dir, f));
 
-    const child = spawn('runuser', ['-u', 'postgres', '--', BINARY, ini], {
+    const child = spawn('runuser', ['-u', 'postgres', '--', binary, ini], {
       stdio: ['ignore', 'ignore', 'pipe'],
       cwd: dir,
     });
