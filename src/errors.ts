@@ -13,9 +13,4 @@ export class LifelineError extends Error {
   }
 }
 
-/** Replaces the password in a connection string or URL so it can appear in a message or a log. */
-export function redact(text: string): string {
-  return text
-    .replace(/(\w+:\/\/[^:/@\s]*:)[^@\s]*@/g, '$1***@')
-    .replace(/(password\s*=\s*)('[^']*'|\S+)/gi, '$1***');
-}
+export { redact } from './redact.js';

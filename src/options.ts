@@ -1,4 +1,5 @@
 import { LifelineError } from './errors.js';
+import { redact } from './redact.js';
 
 /** The longest delay a Node timer holds (2^31-1 ms, about 24.8 days); a longer one fires after 1 ms. */
 export const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -13,14 +14,26 @@ export function timerMs(ms: number): number {
 }
 
 /**
- * An option was missing, of the wrong type, out of range, or unknown. Thrown once, at construction,
- * so a misconfigured component never starts. `option` is the option's path, e.g. `createRetry.maxDelayMs`.
+ * An option or an argument was missing, of the wrong type, out of range, or unknown. Options are checked
+ * once, at construction, so a misconfigured component never starts; a method's arguments on each call.
+ * `option` is the option's path (e.g. `createRetry.maxDelayMs`) or the argument's name (e.g. `op`).
  */
 export class InvalidOptionError extends LifelineError {
   readonly option: string;
 
-  constructor(owner: string, option: string, requirement: string, got: unknown) {
-    super('LIFELINE_INVALID_OPTION', `${owner} option "${option}" ${requirement}, got ${describe(got)}`);
+  constructor(
+    owner: string,
+    option: string,
+    requirement: string,
+    got: unknown,
+    details?: { readonly argument?: boolean; readonly cause?: unknown },
+  ) {
+    const what = details?.argument === true ? 'argument' : 'option';
+    super(
+      'LIFELINE_INVALID_OPTION',
+      `${owner} ${what} "${option}" ${requirement}, got ${describe(got)}`,
+      details?.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.option = option;
   }
 }
@@ -126,12 +139,21 @@ function expected(rule: OptionRule): string {
   }
 }
 
+// Longer strings are cut in messages: a 500 000-character value must not become a 500 000-character log line.
+const MAX_SHOWN = 120;
+
 /**
  * A value as an error message shows it. Never recurses into objects, so a deeply nested value (a hostile
- * JSON body) cannot overflow the stack the way JSON.stringify would.
+ * JSON body) cannot overflow the stack the way JSON.stringify would. Strings are shown with passwords
+ * redacted (a connection string given to the wrong option) and cut after 120 characters.
  */
 export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'string') {
+    const shown = redact(value);
+    return shown.length <= MAX_SHOWN
+      ? `'${shown}'`
+      : `'${shown.slice(0, MAX_SHOWN)}…' (${value.length} characters)`;
+  }
   if (typeof value === 'function') return 'a function';
   if (typeof value === 'object' && value !== null) return Array.isArray(value) ? 'an array' : 'an object';
   return String(value);

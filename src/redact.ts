@@ -1,0 +1,61 @@
+// Hiding passwords in text that is about to appear in a message or a log. When the text is ambiguous (a
+// password may hold any character, '@', '/' and spaces included), more is hidden rather than less: a message
+// that lost a host name is a nuisance, a message that carries part of a password is a leak.
+
+/** Where a URL's scheme starts: `postgres://`, `redis://`, `mysql://`, … */
+const SCHEME = /[a-z][a-z0-9+.-]*:\/\//gi;
+
+/**
+ * A scheme that starts a further URL in the same text: it must follow a separator, so `x://` inside a
+ * password (which follows a letter or a symbol) does not cut that password short.
+ */
+const NEXT_URL = /[\s,;(<'"=][a-z][a-z0-9+.-]*:\/\//gi;
+
+/**
+ * `password=…` as libpq's conninfo, a URL query, an environment dump (`PGPASSWORD=…`) or a config printout
+ * (`password: '…'`, `"password":"…"`) writes it. The value is single-quoted or double-quoted (backslash
+ * escapes inside, as libpq allows; an unterminated quote runs to the end) or bare: up to whitespace, a
+ * backslash escaping the next character as in libpq (in a URL query too, though pg's parser would stop at '&').
+ */
+const KEY_VALUE =
+  /(^|[^\w])(["']?)(\w*(?:password|passwd|pwd))\2([ \t]*[=:][ \t]*)(?:'(?:[^'\\]|\\[\s\S])*(?:'|$)|"(?:[^"\\]|\\[\s\S])*(?:"|$)|(?:[^\s\\]|\\[\s\S])*)/gi;
+
+/**
+ * Replaces passwords with `***` so the text can appear in a message or a log:
+ * - in URLs (`postgres://user:***@host/db`): the user info runs to the last '@' before the next URL or the
+ *   end of the text, as far as the password could reach (WHATWG's URL parser, which pg uses, takes it to
+ *   the last '@' of the authority; a password written with a raw '/', '?', '#' or space reaches further);
+ * - in `password=…` key/value pairs (libpq conninfo, quoted or bare; a URL query, where the value ends at
+ *   '&' for pg but a raw '&' may still belong to what the user meant); also `*password`, `passwd` and `pwd`
+ *   keys, and `password: '…'` as configs print.
+ */
+export function redact(text: string): string {
+  return redactKeyValues(redactUrls(text));
+}
+
+function redactUrls(text: string): string {
+  let out = '';
+  let copied = 0;
+  SCHEME.lastIndex = 0;
+  for (let m = SCHEME.exec(text); m !== null; m = SCHEME.exec(text)) {
+    const start = m.index + m[0].length;
+    NEXT_URL.lastIndex = start;
+    const next = NEXT_URL.exec(text);
+    const end = next === null ? text.length : next.index + 1;
+    const at = text.lastIndexOf('@', end - 1);
+    // No '@': no user info. A user name without ':' carries no password.
+    const colon = at < start ? -1 : text.indexOf(':', start);
+    if (colon < 0 || colon > at) {
+      SCHEME.lastIndex = Math.max(SCHEME.lastIndex, at + 1);
+      continue;
+    }
+    out += `${text.slice(copied, colon + 1)}***`;
+    copied = at;
+    SCHEME.lastIndex = at + 1;
+  }
+  return copied === 0 ? text : out + text.slice(copied);
+}
+
+function redactKeyValues(text: string): string {
+  return text.replace(KEY_VALUE, '$1$2$3$2$4***');
+}
