@@ -1,4 +1,11 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../../options.js';
+import {
+  checkOption,
+  InvalidOptionError,
+  MAX_TIMER_MS,
+  type OptionRule,
+  type OptionRules,
+  validateOptions,
+} from '../../options.js';
 import type { TargetSessionAttrs } from './hosts.js';
 
 /** The `lifeline` object of a lifeline-net/pg Pool's config. Every field is optional. */
@@ -50,7 +57,8 @@ export interface LifelinePgOptions {
 export type ResolvedPgOptions = Required<Omit<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs'>> &
   Pick<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs'>;
 
-const ms = (min: number) => ({ kind: 'number', min, infinity: false }) as const;
+// Every duration ends up in a Node timer, which fires after 1 ms for anything past MAX_TIMER_MS (~24.8 days).
+const ms = (min: number) => ({ kind: 'number', min, max: MAX_TIMER_MS }) as const;
 
 const RULES: OptionRules = {
   acquireTimeoutMs: ms(1),
@@ -116,4 +124,37 @@ export function resolvePgOptions(
     validateAfterIdleMs: o.validateAfterIdleMs ?? 100,
     lifetimeJitter: o.lifetimeJitter ?? 0.1,
   };
+}
+
+/**
+ * pg's own durations, as pg reads them: 0 (or absent) means none — pg-pool and pg's Client test them for
+ * truthiness — and anything else is handed to setTimeout, where Infinity or a value past MAX_TIMER_MS fires
+ * after 1 ms (pg does not treat Infinity as none: every connect would time out at once). So they are checked
+ * here, once, under the user's own option name.
+ */
+const PG_DURATIONS: Readonly<Record<string, OptionRule>> = {
+  connectionTimeoutMillis: { kind: 'number', min: 0, max: MAX_TIMER_MS },
+  idleTimeoutMillis: { kind: 'number', min: 0, max: MAX_TIMER_MS },
+  maxLifetimeSeconds: { kind: 'number', min: 0, max: Math.floor(MAX_TIMER_MS / 1000) },
+  keepAliveInitialDelayMillis: { kind: 'number', min: 0, max: MAX_TIMER_MS },
+  query_timeout: { kind: 'number', min: 0, max: MAX_TIMER_MS },
+  maxUses: { kind: 'number', min: 0, integer: true, infinity: true },
+};
+
+/** Checks pg's own config fields that lifeline or pg turn into timers; `null` counts as absent, as pg treats it. */
+export function checkPgConfig(config: Readonly<Record<string, unknown>>): void {
+  for (const [key, rule] of Object.entries(PG_DURATIONS)) {
+    const value = config[key];
+    if (value !== null) checkOption('lifeline-net/pg Pool', key, value, rule);
+  }
+}
+
+/** A per-query `deadlineMs` (pool.query or a checked-out client's query), checked where it is given. */
+export function checkQueryDeadline(deadlineMs: unknown): InvalidOptionError | undefined {
+  try {
+    checkOption('lifeline-net/pg query', 'deadlineMs', deadlineMs, ms(1));
+    return undefined;
+  } catch (error) {
+    return error as InvalidOptionError;
+  }
 }

@@ -24,7 +24,13 @@ import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.
 import { PgConnectionLostError } from './errors.js';
 import { HostRotation, openOnAnyHost } from './failover.js';
 import { planHosts, type TargetSessionAttrs } from './hosts.js';
-import { type LifelinePgOptions, type ResolvedPgOptions, resolvePgOptions } from './options.js';
+import {
+  checkPgConfig,
+  checkQueryDeadline,
+  type LifelinePgOptions,
+  type ResolvedPgOptions,
+  resolvePgOptions,
+} from './options.js';
 import {
   isSubmittable,
   type LifelineQueryArrayConfig,
@@ -121,6 +127,7 @@ export class Pool extends PgPool {
     // bookkeeping that nothing here reads: every method and count is this class's own. Extending it makes a
     // lifeline pool `instanceof pg.Pool`, which Prisma's adapter-pg and Drizzle test.
     super(rest);
+    checkPgConfig(rest as Readonly<Record<string, unknown>>);
     this.lifeline = resolvePgOptions(lifeline, rest.keepAliveInitialDelayMillis);
     if (rest.pipeline) {
       // A pipelined client has several statements in flight: none of them could be told apart as sent or not.
@@ -428,8 +435,11 @@ export class Pool extends PgPool {
     let plan = this.plans.default;
     if (typeof config === 'object' && config !== null) {
       const idempotent = config.idempotent ?? this.lifeline.idempotent;
-      if (config.deadlineMs !== undefined)
+      if (config.deadlineMs !== undefined) {
+        const invalid = checkQueryDeadline(config.deadlineMs);
+        if (invalid !== undefined) return Promise.reject(invalid);
         plan = { ...this.plans.default, idempotent, deadlineMs: config.deadlineMs };
+      }
       else if (config.idempotent !== undefined) plan = idempotent ? this.plans.idempotent : this.plans.once;
     }
     return execute((attempt) => this.attempt(attempt, config, values), plan);

@@ -1,8 +1,10 @@
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
+import { MAX_TIMER_MS } from '../../options.js';
 import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
 import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
+import { checkQueryDeadline } from './options.js';
 import { retiresConnection, sqlState } from './sqlstate.js';
 
 /** pg's QueryConfig plus lifeline's per-query fields; pg ignores the extra ones. */
@@ -137,7 +139,7 @@ function cancel(client: PoolClient, state: ClientState, cancelTimeoutMs: number)
   ).then((ok) => {
     if (!ok) state.socket.destroy();
   });
-  const giveUp = setTimeout(() => state.socket.destroy(), cancelTimeoutMs * 2);
+  const giveUp = setTimeout(() => state.socket.destroy(), Math.min(cancelTimeoutMs * 2, MAX_TIMER_MS));
   giveUp.unref();
   state.busyUntil = Promise.all([answered, delivered]).then(() => clearTimeout(giveUp));
   return true;
@@ -176,10 +178,14 @@ export function wrapClientQuery(client: PoolClient, options: QueryRunOptions): v
     const callback = (typeof second === 'function' ? second : third) as QueryCallback | undefined;
     const values = typeof second === 'function' ? undefined : (second as unknown[] | undefined);
     const config = first as string | LifelineQueryConfig;
-    const run =
-      typeof config === 'object' && config.deadlineMs !== undefined
-        ? { ...options, deadlineMs: config.deadlineMs }
-        : options;
+    const given = typeof config === 'object' ? config.deadlineMs : undefined;
+    const invalid = given === undefined ? undefined : checkQueryDeadline(given);
+    if (invalid !== undefined) {
+      if (callback === undefined) return Promise.reject(invalid);
+      process.nextTick(callback, invalid);
+      return undefined;
+    }
+    const run = given === undefined ? options : { ...options, deadlineMs: given };
     if (callback !== undefined) {
       runQuery(client, config, values, run, (err, result) => callback(err, result));
       return undefined;

@@ -7,12 +7,13 @@ import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type pg from 'pg';
-import type { LifelinePoolConfig, Pool } from '../../../src/adapters/pg/index.js';
+import type { LifelinePoolConfig } from '../../../src/adapters/pg/index.js';
 import { requireService } from '../../support/services.js';
 import { admin } from './core.js';
 import { type ErrorLog, ended, makeLifeline, makePg, recordingPool, removed } from './support.js';
 
-type AnyPool = pg.Pool | Pool;
+// lifeline's Pool extends pg.Pool (a union of the two would not resolve pool.query's overloads).
+type AnyPool = pg.Pool;
 
 interface Path {
   name: string;
@@ -88,8 +89,7 @@ describe("a connection closed on purpose is no 'error'", () => {
     timeout: 20_000,
   }, async (t) => {
     if (!(await requireService(t, 'postgres'))) return;
-    const results = [];
-    for (const make of [makePg, makeLifeline]) {
+    const observe = async (make: typeof makePg | typeof makeLifeline) => {
       const { pool, log } = recordingPool<AnyPool>(make, { max: 1 });
       const client = await pool.connect();
       const pid = (client as unknown as { processID: number }).processID;
@@ -104,9 +104,10 @@ describe("a connection closed on purpose is no 'error'", () => {
       // Whatever comes after: a new connection, then the pool's end, all quiet.
       await pool.query('select 1');
       await pool.end();
-      results.push({ log, client });
-    }
-    const [theirs, ours] = results;
+      return { log, client };
+    };
+    const theirs = await observe(makePg);
+    const ours = await observe(makeLifeline);
     assert.equal(theirs.log.pool.length, 1, 'pg.Pool emits the idle death once');
     assert.equal(ours.log.pool.length, 1, 'lifeline emits the idle death once');
     assert.equal((ours.log.pool[0] as Error & { client?: unknown }).client, ours.client, 'err.client');
