@@ -193,7 +193,7 @@ for (const name of ['pg', 'prom-client', '@electric-sql/pglite', '@electric-sql/
   });
 }
 
-test('lifeline and lifeline-net/faults load neither pg nor prom-client; lifeline-net/pg loads pg', () => {
+test('lifeline-net and lifeline-net/faults load neither pg nor prom-client; lifeline-net/pg loads pg', () => {
   for (const specifier of ['lifeline-net', 'lifeline-net/faults']) {
     const cjs = loadedPackages(['-e', `require(${JSON.stringify(specifier)})`]);
     const mjs = loadedPackages(esm(`await import(${JSON.stringify(specifier)})`));
@@ -262,7 +262,7 @@ test('lifeline proxy --help exits 0 without loading pg, PGlite or prom-client', 
   );
 });
 
-test('lifeline/package.json is exported, for tools that read the version', () => {
-  const required = createRequire(import.meta.url)('lifeline/package.json') as { name: string };
+test('lifeline-net/package.json is exported, for tools that read the version', () => {
+  const required = createRequire(import.meta.url)('lifeline-net/package.json') as { name: string };
   assert.equal(required.name, 'lifeline-net');
 });
