@@ -1,3 +1,4 @@
+import { describe } from '../options.js';
 import { InvalidProxyError } from './errors.js';
 
 export interface HostPort {
@@ -11,7 +12,7 @@ export interface HostPort {
  */
 export function parseAddress(text: unknown, what: string): HostPort {
   if (typeof text !== 'string' || text.length === 0) {
-    throw new InvalidProxyError(`${what} must be a "host:port" string, got ${JSON.stringify(text)}`);
+    throw new InvalidProxyError(`${what} must be a "host:port" string, got ${describe(text)}`);
   }
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : Number.NaN;

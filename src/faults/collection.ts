@@ -1,5 +1,6 @@
 import { formatAddress, parseAddress } from './address.js';
 import { InvalidProxyError, ProxyExistsError, ProxyNotFoundError } from './errors.js';
+import { nameProblem } from './names.js';
 import { FaultProxy } from './proxy.js';
 import { deriveSeed } from './rng.js';
 
@@ -29,7 +30,8 @@ function proxyConfig(input: unknown, where = ''): ProxyConfig {
   if (input.enabled !== undefined && typeof input.enabled !== 'boolean') {
     throw new InvalidProxyError(`enabled must be true or false${where}`);
   }
-  if ((input.name as string).includes('/')) throw new InvalidProxyError(`name must not contain "/"${where}`);
+  const problem = nameProblem(input.name);
+  if (problem !== undefined) throw new InvalidProxyError(`proxy name ${problem}${where}`);
   return input as unknown as ProxyConfig;
 }
 

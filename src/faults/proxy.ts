@@ -2,6 +2,7 @@ import net from 'node:net';
 import { formatAddress, type HostPort, parseAddress } from './address.js';
 import { Connection } from './connection.js';
 import { AddressInUseError, InvalidProxyError, ToxicExistsError, ToxicNotFoundError } from './errors.js';
+import { nameProblem } from './names.js';
 import { draw } from './rng.js';
 import { normalizeToxic, patchToxic } from './spec.js';
 import type { Stream, Toxic, ToxicPatch, ToxicSpec } from './toxic.js';
@@ -70,6 +71,8 @@ export class FaultProxy {
 
   constructor(options: FaultProxyOptions) {
     this.name = options.name ?? 'proxy';
+    const problem = nameProblem(this.name);
+    if (problem !== undefined) throw new InvalidProxyError(`proxy name ${problem}`);
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
       throw new InvalidProxyError(`seed must be an integer, got ${options.seed}`);
     }

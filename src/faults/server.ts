@@ -1,9 +1,10 @@
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { LifelineError } from '../errors.js';
 import type { HostPort } from './address.js';
 import { ProxyCollection } from './collection.js';
 import { AddressInUseError } from './errors.js';
+import { nestedDeeperThan } from './json-depth.js';
 import type { FaultProxy } from './proxy.js';
 import type { ToxicPatch, ToxicSpec } from './toxic.js';
 import { packageVersion } from './version.js';
@@ -22,6 +23,8 @@ export interface ControlServerOptions {
 }
 
 const MAX_BODY_BYTES = 1 << 20;
+/** The API's bodies nest 3 levels (populate: array, proxy, nothing deeper; toxic: object, attributes). */
+const MAX_BODY_DEPTH = 32;
 
 /** Toxiproxy's error body: `{"error": "...", "status": 404}`. */
 class ApiError extends Error {
@@ -60,6 +63,8 @@ export class ControlServer {
   readonly proxies: ProxyCollection;
   private readonly server: http.Server;
   private readonly log: (line: string) => void;
+  /** Per connection, the request being handled: the next one waits for it (HTTP pipelining). */
+  private readonly queues = new WeakMap<Socket, Promise<void>>();
   private metrics:
     | Promise<{ prom: PromClient; registry: InstanceType<PromClient['Registry']> } | null>
     | undefined;
@@ -67,8 +72,14 @@ export class ControlServer {
   constructor(private readonly options: ControlServerOptions = {}) {
     this.proxies = new ProxyCollection(options.seed === undefined ? {} : { seed: options.seed });
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
+    // Requests pipelined on one connection are handled one after the other, in order, as Toxiproxy's Go
+    // server does: a create followed by a delete must find the proxy.
     this.server = http.createServer((request, response) => {
-      this.handle(request, response).catch((error: unknown) => this.fail(response, error));
+      const previous = this.queues.get(request.socket) ?? Promise.resolve();
+      const current = previous
+        .then(() => this.handle(request, response))
+        .catch((error: unknown) => this.fail(response, error));
+      this.queues.set(request.socket, current);
     });
   }
 
@@ -194,7 +205,10 @@ export class ControlServer {
     });
   }
 
-  /** Reads and parses a JSON body; malformed JSON is Toxiproxy's "bad request body" 400. */
+  /**
+   * Reads and parses a JSON body; malformed JSON is Toxiproxy's "bad request body" 400, and so is JSON
+   * nested deeper than any body of the API (checked before parsing).
+   */
   private async body(request: http.IncomingMessage): Promise<unknown> {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -206,6 +220,8 @@ export class ControlServer {
     }
     const text = Buffer.concat(chunks).toString('utf8');
     if (text.trim() === '') throw new ApiError(400, 'bad request body: empty, expected JSON');
+    if (nestedDeeperThan(text, MAX_BODY_DEPTH))
+      throw new ApiError(400, `bad request body: JSON nested deeper than ${MAX_BODY_DEPTH} levels`);
     try {
       return JSON.parse(text) as unknown;
     } catch (error) {

@@ -1,12 +1,7 @@
+import { describe, MAX_TIMER_MS } from '../options.js';
 import { InvalidToxicError } from './errors.js';
-import {
-  MAX_MS,
-  type Stream,
-  type Toxic,
-  type ToxicTarget,
-  type ToxicType,
-  validateAttributes,
-} from './toxic.js';
+import { nameProblem } from './names.js';
+import { type Stream, type Toxic, type ToxicTarget, type ToxicType, validateAttributes } from './toxic.js';
 import { toxicDefinitions } from './toxics/index.js';
 
 function isObject(value: unknown): value is Record<string, unknown> {
@@ -20,14 +15,14 @@ function isToxicType(value: unknown): value is ToxicType {
 function toxicity(value: unknown): number {
   if (value === undefined) return 1;
   if (typeof value === 'number' && value >= 0 && value <= 1) return value;
-  throw new InvalidToxicError(`toxicity must be a number from 0 to 1, got ${JSON.stringify(value)}`);
+  throw new InvalidToxicError(`toxicity must be a number from 0 to 1, got ${describe(value)}`);
 }
 
 const targetLimits: Record<keyof ToxicTarget, { min: number; max: number; integer: boolean; what: string }> =
   {
     connection: { min: 1, max: Number.MAX_SAFE_INTEGER, integer: true, what: 'a 1-based connection number' },
     afterBytes: { min: 0, max: Number.MAX_SAFE_INTEGER, integer: true, what: 'a byte count' },
-    idleMs: { min: 0, max: MAX_MS, integer: false, what: 'milliseconds' },
+    idleMs: { min: 0, max: MAX_TIMER_MS, integer: false, what: 'milliseconds' },
   };
 
 function target(value: unknown): ToxicTarget | undefined {
@@ -47,7 +42,7 @@ function target(value: unknown): ToxicTarget | undefined {
       (limit.integer && !Number.isInteger(raw))
     ) {
       throw new InvalidToxicError(
-        `target.${key} must be ${limit.what} from ${limit.min} to ${limit.max}, got ${JSON.stringify(raw)}`,
+        `target.${key} must be ${limit.what} from ${limit.min} to ${limit.max}, got ${describe(raw)}`,
       );
     }
     out[key as keyof ToxicTarget] = raw;
@@ -64,18 +59,17 @@ export function normalizeToxic(input: unknown): Toxic {
   const type = input.type;
   if (!isToxicType(type)) {
     const known = Object.keys(toxicDefinitions).join(', ');
-    throw new InvalidToxicError(`invalid toxic type: ${JSON.stringify(type)} (known: ${known})`);
+    throw new InvalidToxicError(`invalid toxic type: ${describe(type)} (known: ${known})`);
   }
   const stream = input.stream ?? 'downstream';
   if (stream !== 'upstream' && stream !== 'downstream') {
     throw new InvalidToxicError('stream was invalid, can be either upstream or downstream');
   }
   const name = input.name === undefined || input.name === '' ? `${type}_${stream}` : input.name;
-  if (typeof name !== 'string' || name.length > 200 || name.includes('/')) {
-    throw new InvalidToxicError('name must be a string of 1 to 200 characters without "/"');
-  }
+  const problem = nameProblem(name);
+  if (problem !== undefined) throw new InvalidToxicError(`toxic name ${problem}`);
   const toxic: Toxic = {
-    name,
+    name: name as string,
     type,
     stream: stream satisfies Stream,
     toxicity: toxicity(input.toxicity),

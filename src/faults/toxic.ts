@@ -1,3 +1,4 @@
+import { describe, MAX_TIMER_MS } from '../options.js';
 import { InvalidToxicError } from './errors.js';
 
 export type Stream = 'upstream' | 'downstream';
@@ -97,6 +98,8 @@ export interface NumberAttribute {
   default?: number;
   min: number;
   max: number;
+  /** 0 is also accepted, below `min` (bandwidth's "unlimited"). */
+  orZero?: boolean;
   integer?: boolean;
   unit: string;
 }
@@ -121,15 +124,15 @@ export interface ToxicDefinition<S extends AttributeSchema = AttributeSchema> {
   create(attributes: Attributes<S>, context: StageContext, next: Sink): Stage;
 }
 
-/** Largest delay a Node timer can wait (about 24.8 days); anything longer would fire at once. */
-export const MAX_MS = 2_147_483_647;
-
-/** A duration attribute in milliseconds. */
+/**
+ * A duration attribute in milliseconds, up to what one Node timer holds (about 24.8 days): every duration
+ * a toxic waits, alone or added to another (latency + jitter), stays within it.
+ */
 export function ms(defaultValue?: number): NumberAttribute {
   return {
     kind: 'number',
     min: 0,
-    max: MAX_MS,
+    max: MAX_TIMER_MS,
     unit: 'ms',
     ...(defaultValue === undefined ? {} : { default: defaultValue }),
   };
@@ -166,10 +169,11 @@ export function validateAttributes<S extends AttributeSchema>(
         throw new InvalidToxicError(`attribute ${name} of a ${definition.type} toxic must be true or false`);
       continue;
     }
+    const range = `${spec.orZero ? '0 or ' : ''}${spec.min} to ${spec.max}`;
     if (value === undefined) {
       if (spec.default === undefined) {
         throw new InvalidToxicError(
-          `missing attribute ${name} of a ${definition.type} toxic (${spec.unit}, ${spec.min} to ${spec.max})`,
+          `missing attribute ${name} of a ${definition.type} toxic (${spec.unit}, ${range})`,
         );
       }
       out[name] = spec.default;
@@ -178,13 +182,12 @@ export function validateAttributes<S extends AttributeSchema>(
     const ok =
       typeof value === 'number' &&
       Number.isFinite(value) &&
-      value >= spec.min &&
-      value <= spec.max &&
+      ((value >= spec.min && value <= spec.max) || (spec.orZero === true && value === 0)) &&
       (!spec.integer || Number.isInteger(value));
     if (!ok) {
       const kind = spec.integer ? 'an integer' : 'a number';
       throw new InvalidToxicError(
-        `attribute ${name} of a ${definition.type} toxic must be ${kind} from ${spec.min} to ${spec.max} (${spec.unit}), got ${JSON.stringify(value)}`,
+        `attribute ${name} of a ${definition.type} toxic must be ${spec.orZero ? '0 or ' : ''}${kind} from ${spec.min} to ${spec.max} (${spec.unit}), got ${describe(value)}`,
       );
     }
     out[name] = value;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
-import { FaultProxy, type FaultProxyOptions } from '../../src/faults/index.js';
+import { ControlServer, FaultProxy, type FaultProxyOptions } from '../../src/faults/index.js';
 
 /**
  * A TCP server on an ephemeral loopback port; close() destroys every socket it accepted. The test's end
@@ -98,4 +98,38 @@ export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(r
 /** Waits until `check` holds, polling; the test's own timeout bounds it. */
 export async function until(check: () => boolean): Promise<void> {
   while (!check()) await sleep(5);
+}
+
+/** A control API on a free loopback port, stopped when the test ends, and a JSON `call` helper for it. */
+export async function startApi(t: TestContext, seed?: number) {
+  const logs: string[] = [];
+  const api = new ControlServer({
+    port: 0,
+    log: (line) => logs.push(line),
+    ...(seed === undefined ? {} : { seed }),
+  });
+  const { port } = await api.start();
+  t.after(() => api.stop());
+  const base = `http://127.0.0.1:${port}`;
+  const call = async (
+    method: string,
+    path: string,
+    body?: unknown,
+    raw?: string,
+    headers: Record<string, string> = {},
+  ) => {
+    const hasBody = body !== undefined || raw !== undefined;
+    const response = await fetch(`${base}${path}`, {
+      method,
+      headers: hasBody ? { 'content-type': 'application/json', ...headers } : headers,
+      ...(hasBody ? { body: raw ?? JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    const type = response.headers.get('content-type') ?? '';
+    return {
+      status: response.status,
+      body: type.includes('json') && text ? (JSON.parse(text) as unknown) : text,
+    };
+  };
+  return { api, base, port, call, logs };
 }

@@ -1,9 +1,11 @@
 import type { Attributes, ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 
-// KB means 1000 bytes here, as in Toxiproxy; 0 means unlimited, as in Toxiproxy.
+// KB means 1000 bytes here, as in Toxiproxy; 0 means unlimited, as in Toxiproxy. Toxiproxy takes whole
+// KB/s; fractions down to 1 byte/s are lifeline's, and slower would make one byte wait longer than a timer
+// holds.
 const schema = {
-  rate: { kind: 'number', min: 0, max: 10_000_000, unit: 'KB/s' },
+  rate: { kind: 'number', min: 0.001, orZero: true, max: 10_000_000, unit: 'KB/s' },
 } as const;
 
 /** Toxiproxy's bandwidth: at most `rate` KB/s, sent in pieces of 100 ms worth so slow rates still trickle. */

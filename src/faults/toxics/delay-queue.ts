@@ -1,3 +1,4 @@
+import { timerMs } from '../../options.js';
 import { BaseStage } from '../toxic.js';
 
 // Timers fire up to ~1 ms late; wake this much early and finish the wait on setImmediate turns, so a
@@ -50,7 +51,8 @@ export abstract class DelayStage<A> extends BaseStage<A> {
 
   private arm(): void {
     const wait = (this.dues[this.head] ?? 0) - performance.now();
-    if (wait > EARLY_WAKE_MS) this.timer = setTimeout(this.flush, wait - EARLY_WAKE_MS);
+    // flush() re-arms while the head is not due, so a wait past one timer's limit takes several.
+    if (wait > EARLY_WAKE_MS) this.timer = setTimeout(this.flush, timerMs(wait - EARLY_WAKE_MS));
     else this.immediate = setImmediate(this.flush);
   }
 

@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS } from '../../options.js';
 import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 
@@ -16,5 +17,10 @@ export const latency: ToxicDefinition<typeof schema> = {
   type: 'latency',
   summary: 'delay each chunk by latency ± jitter ms',
   schema,
+  // The longest wait is latency + jitter: it must fit one timer, as each of them does alone.
+  check: ({ latency, jitter }) =>
+    latency + jitter > MAX_TIMER_MS
+      ? `latency + jitter must be at most ${MAX_TIMER_MS} (ms), got ${latency} + ${jitter}`
+      : undefined,
   create: (attributes, context, next) => new LatencyStage(attributes, context, next),
 };

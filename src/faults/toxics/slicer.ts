@@ -1,10 +1,12 @@
+import { MAX_TIMER_MS } from '../../options.js';
 import type { Attributes, ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 
 const schema = {
   average_size: { kind: 'number', min: 1, max: 1 << 30, integer: true, unit: 'bytes' },
   size_variation: { kind: 'number', default: 0, min: 0, max: 1 << 30, integer: true, unit: 'bytes' },
-  delay: { kind: 'number', default: 0, min: 0, max: 2_147_483_647_000, unit: 'µs' },
+  // Each slice waits at most one timer's longest delay after the one before it.
+  delay: { kind: 'number', default: 0, min: 0, max: MAX_TIMER_MS * 1000, unit: 'µs' },
 } as const;
 
 /**

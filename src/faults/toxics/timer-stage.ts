@@ -1,3 +1,4 @@
+import { timerMs } from '../../options.js';
 import { BaseStage } from '../toxic.js';
 
 /**
@@ -10,10 +11,13 @@ export abstract class TimerStage<A> extends BaseStage<A> {
   /** Runs `action` in `delayMs` ms, in place of anything scheduled before. */
   protected schedule(delayMs: number, action: () => void): void {
     clearTimeout(this.timer);
+    // A wait past one timer's limit (validation keeps attributes within it) is served in several.
+    const armed = timerMs(delayMs);
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      action();
-    }, delayMs);
+      if (armed < delayMs) this.schedule(delayMs - armed, action);
+      else action();
+    }, armed);
   }
 
   /** Whether a scheduled action has yet to run. */
