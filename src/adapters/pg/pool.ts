@@ -267,6 +267,11 @@ export class Pool extends PgPool {
   override connect(): Promise<PoolClient>;
   override connect(callback: ConnectCallback): void;
   override connect(callback?: ConnectCallback): Promise<PoolClient> | undefined {
+    if (this.ending && callback !== undefined) {
+      // pg.Pool answers a connect after end() at once, from inside connect().
+      callback(new Error('Cannot use a pool after calling end on the pool'), undefined, NOOP);
+      return undefined;
+    }
     const pending = this.checkout(this.acquireTimeoutMs).then((client) => {
       this.lend(client);
       let released = false;
@@ -279,9 +284,11 @@ export class Pool extends PgPool {
       return client;
     });
     if (callback === undefined) return pending;
+    // Called outside the promise chain, as pg calls it from its own stack: a throw inside the callback is an
+    // uncaught exception, not an unhandled rejection of a promise the caller never saw.
     pending.then(
-      (client) => callback(undefined, client, client.release),
-      (error: Error) => callback(error, undefined, NOOP),
+      (client) => process.nextTick(callback, undefined, client, client.release),
+      (error: Error) => process.nextTick(callback, error, undefined, NOOP),
     );
     return undefined;
   }
@@ -295,7 +302,9 @@ export class Pool extends PgPool {
     values?: QueryConfigValues<I>,
   ): Promise<QueryArrayResult<R>>;
   // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
-  override query<R extends QueryResultRow = any, I = any[]>(queryConfig: LifelineQueryConfig<I>): Promise<QueryResult<R>>;
+  override query<R extends QueryResultRow = any, I = any[]>(
+    queryConfig: LifelineQueryConfig<I>,
+  ): Promise<QueryResult<R>>;
   // biome-ignore lint/suspicious/noExplicitAny: pg's default row type
   override query<R extends QueryResultRow = any, I = any[]>(
     queryTextOrConfig: string | LifelineQueryConfig<I>,
@@ -328,9 +337,10 @@ export class Pool extends PgPool {
     const values = typeof second === 'function' ? undefined : (second as unknown[] | undefined);
     const pending = this.runPooled(first as string | LifelineQueryConfig, values);
     if (callback === undefined) return pending;
+    // Outside the promise chain, as in connect(); pg calls back with (err) alone on failure.
     pending.then(
-      (result) => callback(undefined, result),
-      (error: Error) => callback(error, undefined as unknown as QueryResult),
+      (result) => process.nextTick(callback, undefined, result),
+      (error: Error) => process.nextTick(callback as (err: Error) => void, error),
     );
     return undefined;
   }
@@ -439,8 +449,7 @@ export class Pool extends PgPool {
         const invalid = checkQueryDeadline(config.deadlineMs);
         if (invalid !== undefined) return Promise.reject(invalid);
         plan = { ...this.plans.default, idempotent, deadlineMs: config.deadlineMs };
-      }
-      else if (config.idempotent !== undefined) plan = idempotent ? this.plans.idempotent : this.plans.once;
+      } else if (config.idempotent !== undefined) plan = idempotent ? this.plans.idempotent : this.plans.once;
     }
     return execute((attempt) => this.attempt(attempt, config, values), plan);
   }
