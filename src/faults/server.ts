@@ -23,7 +23,7 @@ export interface ControlServerOptions {
 }
 
 const MAX_BODY_BYTES = 1 << 20;
-/** The API's bodies nest 3 levels (populate: array, proxy, nothing deeper; toxic: object, attributes). */
+/** The API's own bodies nest 2 levels (populate: array of proxies; toxic: object with attributes). */
 const MAX_BODY_DEPTH = 32;
 
 /** Toxiproxy's error body: `{"error": "...", "status": 404}`. */
