@@ -117,6 +117,10 @@ export class Pool extends PgPool {
   private readonly maxLifetimeMs: number;
   private readonly maxUses: number;
   private readonly lent = new Set<PoolClient>();
+  /** Work issued and not settled yet: connects waiting for a client, pool.query operations (retries included). */
+  private issued = 0;
+  /** Set by end() while issued work is still running: called when the last of it settles. */
+  private allIssuedSettled: (() => void) | undefined;
   private readonly unbounded: QueryRunOptions;
   /** execute() options, built once: validated and cached by execute per object. */
   private readonly plans: { default: ExecuteOptions; idempotent: ExecuteOptions; once: ExecuteOptions };
@@ -272,7 +276,9 @@ export class Pool extends PgPool {
       callback(new Error('Cannot use a pool after calling end on the pool'), undefined, NOOP);
       return undefined;
     }
+    this.issued++;
     const pending = this.checkout(this.acquireTimeoutMs).then((client) => {
+      this.settled();
       this.lend(client);
       let released = false;
       client.release = (err?: Error | boolean) => {
@@ -282,7 +288,7 @@ export class Pool extends PgPool {
         this.checkin(client, err, true);
       };
       return client;
-    });
+    }, this.failed);
     if (callback === undefined) return pending;
     // Called outside the promise chain, as pg calls it from its own stack: a throw inside the callback is an
     // uncaught exception, not an unhandled rejection of a promise the caller never saw.
@@ -353,23 +359,47 @@ export class Pool extends PgPool {
       pending = Promise.reject(new Error('Called end on pool more than once'));
     } else {
       this.ending = true;
-      // pg's end() waits for every checked-out client, however long: so does this one.
-      pending = this.core.drain({ timeoutMs: Number.POSITIVE_INFINITY }).then(() => {
-        this.ended = true;
-      });
+      // What was issued before end() runs to its end (queued connects and queries are served; pg.Pool leaves
+      // queued ones waiting forever); only new work is refused. Then, as pg's end(), it waits for every
+      // checked-out client, however long.
+      const issued =
+        this.issued === 0
+          ? Promise.resolve()
+          : new Promise<void>((resolve) => {
+              this.allIssuedSettled = resolve;
+            });
+      pending = issued
+        .then(() => this.core.drain({ timeoutMs: Number.POSITIVE_INFINITY }))
+        .then(() => {
+          this.ended = true;
+        });
     }
     if (callback === undefined) return pending;
     pending.then(() => callback(), callback);
     return undefined;
   }
 
-  private checkout(timeoutMs: number): Promise<PoolClient> {
-    if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+  private checkout(timeoutMs: number, issuedBeforeEnd = false): Promise<PoolClient> {
+    if (this.ending && !issuedBeforeEnd)
+      return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
     // Without options the core pool takes its allocation-free hot path.
     return this.core.acquire(
       timeoutMs >= this.acquireTimeoutMs ? undefined : { timeoutMs: Math.max(1, Math.ceil(timeoutMs)) },
     );
   }
+
+  /** One piece of work counted in `issued` is settled (served, or failed). */
+  private settled(): void {
+    if (--this.issued > 0 || this.allIssuedSettled === undefined) return;
+    const resolve = this.allIssuedSettled;
+    this.allIssuedSettled = undefined;
+    resolve();
+  }
+
+  private readonly failed = (error: unknown): never => {
+    this.settled();
+    throw error;
+  };
 
   /** The client is now the caller's: pg's 'acquire' event. */
   private lend(client: PoolClient): void {
@@ -414,8 +444,10 @@ export class Pool extends PgPool {
   }
 
   private querySubmittable<T extends Submittable>(query: T, values: unknown[] | undefined): T {
+    this.issued++;
     this.checkout(this.acquireTimeoutMs).then(
       (client) => {
+        this.settled();
         this.lend(client);
         const q = query as T & { callback?: (err: Error | null) => void };
         const done = q.callback;
@@ -426,6 +458,7 @@ export class Pool extends PgPool {
         (client.query as unknown as (q: T, v: unknown) => void)(query, values);
       },
       (error: Error) => {
+        this.settled();
         const q = query as T & { handleError?: (e: Error) => void };
         q.handleError?.(error);
       },
@@ -451,7 +484,12 @@ export class Pool extends PgPool {
         plan = { ...this.plans.default, idempotent, deadlineMs: config.deadlineMs };
       } else if (config.idempotent !== undefined) plan = idempotent ? this.plans.idempotent : this.plans.once;
     }
-    return execute((attempt) => this.attempt(attempt, config, values), plan);
+    if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+    this.issued++;
+    return execute((attempt) => this.attempt(attempt, config, values), plan).then((result) => {
+      this.settled();
+      return result;
+    }, this.failed);
   }
 
   private attempt(
@@ -461,7 +499,7 @@ export class Pool extends PgPool {
   ): Promise<QueryResult> {
     // No AbortSignal here: creating one per query costs more than the rest of the attempt. The deadline,
     // when there is one, bounds the acquire and arms runQuery's own timer (CancelRequest on expiry).
-    return this.checkout(Math.min(this.acquireTimeoutMs, attempt.deadline - Date.now())).then(
+    return this.checkout(Math.min(this.acquireTimeoutMs, attempt.deadline - Date.now()), true).then(
       (client) =>
         new Promise<QueryResult>((resolve, reject) => {
           this.lend(client);
