@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import type { TestContext } from 'node:test';
 import { ControlServer, FaultProxy, type FaultProxyOptions } from '../../src/faults/index.js';
+import type { Sink, StageContext } from '../../src/faults/toxic.js';
 
 /**
  * A TCP server on an ephemeral loopback port; close() destroys every socket it accepted. The test's end
@@ -132,4 +133,21 @@ export async function startApi(t: TestContext, seed?: number) {
     };
   };
   return { api, base, port, call, logs };
+}
+
+/** For driving one toxic's stage directly: records what it passes on and what it does to its connection. */
+export function stageHarness() {
+  const written: Buffer[] = [];
+  const actions: string[] = [];
+  const sink: Sink = { write: (chunk) => written.push(chunk), end: () => actions.push('end') };
+  const context: StageContext = {
+    openedAt: Date.now(),
+    random: () => 0.99,
+    reset: () => actions.push('reset'),
+    close: (mode = 'fin') => actions.push(`close ${mode}`),
+    endDestination: () => actions.push('endDestination'),
+    stallSource: (stalled) => actions.push(`stall ${stalled}`),
+    discard: () => {},
+  };
+  return { written, actions, sink, context };
 }

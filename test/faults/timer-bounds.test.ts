@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FaultProxy, type ToxicSpec, toxicDefinitions } from '../../src/faults/index.js';
-import type { Sink, StageContext } from '../../src/faults/toxic.js';
+import type { Sink } from '../../src/faults/toxic.js';
 import { MAX_TIMER_MS } from '../../src/options.js';
-import { connect, echoServer, proxyTo, sleep } from './helpers.js';
+import { connect, echoServer, proxyTo, sleep, stageHarness } from './helpers.js';
 
 const timeout = 15_000;
 
@@ -101,23 +101,6 @@ test('the largest accepted values arm no timer past Node’s limit: no TimeoutOv
   assert.equal(warnings, 0);
 });
 
-/** Records what a stage passes on and what it does to its connection. */
-function harness() {
-  const written: Buffer[] = [];
-  const actions: string[] = [];
-  const sink: Sink = { write: (chunk) => written.push(chunk), end: () => actions.push('end') };
-  const context: StageContext = {
-    openedAt: Date.now(),
-    random: () => 0.99,
-    reset: () => actions.push('reset'),
-    close: (mode = 'fin') => actions.push(`close ${mode}`),
-    endDestination: () => actions.push('endDestination'),
-    stallSource: (stalled) => actions.push(`stall ${stalled}`),
-    discard: () => {},
-  };
-  return { written, actions, sink, context };
-}
-
 test('a stage given a wait past Node’s limit (validation bypassed) waits it out: no warning, nothing early', async () => {
   const runs: Array<[string, Record<string, number | boolean>, (stage: Sink) => void]> = [
     ['latency', { latency: 3 * MAX_TIMER_MS, jitter: 0 }, (s) => s.write(Buffer.from('a'))],
@@ -134,7 +117,7 @@ test('a stage given a wait past Node’s limit (validation bypassed) waits it ou
   ];
   const warnings = await overflowWarnings(async () => {
     for (const [type, attributes, act] of runs) {
-      const { written, actions, sink, context } = harness();
+      const { written, actions, sink, context } = stageHarness();
       const definition = toxicDefinitions[type as keyof typeof toxicDefinitions];
       const stage = definition.create(attributes as never, context, sink);
       act(stage);

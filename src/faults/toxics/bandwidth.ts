@@ -20,10 +20,11 @@ class BandwidthStage extends DelayStage<Attributes<typeof schema>> {
     }
     const piece = Math.max(1, Math.floor(bytesPerMs * 100));
     this.clock = Math.max(this.clock, performance.now());
+    this.hold(chunk);
     for (let offset = 0; offset < chunk.length; offset += piece) {
-      const part = chunk.subarray(offset, offset + piece);
-      this.clock += part.length / bytesPerMs;
-      this.enqueue(part, this.clock);
+      const size = Math.min(piece, chunk.length - offset);
+      this.clock += size / bytesPerMs;
+      this.schedule(size, this.clock);
     }
   }
 }

@@ -19,11 +19,12 @@ class SlicerStage extends DelayStage<Attributes<typeof schema>> {
   override write(chunk: Buffer): void {
     const { average_size, size_variation, delay } = this.attributes;
     this.clock = Math.max(this.clock, performance.now());
+    this.hold(chunk);
     let offset = 0;
     while (offset < chunk.length) {
       const variation = Math.round((this.context.random() * 2 - 1) * size_variation);
-      const size = Math.max(1, average_size + variation);
-      this.enqueue(chunk.subarray(offset, offset + size), this.clock);
+      const size = Math.min(Math.max(1, average_size + variation), chunk.length - offset);
+      this.schedule(size, this.clock);
       this.clock += delay / 1000;
       offset += size;
     }
