@@ -51,6 +51,8 @@ export class Entry<T> {
   acquireSite: Error | undefined = undefined;
   /** When the pool learned it died (onDeath or alive() false); -1 while alive. Reported once. */
   diedAt = -1;
+  /** The error its death was reported with, if any. */
+  diedWith: Error | undefined = undefined;
   /** The waiter a Checking entry is reserved for; undefined for a keepalive check. */
   waiter: Waiter<T> | undefined = undefined;
 

@@ -64,3 +64,39 @@ export class PingTimeoutError extends LifelineError {
     super('LIFELINE_PING_TIMEOUT', `Pinging a pool resource took longer than ${timeoutMs} ms`);
   }
 }
+
+/**
+ * A factory callback that must not throw (`alive`, `onDeath`) threw. The pool treated the resource as dead:
+ * it was destroyed and its slot freed. Reported through the `death` and `error` events; `cause` is what the
+ * callback threw.
+ */
+export class FactoryCallbackError extends LifelineError {
+  readonly callback: 'alive' | 'onDeath';
+
+  constructor(callback: 'alive' | 'onDeath', cause: unknown) {
+    super(
+      'LIFELINE_FACTORY_CALLBACK_FAILED',
+      `factory.${callback}() threw, so the pool treated the resource as dead and destroyed it; fix the ` +
+        `callback (it must not throw) — the cause is what it threw`,
+      { cause },
+    );
+    this.callback = callback;
+  }
+}
+
+/**
+ * `factory.create()` resolved with a resource that was already dead: `alive()` said false, or `onDeath`
+ * fired while it was being registered. Counted as a failed create, so creates back off instead of
+ * spinning; `cause` is the death's error, if any.
+ */
+export class CreatedDeadError extends LifelineError {
+  constructor(cause: unknown) {
+    super(
+      'LIFELINE_CREATED_DEAD',
+      'factory.create() resolved with a resource that was already dead (alive() false or onDeath fired at ' +
+        'once); the create counts as failed and is retried with backoff. Check that create() resolves only ' +
+        'once the resource is usable',
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}

@@ -2,7 +2,9 @@ export { InvalidOptionError } from '../options.js';
 export {
   AbortError,
   AcquireTimeoutError,
+  CreatedDeadError,
   CreateTimeoutError,
+  FactoryCallbackError,
   InvalidReleaseError,
   PingTimeoutError,
   PoolClosedError,

@@ -19,9 +19,9 @@ export interface Factory<T> {
 /** Options of {@link Pool}. Durations are in milliseconds; for the `0 = off` ones `Infinity` is also off. */
 export interface PoolOptions<T> {
   factory: Factory<T>;
-  /** Resources kept open even when idle, created at construction. Default 0. */
+  /** Resources kept open even when idle, created at construction. Default 0; range 0–max. */
   min?: number;
-  /** Upper bound on resources, lent out or not. Default 10. */
+  /** Upper bound on resources, lent out or not. Default 10; range 1–100 000. */
   max?: number;
   /** How long an acquire waits before AcquireTimeoutError. Default 30 000; `Infinity` waits forever. */
   acquireTimeoutMs?: number;
@@ -44,7 +44,7 @@ export interface PoolOptions<T> {
   pingTimeoutMs?: number;
   /** A resource lent out longer than this emits `leak` with the acquiring stack. Default 0 = off. */
   leakDetectionMs?: number;
-  /** Creates in flight at once. Default 2. */
+  /** Creates in flight at once. Default 2; range 1–1000. */
   createConcurrency?: number;
   /** Backoff between creates while they fail: full jitter, doubling from base to max. Default 100 / 5 000. */
   createRetry?: { baseDelayMs?: number; maxDelayMs?: number };
@@ -72,6 +72,13 @@ export interface ResolvedPoolOptions<T> {
   readonly idleOrder: 'lifo' | 'fifo';
 }
 
+/**
+ * The most resources a pool may hold. Nothing is sized by it up front (the idle list and the queue grow as
+ * needed); the bound turns a typo (`max: 1e9`) into an InvalidOptionError instead of a pool that tries.
+ */
+export const MAX_POOL_SIZE = 100_000;
+const MAX_CREATE_CONCURRENCY = 1000;
+
 const duration = { kind: 'number', min: 0, infinity: true } as const;
 const positiveDuration = { kind: 'number', min: 1, infinity: true } as const;
 
@@ -88,8 +95,8 @@ const RULES: OptionRules = {
       onDeath: { kind: 'function' },
     },
   },
-  min: { kind: 'number', min: 0, integer: true },
-  max: { kind: 'number', min: 1, integer: true },
+  min: { kind: 'number', min: 0, max: MAX_POOL_SIZE, integer: true },
+  max: { kind: 'number', min: 1, max: MAX_POOL_SIZE, integer: true },
   acquireTimeoutMs: positiveDuration,
   createTimeoutMs: positiveDuration,
   idleTimeoutMs: duration,
@@ -99,7 +106,7 @@ const RULES: OptionRules = {
   validateAfterIdleMs: duration,
   pingTimeoutMs: positiveDuration,
   leakDetectionMs: duration,
-  createConcurrency: { kind: 'number', min: 1, integer: true },
+  createConcurrency: { kind: 'number', min: 1, max: MAX_CREATE_CONCURRENCY, integer: true },
   createRetry: {
     kind: 'object',
     rules: { baseDelayMs: { kind: 'number', min: 1 }, maxDelayMs: { kind: 'number', min: 1 } },
@@ -143,4 +150,57 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): ResolvedPoolOpti
     createRetryMaxDelayMs: maxDelayMs,
     idleOrder: options.idleOrder ?? 'lifo',
   };
+}
+
+// Per-call arguments are checked inline (not with validateOptions): acquire with a signal is common, and
+// these checks run only when options are given.
+
+/** The problem with `acquire`'s options, or undefined. */
+export function invalidAcquireOptions(options: unknown): InvalidOptionError | undefined {
+  const owner = 'Pool.acquire';
+  if (typeof options !== 'object' || options === null) {
+    return new InvalidOptionError(owner, 'options', 'must be an object { signal?, timeoutMs? }', options, {
+      argument: true,
+    });
+  }
+  const { signal, timeoutMs } = options as { signal?: unknown; timeoutMs?: unknown };
+  if (signal !== undefined && !(signal instanceof AbortSignal)) {
+    return new InvalidOptionError(owner, 'signal', 'must be an AbortSignal', signal);
+  }
+  return invalidTimeout(owner, timeoutMs, 1);
+}
+
+/** The problem with `drain`'s options, or undefined. */
+export function invalidDrainOptions(options: unknown): InvalidOptionError | undefined {
+  if (options === undefined) return undefined;
+  if (typeof options !== 'object' || options === null) {
+    return new InvalidOptionError('Pool.drain', 'options', 'must be an object { timeoutMs? }', options, {
+      argument: true,
+    });
+  }
+  return invalidTimeout('Pool.drain', (options as { timeoutMs?: unknown }).timeoutMs, 0);
+}
+
+/** Throws when `release`'s options are not `{ destroy?: boolean, error?: unknown }`. */
+export function checkReleaseOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(
+      'Pool.release',
+      'options',
+      'must be an object { destroy?, error? }',
+      options,
+      {
+        argument: true,
+      },
+    );
+  }
+  const destroy = (options as { destroy?: unknown }).destroy;
+  if (destroy !== undefined && typeof destroy !== 'boolean') {
+    throw new InvalidOptionError('Pool.release', 'destroy', 'must be a boolean', destroy);
+  }
+}
+
+function invalidTimeout(owner: string, timeoutMs: unknown, min: number): InvalidOptionError | undefined {
+  if (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= min)) return undefined;
+  return new InvalidOptionError(owner, 'timeoutMs', `must be a number in [${min}, Infinity]`, timeoutMs);
 }

@@ -1,18 +1,28 @@
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError, MAX_TIMER_MS } from '../options.js';
+import { InvalidOptionError, timerMs } from '../options.js';
 import { coarseNow, preciseNow } from './clock.js';
 import { Entry, EntryState } from './entry.js';
 import {
   AbortError,
   AcquireTimeoutError,
+  CreatedDeadError,
   CreateTimeoutError,
+  FactoryCallbackError,
   InvalidReleaseError,
   PingTimeoutError,
   PoolClosedError,
   PoolDrainingError,
 } from './errors.js';
 import { createBackoffMs, jitteredLifetimeMs } from './jitter.js';
-import { type Factory, type PoolOptions, type ResolvedPoolOptions, resolvePoolOptions } from './options.js';
+import {
+  checkReleaseOptions,
+  type Factory,
+  invalidAcquireOptions,
+  invalidDrainOptions,
+  type PoolOptions,
+  type ResolvedPoolOptions,
+  resolvePoolOptions,
+} from './options.js';
 import { Deque } from './queue.js';
 import { type EvictReason, emptyEvictCounts, type PoolStats } from './stats.js';
 import { Waiter, type WaiterOwner, WaiterState } from './waiter.js';
@@ -31,8 +41,8 @@ export interface AcquireOptions {
 export interface ReleaseOptions {
   /** Destroy instead of returning to the pool. */
   destroy?: boolean;
-  /** The error the caller saw on this resource; its presence destroys the resource. */
-  error?: Error;
+  /** The error the caller saw on this resource (any value); its presence destroys the resource. */
+  error?: unknown;
 }
 
 /** Payload of the `leak` event. */
@@ -59,8 +69,9 @@ export type PoolEvents<T> = {
   /** A resource has been lent out longer than `leakDetectionMs`; once per acquire. */
   leak: [report: LeakReport<T>];
   /**
-   * A background failure: a create or a destroy that failed. Emitted only while someone listens,
-   * so an unobserved failing database cannot crash the process through an unhandled 'error' event.
+   * A background failure: a create or a destroy that failed, a resource created dead (CreatedDeadError), or
+   * a factory callback that threw (FactoryCallbackError). Emitted only while someone listens, so an
+   * unobserved failing database cannot crash the process through an unhandled 'error' event.
    */
   error: [error: Error];
 };
@@ -84,11 +95,8 @@ function tag<T>(resource: T, entry: Entry<T> | undefined): void {
   }
 }
 
-// Durations may be Infinity or beyond what a Node timer holds (it would fire after 1 ms): such a wait is
-// capped at MAX_TIMER_MS, ~24.8 days. The deadline timer re-arms for what is left, so it stays exact.
-function timerMs(ms: number): number {
-  return ms < MAX_TIMER_MS ? ms : MAX_TIMER_MS;
-}
+// Durations may be Infinity or beyond what a Node timer holds: timerMs caps such a wait at ~24.8 days. The
+// deadline timer re-arms for what is left, so it stays exact.
 
 // Runs on every event-loop turn a check is waiting for; module-level so scheduling it allocates no closure.
 function afterTurn<T>(pool: Pool<T>, entry: Entry<T>): void {
@@ -146,7 +154,8 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     super();
     this.options = resolvePoolOptions(options);
     this.factory = this.options.factory;
-    this.idle = new Deque(this.options.max);
+    // Grows with use: nothing is sized by max up front.
+    this.idle = new Deque();
     this.lifo = this.options.idleOrder === 'lifo';
     this.leakDetection = this.options.leakDetectionMs !== Number.POSITIVE_INFINITY;
     const o = this.options;
@@ -182,7 +191,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     if (this.state !== 'open') {
       return Promise.reject(this.state === 'draining' ? new PoolDrainingError() : new PoolClosedError());
     }
-    const invalid = options === undefined ? undefined : invalidTimeout('Pool.acquire', options.timeoutMs, 1);
+    const invalid = options === undefined ? undefined : invalidAcquireOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
     const signal = options?.signal;
     if (signal?.aborted) {
@@ -207,9 +216,11 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   /**
    * Gives a resource back. It is destroyed instead when `destroy` or `error` is given, when it is dead,
    * past its lifetime, or the pool is draining; otherwise the first waiter gets it at once.
-   * @throws InvalidReleaseError when the resource is not currently lent out by this pool.
+   * @throws InvalidReleaseError when the resource is not currently lent out by this pool; InvalidOptionError
+   * when `options` is not `{ destroy?: boolean, error? }` (the resource stays lent out).
    */
   release(resource: T, options?: ReleaseOptions): void {
+    if (options !== undefined) checkReleaseOptions(options);
     const entry = this.entryOf(resource);
     if (entry === undefined || entry.state !== Busy) {
       // After a drain timed out and destroyed it, a late release is expected, not a bug.
@@ -224,7 +235,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       this.destroy(entry, 'released-destroy');
       return;
     }
-    if (entry.diedAt >= 0 || !this.factory.alive(resource)) {
+    if (entry.diedAt >= 0 || !this.isAlive(entry)) {
       this.reportDeath(entry, undefined);
       this.destroy(entry, 'dead');
       return;
@@ -253,6 +264,11 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
 
   /** Acquires, runs `fn`, and releases whatever happens. A resource that died meanwhile is destroyed. */
   async use<R>(fn: (resource: T) => R | Promise<R>, options?: AcquireOptions): Promise<R> {
+    if (typeof fn !== 'function') {
+      throw new InvalidOptionError('Pool.use', 'fn', 'must be a function (resource) => result', fn, {
+        argument: true,
+      });
+    }
     const resource = await this.acquire(options);
     try {
       return await fn(resource);
@@ -262,13 +278,28 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   }
 
   /**
+   * Rejects every queued acquire with `error`: for an owner whose creates fail in a way it knows waiting will
+   * not fix (wrong password, unknown database, an outage longer than it rides out). Acquires that already hold
+   * a resource or one under check are untouched; later acquires queue as usual. Returns how many were rejected.
+   */
+  failWaiting(error: Error): number {
+    let n = 0;
+    for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
+      waiter.fail(error);
+      n++;
+    }
+    this.disarmDeadline();
+    return n;
+  }
+
+  /**
    * Stops lending: rejects waiters with PoolDrainingError, destroys idle resources and pending creates,
    * waits for lent-out resources to come back and destroys them. After `timeoutMs` (default 30 000) the
    * ones still out are destroyed too. Resolves when everything is destroyed; the pool is then closed.
    */
   drain(options?: { timeoutMs?: number }): Promise<void> {
     if (this.drained !== undefined) return this.drained;
-    const invalid = invalidTimeout('Pool.drain', options?.timeoutMs, 0);
+    const invalid = invalidDrainOptions(options);
     if (invalid !== undefined) return Promise.reject(invalid);
     this.state = 'draining';
     this.drained = new Promise((resolve) => {
@@ -343,7 +374,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   /** @internal The event-loop turn of a check has passed: pending FIN/RST events have landed by now. */
   afterTurn(entry: Entry<T>): void {
     if (entry.state !== Checking) return;
-    if (entry.diedAt >= 0 || !this.factory.alive(entry.resource)) {
+    if (entry.diedAt >= 0 || !this.isAlive(entry)) {
       this.finishCheck(entry, 'dead', undefined);
       return;
     }
@@ -405,7 +436,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   private takeIdle(now: number): Entry<T> | undefined {
     while (this.idle.length > 0) {
       const entry = (this.lifo ? this.idle.pop() : this.idle.shift())!;
-      if (entry.diedAt >= 0 || !this.factory.alive(entry.resource)) {
+      if (entry.diedAt >= 0 || !this.isAlive(entry)) {
         this.reportDeath(entry, undefined);
         this.destroy(entry, 'dead');
       } else if (now >= entry.expiresAt) {
@@ -628,9 +659,6 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       this.finishDrainIfDone();
       return;
     }
-    this.createFailuresInARow = 0;
-    this.createNotBefore = 0;
-    this.created++;
     const now = preciseNow();
     const o = this.options;
     const lifetime =
@@ -640,12 +668,24 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     const entry = new Entry(this, resource, now, now + lifetime);
     this.entries.set(resource, entry);
     tag(resource, entry);
-    this.factory.onDeath?.(resource, (error) => this.onResourceDeath(entry, error));
-    this.emit('create', resource);
-    if (entry.state === Destroyed) return; // died inside onDeath registration or a create listener
-    if (!this.factory.alive(resource)) {
-      this.reportDeath(entry, undefined);
+    // Checking while it is adopted: a death reported during onDeath's registration is only recorded.
+    entry.move(Checking);
+    const bornDead = this.deadAtBirth(entry);
+    if (bornDead !== undefined) {
+      // A failed create, so creates back off: a factory whose resources are always dead must not spin.
+      this.reportDeath(entry, bornDead);
+      this.createFailed(bornDead);
       this.destroy(entry, 'dead');
+      return;
+    }
+    this.createFailuresInARow = 0;
+    this.createNotBefore = 0;
+    this.created++;
+    entry.move(Idle);
+    this.emit('create', resource);
+    if (entry.state === Destroyed) return; // died inside a create listener
+    if (this.state !== 'open') {
+      this.destroy(entry, 'drain');
       return;
     }
     const waiter = this.waiters.shift();
@@ -656,6 +696,24 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
       this.idle.push(entry);
     }
     this.pumpCreates();
+  }
+
+  /** Registers onDeath and checks alive(): why a just-created resource is unusable, or undefined. */
+  private deadAtBirth(entry: Entry<T>): Error | undefined {
+    const onDeath = this.factory.onDeath;
+    if (onDeath !== undefined) {
+      try {
+        onDeath.call(this.factory, entry.resource, (error) => this.onResourceDeath(entry, error));
+      } catch (error) {
+        return new FactoryCallbackError('onDeath', error);
+      }
+    }
+    if (entry.diedAt >= 0) return new CreatedDeadError(entry.diedWith);
+    try {
+      return this.factory.alive(entry.resource) ? undefined : new CreatedDeadError(undefined);
+    } catch (error) {
+      return new FactoryCallbackError('alive', error);
+    }
   }
 
   private createFailed(error: unknown): void {
@@ -687,7 +745,23 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   private reportDeath(entry: Entry<T>, error: Error | undefined): void {
     if (entry.diedAt >= 0) return;
     entry.diedAt = coarseNow();
+    entry.diedWith = error;
     this.emit('death', entry.resource, error);
+  }
+
+  /**
+   * `factory.alive()`, contained: one that throws counts as a death (reported with a FactoryCallbackError
+   * on 'death' and 'error'), and the caller destroys the resource as it does any dead one.
+   */
+  private isAlive(entry: Entry<T>): boolean {
+    try {
+      return this.factory.alive(entry.resource);
+    } catch (error) {
+      const failure = new FactoryCallbackError('alive', error);
+      this.reportDeath(entry, failure);
+      this.emitError(failure);
+      return false;
+    }
   }
 
   /** Removes an entry (already out of the idle list, or removed here) and destroys its resource. */
@@ -750,7 +824,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
     const o = this.options;
     // Front to back is least to most recently released, so idle timeout removes the coldest first.
     for (const entry of this.idle.toArray()) {
-      if (entry.diedAt >= 0 || !this.factory.alive(entry.resource)) {
+      if (entry.diedAt >= 0 || !this.isAlive(entry)) {
         this.reportDeath(entry, undefined);
         this.destroy(entry, 'dead');
       } else if (now >= entry.expiresAt) {
@@ -777,16 +851,6 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
   private emitError(error: unknown): void {
     if (this.listenerCount('error') > 0) this.emit('error', toError(error));
   }
-}
-
-// Per-call options are checked inline (not with validateOptions) because acquire with a signal is common.
-function invalidTimeout(
-  owner: string,
-  timeoutMs: number | undefined,
-  min: number,
-): InvalidOptionError | undefined {
-  if (timeoutMs === undefined || (typeof timeoutMs === 'number' && timeoutMs >= min)) return undefined;
-  return new InvalidOptionError(owner, 'timeoutMs', `must be a number in [${min}, Infinity]`, timeoutMs);
 }
 
 function toError(error: unknown): Error {

@@ -130,14 +130,15 @@ test(
   'a create error that carries a connection string appears in the timeout message redacted',
   T,
   async () => {
-    const boom = new Error('could not connect to postgres://app:s3cret@db.internal:5432/app');
+    // The password holds an '@': the user info runs to the last one.
+    const boom = new Error('could not connect to postgres://app:s3c@ret@db.internal:5432/app');
     const p = new Pool<Token>({
       factory: { create: () => Promise.reject(boom), destroy: () => {}, alive: () => true },
       acquireTimeoutMs: 50,
     });
     const error = await p.acquire().catch((e: unknown) => e);
     assert.ok(error instanceof AcquireTimeoutError);
-    assert.doesNotMatch(error.message, /s3cret/);
+    assert.doesNotMatch(error.message, /s3c|ret@/);
     assert.match(
       error.message,
       /lastCreateError=could not connect to postgres:\/\/app:\*\*\*@db\.internal:5432\/app\)/,
@@ -327,9 +328,9 @@ test('create backoff: full jitter within an exponentially growing cap', () => {
 });
 
 const BAD: [Record<string, unknown>, string, RegExp][] = [
-  [{ max: -1 }, 'max', /"max" must be an integer in \[1, ∞\), got -1/],
+  [{ max: -1 }, 'max', /"max" must be an integer in \[1, 100000\], got -1/],
   [{ max: 2.5 }, 'max', /integer/],
-  [{ min: Number.NaN }, 'min', /"min" must be an integer in \[0, ∞\), got NaN/],
+  [{ min: Number.NaN }, 'min', /"min" must be an integer in \[0, 100000\], got NaN/],
   [{ min: 5, max: 2 }, 'min', /"min" must be <= max \(2\), got 5/],
   [{ maxx: 3 }, 'maxx', /"maxx" is not a known option \(known: factory, min, max/],
   [{ idleTimeoutMs: -5 }, 'idleTimeoutMs', /\[0, Infinity\]/],
