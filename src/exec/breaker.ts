@@ -134,6 +134,17 @@ export class CircuitBreaker {
 
   /** Subscribes to state changes; returns the unsubscribe function. */
   onStateChange(listener: (event: BreakerStateEvent) => void): () => void {
+    if (typeof listener !== 'function') {
+      throw new InvalidOptionError(
+        'CircuitBreaker.onStateChange',
+        'listener',
+        'must be a function',
+        listener,
+        {
+          argument: true,
+        },
+      );
+    }
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -1,3 +1,4 @@
+import { InvalidOptionError } from '../options.js';
 import { type BreakerPermit, type CircuitBreaker, REJECTED } from './breaker.js';
 import { type Classification, REJECTED_FINAL } from './classify/classification.js';
 import { deadlines, type Expirable } from './deadlines.js';
@@ -450,7 +451,11 @@ export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: Execu
   let deadline: number;
   let signal: AbortSignal | undefined;
   try {
-    if (typeof op !== 'function') throw new TypeError('execute: op must be a function (attempt) => Promise');
+    if (typeof op !== 'function') {
+      throw new InvalidOptionError('execute', 'op', 'must be a function (attempt) => Promise', op, {
+        argument: true,
+      });
+    }
     plan = planFor(options);
     deadline = now + plan.deadlineMs;
     if (options !== undefined) {

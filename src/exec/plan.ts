@@ -1,4 +1,4 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../options.js';
 import { type RetryOptions, RetryPolicy } from './backoff.js';
 import { CircuitBreaker } from './breaker.js';
 import { RetryBudget } from './budget.js';
@@ -52,8 +52,6 @@ export interface Plan {
 }
 
 const DEFAULT_DEADLINE_MS = 30_000;
-// setTimeout's limit: longer delays fire at once.
-const MAX_DEADLINE_MS = 2_147_483_647;
 const DEFAULT_RETRY = new RetryPolicy();
 
 export const DEFAULT_PLAN: Plan = Object.freeze({
@@ -97,6 +95,9 @@ export function planFor(options: ExecuteOptions | undefined): Plan {
   if (options === lastOptions) return lastPlan;
   let plan = cache.get(options);
   if (plan === undefined) {
+    if (typeof options !== 'object' || options === null) {
+      throw new InvalidOptionError('execute', 'options', 'must be an object', options, { argument: true });
+    }
     const keys = optionCount(options);
     if (keys >= 0) plan = recentPlan(options, keys);
     if (plan === undefined) {
@@ -180,7 +181,7 @@ function fail(option: string, requirement: string, got: unknown): never {
 
 const OPEN = { kind: 'object', rules: {}, open: true } as const;
 const RULES: OptionRules = {
-  deadlineMs: { kind: 'number', min: 1, max: MAX_DEADLINE_MS },
+  deadlineMs: { kind: 'number', min: 1, max: MAX_TIMER_MS },
   deadline: { kind: 'number', min: 0, max: 8.64e15 },
   signal: OPEN,
   idempotent: { kind: 'boolean' },

@@ -70,8 +70,28 @@ describe('bad options get clear errors naming the option and the range', () => {
     }
   });
 
-  test('an op that is not a function', async () => {
-    await assert.rejects(execute(undefined as unknown as typeof op), /op must be a function/);
+  test('wrong-typed arguments reject with InvalidOptionError, not a bare TypeError', async () => {
+    for (const notFn of ['notfn', undefined, null, 5, {}]) {
+      const error = await rejectionOf(execute(notFn as unknown as typeof op), `accepted op ${String(notFn)}`);
+      assert.ok(error instanceof InvalidOptionError, String(error));
+      assert.equal(error.option, 'op');
+      assert.match(error.message, /execute argument "op" must be a function \(attempt\) => Promise/);
+    }
+    // A plan for {} already cached must not make null slip past the check.
+    await execute(op, {});
+    for (const notOptions of [null, 'fast', 5]) {
+      const error = await rejection(notOptions);
+      assert.equal(error.option, 'options');
+      assert.match(error.message, /execute argument "options" must be an object/);
+    }
+  });
+
+  test('a breaker state listener that is not a function', () => {
+    assert.throws(
+      () => new CircuitBreaker().onStateChange('log' as never),
+      (e: unknown) =>
+        e instanceof InvalidOptionError && /"listener" must be a function, got 'log'/.test(e.message),
+    );
   });
 });
 
