@@ -23,7 +23,7 @@ import {
   resolveOptions,
   timer,
 } from './options.js';
-import { canTransition, type Death, type DeathCause, type LiveState } from './state.js';
+import { canTransition, type Death, type DeathCause, deathCauses, type LiveState } from './state.js';
 import {
   applyTcpOptions,
   canReadTcpInfo,
@@ -150,7 +150,17 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
       port,
       allowHalfOpen: true,
     };
-    const socket = tlsConnect ? tls.connect(tlsConnect) : net.connect({ host, port, allowHalfOpen: true });
+    let socket: net.Socket;
+    try {
+      socket = tlsConnect ? tls.connect(tlsConnect) : net.connect({ host, port, allowHalfOpen: true });
+    } catch (error) {
+      // Node refused the options before dialing (a bad `tls` field: a certificate, a signal, a version).
+      const detail = error instanceof Error ? redact(error.message) : 'an unknown error';
+      const option = tlsOptions === undefined ? 'options' : 'tls';
+      throw new InvalidOptionError('LiveSocket.connect', option, `was refused by Node (${detail})`, options, {
+        cause: error,
+      });
+    }
     const endpoint = hostPort(host, port);
     const live = new LiveSocket(socket, socketOptions, endpoint, tlsOptions ? 'secureConnect' : 'connect');
     if (connectTimeoutMs > 0 && live.#state === 'connecting') {
@@ -254,6 +264,11 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
    * runs once on the next microtask. Returns a function that unsubscribes.
    */
   onClose(hook: CloseHook): () => void {
+    if (typeof hook !== 'function') {
+      throw new InvalidOptionError('LiveSocket.onClose', 'hook', 'must be a function (death) => void', hook, {
+        argument: true,
+      });
+    }
     const entry: HookEntry = { hook };
     this.#hooks.add(entry);
     const death = this.#death;
@@ -323,6 +338,17 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
    * when given (e.g. 'heartbeat' from a heartbeat monitor), else derived from the error.
    */
   destroy(error?: Error, cause?: DeathCause): void {
+    if (error !== undefined && !(error instanceof Error)) {
+      throw new InvalidOptionError('LiveSocket.destroy', 'error', 'must be an Error or undefined', error, {
+        argument: true,
+      });
+    }
+    if (cause !== undefined && !(deathCauses as readonly unknown[]).includes(cause)) {
+      const known = deathCauses.join(', ');
+      throw new InvalidOptionError('LiveSocket.destroy', 'cause', `must be one of ${known}`, cause, {
+        argument: true,
+      });
+    }
     if (this.#state === 'closed') return;
     const [derived, lifelineError] = this.#classify(error);
     this.#die(cause ?? derived, lifelineError, 'closed');

@@ -7,18 +7,22 @@ import type { LifelineError } from '../errors.js';
  */
 export type LiveState = 'connecting' | 'open' | 'peer-closed' | 'closing' | 'closed';
 
-export type DeathCause =
-  | 'peer-fin'
-  | 'reset'
-  | 'write-stall'
-  | 'read-timeout'
-  | 'keepalive'
-  | 'user-timeout'
-  | 'heartbeat'
-  | 'idle-data'
-  | 'local-close'
-  | 'connect-failed'
-  | 'error';
+/** Every cause of death, for checking one given at run time. */
+export const deathCauses = [
+  'peer-fin',
+  'reset',
+  'write-stall',
+  'read-timeout',
+  'keepalive',
+  'user-timeout',
+  'heartbeat',
+  'idle-data',
+  'local-close',
+  'connect-failed',
+  'error',
+] as const;
+
+export type DeathCause = (typeof deathCauses)[number];
 
 /** Why and when a connection stopped being usable. Recorded once: the first cause wins. */
 export interface Death {
