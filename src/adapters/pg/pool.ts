@@ -1,4 +1,5 @@
 import type {
+  Pool as PgPoolInstance,
   PoolConfig,
   PoolOptions,
   QueryArrayResult,
@@ -65,7 +66,7 @@ type ConnectCallback = (
  * getters, and TypeScript lets a subclass override a declared property only with another property: they are
  * left out of the base's type, and this class's getters supply them (the instance type still matches pg.Pool).
  */
-interface PgPoolCounts extends pg.Pool {
+interface PgPoolCounts extends PgPoolInstance {
   get totalCount(): number;
   get idleCount(): number;
   get waitingCount(): number;

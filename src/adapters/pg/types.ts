@@ -1,4 +1,4 @@
-import type pg from 'pg';
+import type { PoolClient as PgPoolClient } from 'pg';
 import type { Pool } from './pool.js';
 
 /**
@@ -7,6 +7,6 @@ import type { Pool } from './pool.js';
  * config may carry `deadlineMs` (and `idempotent`, which a checked-out client ignores: it never retries).
  * Assignable wherever pg.PoolClient is expected.
  */
-export interface PoolClient extends Omit<pg.PoolClient, 'query'> {
+export interface PoolClient extends Omit<PgPoolClient, 'query'> {
   query: Pool['query'];
 }
