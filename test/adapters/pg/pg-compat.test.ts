@@ -3,11 +3,12 @@
 // from the built package in both module systems (`npm test` builds dist/ before the suite runs).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import ts from 'typescript';
 import { Pool } from '../../../src/adapters/pg/index.js';
 import { requireService, services } from '../../support/services.js';
 
@@ -80,5 +81,57 @@ test('the built package: instanceof pg.Pool from ESM and from CommonJS', () => {
     const run = spawnSync(process.execPath, args, { cwd: root, encoding: 'utf8', timeout: 30_000 });
     assert.equal(run.status, 0, run.stderr);
     assert.equal(run.stdout, 'true', `${args[0]}: ${run.stderr}`);
+  }
+});
+
+/**
+ * Type-checks `source` as a file of a user's project against the built declarations in dist/ (skipLibCheck
+ * off, so they are checked too). The file is served from memory, as if it were test/<name>.
+ */
+function typeErrors(name: string, source: string, options: ts.CompilerOptions): string[] {
+  const file = join(root, 'test', name);
+  const host = ts.createCompilerHost(options);
+  const { getSourceFile, fileExists, readFile } = host;
+  host.fileExists = (path) => path === file || fileExists.call(host, path);
+  host.readFile = (path) => (path === file ? source : readFile.call(host, path));
+  host.getSourceFile = (path, target, ...rest) =>
+    path === file
+      ? ts.createSourceFile(path, source, target)
+      : getSourceFile.call(host, path, target, ...rest);
+  const program = ts.createProgram({ rootNames: [file], options, host });
+  return ts.getPreEmitDiagnostics(program).map((d) => ts.flattenDiagnosticMessageText(d.messageText, '\n'));
+}
+
+const consumer = (importLine: string): string => `${importLine}
+interface User { id: number; name: string }
+const pool = new Pool({ max: 2 });
+const asPg: pg.Pool = pool;
+export async function run(): Promise<string | undefined> {
+  const client: pg.PoolClient = await asPg.connect();
+  client.release();
+  return (await pool.query<User>('select $1::int as id', [1])).rows[0]?.name;
+}
+`;
+
+test('the built declarations: a Pool is a pg.Pool in ESM and CommonJS projects', () => {
+  assert.ok(existsSync(join(root, 'dist', 'pg.d.cts')), 'dist/ is missing: npm test builds it (tsup) first');
+  const base: ts.CompilerOptions = {
+    strict: true,
+    noEmit: true,
+    skipLibCheck: false,
+    esModuleInterop: true,
+    target: ts.ScriptTarget.ES2022,
+    types: ['node'],
+  };
+  const cjs = "import pg = require('pg');\nimport { Pool } from '../dist/pg.cjs';";
+  const node16 = { ...base, module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16 };
+  assert.deepEqual(typeErrors('h-consumer.cts', consumer(cjs), node16), [], 'CommonJS');
+  const esm = "import pg from 'pg';\nimport { Pool } from '../dist/pg.js';";
+  assert.deepEqual(typeErrors('h-consumer.mts', consumer(esm), node16), [], 'ESM');
+  // Without esModuleInterop a default import of pg does not resolve, and a Pool declared as extending it would
+  // lose every pg.Pool member (TypeScript still compiles with skipLibCheck): pg's types are imported by name.
+  for (const file of readdirSync(join(root, 'dist')).filter((f) => /\.d\.c?ts$/.test(f))) {
+    const text = readFileSync(join(root, 'dist', file), 'utf8');
+    assert.doesNotMatch(text, /import\s+\w+\s*(,|from)[^;]*from\s*'pg'|import\s+\w+\s+from\s*'pg'/, file);
   }
 });
