@@ -5,6 +5,8 @@
 import { drizzle } from 'drizzle-orm/node-postgres';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg, { type Query, type QueryArrayResult, type QueryResult, type TransactionStatus } from 'pg';
+import Cursor from 'pg-cursor';
+import QueryStream from 'pg-query-stream';
 import { type LifelinePoolOptions, Pool, type PoolClient } from '../../../src/adapters/pg/index.js';
 
 interface User {
@@ -83,20 +85,29 @@ export function callbacks(pool: Pool, client: PoolClient): void {
   pool.end(() => {});
 }
 
-export function submittables(pool: Pool, client: PoolClient): void {
-  // A Submittable comes back as itself (pg.Query here; pg-cursor and pg-query-stream the same way).
+export async function submittables(pool: Pool, client: PoolClient): Promise<void> {
+  // A Submittable comes back as itself: pg.Query, pg-cursor's Cursor, pg-query-stream's QueryStream, any other.
+  const cursor = client.query(new Cursor<User>('select * from users where id > $1', [0]));
+  const batch = await cursor.read(100);
+  batch[0]?.name satisfies string | undefined;
+  // @ts-expect-error: User has no column `email`
+  batch[0]?.email;
+  await cursor.close();
+  const stream = pool.query(new QueryStream('select * from users', [], { batchSize: 50 }));
+  stream satisfies QueryStream;
+  for await (const row of stream) row satisfies unknown;
   const query = pool.query(new pg.Query('select 1'));
   query satisfies Query;
   query.on('row', (row) => row);
   const onClient = client.query(new pg.Query<User>('select * from users'));
   onClient satisfies Query<User>;
-  class Cursor implements pg.Submittable {
+  class OwnSubmittable implements pg.Submittable {
     submit(): void {}
     read(): Promise<User[]> {
       return Promise.resolve([]);
     }
   }
-  pool.query(new Cursor()).read() satisfies Promise<User[]>;
+  pool.query(new OwnSubmittable()).read() satisfies Promise<User[]>;
 }
 
 export async function lifelineFields(pool: Pool, client: PoolClient): Promise<void> {
