@@ -66,6 +66,9 @@ export interface HostSetOptions {
   probeSuccesses?: number;
 }
 
+// Each host gets a breaker and is scanned on every pick: a bound keeps a runaway list from doing either.
+const MAX_HOSTS = 1000;
+
 const HOST_RULES: OptionRules = {
   host: { kind: 'string', required: true },
   port: { kind: 'number', min: 1, max: 65535, integer: true, required: true },
@@ -107,11 +110,11 @@ export class HostSet {
   private turn = 0;
 
   constructor(specs: readonly HostSpec[], options: HostSetOptions = {}) {
-    if (!Array.isArray(specs) || specs.length === 0) {
+    if (!Array.isArray(specs) || specs.length === 0 || specs.length > MAX_HOSTS) {
       throw new InvalidOptionError(
         'HostSet',
         'hosts',
-        'must be a non-empty array of { host, port, role?, name? }',
+        `must be a non-empty array of { host, port, role?, name? }, at most ${MAX_HOSTS} long`,
         specs,
       );
     }

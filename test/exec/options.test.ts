@@ -57,6 +57,10 @@ describe('bad options get clear errors naming the option and the range', () => {
       [() => new CircuitBreaker({ halfOpenProbes: 1.5 }), /"halfOpenProbes" must be an integer/],
       [() => new HostSet([]), /"hosts" must be a non-empty array/],
       [
+        () => new HostSet(Array.from({ length: 1001 }, (_, i) => ({ host: 'db', port: 1 + i }))),
+        /"hosts" must be a non-empty array of .*, at most 1000 long, got an array/,
+      ],
+      [
         () => new HostSet([{ host: 'db', port: 70000 }]),
         /"hosts\[0\]\.port" must be an integer in \[1, 65535\], got 70000/,
       ],
