@@ -42,6 +42,13 @@ export class RetryPolicy {
 
   /** The delay before retry `retry` (1 for the first retry). `random` is injectable for tests. */
   delayMs(retry: number, random: () => number = Math.random): number {
+    if (typeof retry !== 'number' || !(retry >= 1) || typeof random !== 'function') {
+      const [name, requirement, got] =
+        typeof random !== 'function'
+          ? ['random', 'must be a function () => number in [0, 1)', random]
+          : ['retry', 'must be a number ≥ 1 (1 for the first retry)', retry];
+      throw new InvalidOptionError('RetryPolicy.delayMs', name, requirement, got, { argument: true });
+    }
     const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(retry - 1, 52));
     return random() * cap;
   }

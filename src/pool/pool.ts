@@ -1,3 +1,8 @@
+// Past 400 lines on purpose, for now: lending, checks, deadlines, creating, removal and housekeeping all move
+// the same entries between the same private structures (the idle deque, the waiter queue, the entry map), and
+// the hot path (acquire + release of an idle resource) relies on reading those fields directly. Splitting
+// them by task (HikariCP-style creator / housekeeper objects) needs an internal interface over that state
+// first; the sections below are where the cuts would go.
 import { EventEmitter } from 'node:events';
 import { InvalidOptionError, timerMs } from '../options.js';
 import { coarseNow, preciseNow } from './clock.js';

@@ -90,6 +90,20 @@ describe('bad options get clear errors naming the option and the range', () => {
     }
   });
 
+  test('RetryPolicy.delayMs with a wrong-typed argument', () => {
+    const policy = new RetryPolicy();
+    assert.throws(
+      () => policy.delayMs(1, 'random' as never),
+      (e: unknown) =>
+        e instanceof InvalidOptionError && /argument "random" must be a function/.test(e.message),
+    );
+    assert.throws(
+      () => policy.delayMs('2' as never),
+      (e: unknown) =>
+        e instanceof InvalidOptionError && /argument "retry" must be a number ≥ 1/.test(e.message),
+    );
+  });
+
   test('a breaker state listener that is not a function', () => {
     assert.throws(
       () => new CircuitBreaker().onStateChange('log' as never),
