@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type pg from 'pg';
 import type { ClientConfig, PoolClient } from 'pg';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
+import { PgUnsupportedClientError } from './errors.js';
 import type { PgHost } from './hosts.js';
 
 /** What lifeline knows about one pooled pg client, beyond what pg's own flags say. */
@@ -141,6 +142,9 @@ export async function openClient(
   try {
     if (signal?.aborted) throw signal.reason;
     await client.connect();
+    // A Client that connected some other way (pg-native, a patched connect()) left lifeline's socket alone:
+    // nothing here could watch it, and handing it out as a pooled client would fail every query.
+    if (state.live === undefined) throw new PgUnsupportedClientError();
   } catch (error) {
     signal?.removeEventListener('abort', onAbort);
     state.socket.destroy();

@@ -54,3 +54,46 @@ function describe(error: unknown): string {
   }
   return redact(String(error));
 }
+
+/**
+ * New connections fail and waiting will not fix it, so the callers waiting for a client get the failure
+ * instead of waiting out their timeout: either retrying cannot help (`final`: authentication 28xxx, unknown
+ * database 3D000, unknown host, TLS, bad options, a Client class lifeline cannot watch), or connections have
+ * kept failing for longer than `lifeline.connectRetryMs`. `cause` is pg's (or Node's) error, unchanged.
+ */
+export class PgConnectError extends LifelineError {
+  /** True when retrying cannot fix the cause; false when a transient failure outlasted connectRetryMs. */
+  readonly final: boolean;
+
+  constructor(cause: unknown, final: boolean, failingForMs: number) {
+    super(
+      'LIFELINE_PG_CONNECT_FAILED',
+      final
+        ? `could not connect to Postgres, and retrying cannot fix it: ${describe(cause)}. Fix the configuration ` +
+            'or the server (credentials, database name, host, TLS settings)'
+        : `could not connect to Postgres for ${Math.round(failingForMs)} ms, longer than lifeline.connectRetryMs ` +
+            `rides out: ${describe(cause)}. Is the server up and reachable?`,
+      { cause },
+    );
+    this.final = final;
+  }
+}
+
+/**
+ * The `Client` class given to the pool connected nothing over the socket lifeline handed it (`stream`):
+ * pg-native, a patched Client, or one whose connect() resolves without connecting. lifeline cannot watch such
+ * a connection; pass pg's own Client (or a subclass that keeps its connect()).
+ */
+export class PgUnsupportedClientError extends LifelineError {
+  constructor() {
+    super(
+      'LIFELINE_PG_UNSUPPORTED_CLIENT',
+      'Client.connect() resolved but the socket lifeline-net/pg gave the client (config.stream) never connected: ' +
+        "the Client class does not connect through pg's stream option (pg-native, or a patched Client). Use " +
+        "pg's own Client, or a subclass that keeps its connect()",
+    );
+  }
+}
+
+/** pg.Pool's text for a connect that timed out, which applications match on; lifeline's own text follows it. */
+export const PG_CONNECT_TIMEOUT = 'timeout exceeded when trying to connect';

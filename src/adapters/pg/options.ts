@@ -29,6 +29,13 @@ export interface LifelinePgOptions {
   /** Time to open a connection (TCP + startup + auth), per host, when connectionTimeoutMillis is not set. Default 10000. */
   connectTimeoutMs?: number;
   /**
+   * How long transient connect failures (refused, reset, timed out, server starting up) are retried before the
+   * callers waiting for a client get the failure (PgConnectError, pg's error as cause): a server restart
+   * shorter than this is ridden out. Failures retrying cannot fix (wrong password, unknown database or host,
+   * TLS) reach the callers at once whatever this says. Default 5000; 0 hands over the first failure, as pg does.
+   */
+  connectRetryMs?: number;
+  /**
    * While connection attempts fail (server down, refusing, starting up), the pool waits before the next one:
    * full jitter, doubling from this base up to createBackoffMaxMs. Default 100.
    */
@@ -73,6 +80,7 @@ const RULES: OptionRules = {
   },
   hostDownMs: ms(0),
   connectTimeoutMs: ms(1),
+  connectRetryMs: ms(0),
   createBackoffBaseMs: ms(1),
   createBackoffMaxMs: ms(1),
   // Node's setKeepAlive treats a delay under 1000 ms as "the OS default" (2 h): never allowed here.
@@ -114,6 +122,7 @@ export function resolvePgOptions(
     targetSessionAttrs: o.targetSessionAttrs,
     hostDownMs: o.hostDownMs ?? 5000,
     connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
+    connectRetryMs: o.connectRetryMs ?? 5000,
     createBackoffBaseMs,
     createBackoffMaxMs,
     keepaliveIdleMs: o.keepaliveIdleMs ?? Math.max(1000, keepAliveInitialDelayMillis || 10_000),

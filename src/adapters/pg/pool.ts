@@ -20,9 +20,10 @@ import {
   RetryBudget,
 } from '../../exec/index.js';
 import { InvalidOptionError } from '../../options.js';
-import { Pool as CorePool, type PoolStats } from '../../pool/index.js';
+import { AcquireTimeoutError, Pool as CorePool, type PoolStats } from '../../pool/index.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
-import { PgConnectionLostError } from './errors.js';
+import { isFinalConnectError } from './connect-failure.js';
+import { PG_CONNECT_TIMEOUT, PgConnectError, PgConnectionLostError } from './errors.js';
 import { HostRotation, openOnAnyHost } from './failover.js';
 import { planHosts, type TargetSessionAttrs } from './hosts.js';
 import {
@@ -93,7 +94,9 @@ function classifyAttempt(error: unknown, sent: boolean): Classification {
   if (typeof error === 'object' && error !== null && connectionDeaths.has(error)) {
     return sent ? { kind: 'outcome-unknown' } : { kind: 'not-sent' };
   }
-  if (error instanceof DeadlineExceededError) return { kind: 'rejected', transient: false };
+  if (error instanceof DeadlineExceededError || error instanceof PgConnectError) {
+    return { kind: 'rejected', transient: false };
+  }
   return classifyPostgres(error, sent);
 }
 const DESTROY = { destroy: true } as const;
@@ -120,6 +123,10 @@ export class Pool extends PgPool {
   private readonly lent = new Set<PoolClient>();
   /** Work issued and not settled yet: connects waiting for a client, pool.query operations (retries included). */
   private issued = 0;
+  /** When the current run of failed connects began; undefined once a connect succeeds. */
+  private failingSince: number | undefined;
+  /** The failure handed to waiting callers, and until when new callers get it at once (the next attempt). */
+  private gaveUp: { error: PgConnectError; until: number } | undefined;
   /** Set by end() while issued work is still running: called when the last of it settles. */
   private allIssuedSettled: (() => void) | undefined;
   private readonly unbounded: QueryRunOptions;
@@ -202,7 +209,15 @@ export class Pool extends PgPool {
       },
       factory: {
         create: async (signal) => {
-          const client = await openOnAnyHost(connectRotation, Client, signal, socketOptions);
+          let client: PoolClient;
+          try {
+            client = await openOnAnyHost(connectRotation, Client, signal, socketOptions);
+          } catch (error) {
+            if (!this.ending) this.connectFailed(error);
+            throw error;
+          }
+          this.failingSince = undefined;
+          this.gaveUp = undefined;
           wrapClientQuery(client, this.run);
           if (rest.onConnect) {
             try {
@@ -383,6 +398,12 @@ export class Pool extends PgPool {
   private checkout(timeoutMs: number, issuedBeforeEnd = false): Promise<PoolClient> {
     if (this.ending && !issuedBeforeEnd)
       return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+    // Connects just failed in a way waiting will not fix: until the next attempt is due, a caller that would
+    // have to wait for a new connection gets that failure at once.
+    const gaveUp = this.gaveUp;
+    if (gaveUp !== undefined && Date.now() < gaveUp.until && this.core.stats().idle === 0) {
+      return Promise.reject(gaveUp.error);
+    }
     // Without options the core pool takes its allocation-free hot path.
     return this.core.acquire(
       timeoutMs >= this.acquireTimeoutMs ? undefined : { timeoutMs: Math.max(1, Math.ceil(timeoutMs)) },
@@ -399,8 +420,24 @@ export class Pool extends PgPool {
 
   private readonly failed = (error: unknown): never => {
     this.settled();
-    throw error;
+    throw withPgWording(error);
   };
+
+  /**
+   * A connect failed. One that retrying cannot fix, or the last of a run of transient ones longer than
+   * lifeline.connectRetryMs, goes to every caller waiting for a client (pg.Pool hands each waiting caller its
+   * connect error); shorter runs are ridden out by the core pool's backoff.
+   */
+  private connectFailed(error: unknown): void {
+    const now = Date.now();
+    this.failingSince ??= now;
+    const final = isFinalConnectError(error);
+    const failingForMs = now - this.failingSince;
+    if (!final && failingForMs < this.lifeline.connectRetryMs) return;
+    const failure = new PgConnectError(error, final, failingForMs);
+    this.gaveUp = { error: failure, until: now + this.lifeline.createBackoffMaxMs };
+    this.core.failWaiting(failure);
+  }
 
   /** The client is now the caller's: pg's 'acquire' event. */
   private lend(client: PoolClient): void {
@@ -461,7 +498,7 @@ export class Pool extends PgPool {
       (error: Error) => {
         this.settled();
         const q = query as T & { handleError?: (e: Error) => void };
-        q.handleError?.(error);
+        q.handleError?.(withPgWording(error) as Error);
       },
     );
     return query;
@@ -533,4 +570,16 @@ export class Pool extends PgPool {
         }),
     );
   }
+}
+
+/**
+ * pg.Pool's "timeout exceeded when trying to connect" leads the message of an acquire that timed out, so code
+ * that matches on pg's text keeps working; lifeline's class, code (LIFELINE_ACQUIRE_TIMEOUT), pool state and
+ * cause (the last connect error) stay.
+ */
+function withPgWording(error: unknown): unknown {
+  if (error instanceof AcquireTimeoutError && !error.message.startsWith(PG_CONNECT_TIMEOUT)) {
+    error.message = `${PG_CONNECT_TIMEOUT}: ${error.message}`;
+  }
+  return error;
 }
