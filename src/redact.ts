@@ -2,14 +2,15 @@
 // password may hold any character, '@', '/' and spaces included), more is hidden rather than less: a message
 // that lost a host name is a nuisance, a message that carries part of a password is a leak.
 
-/** Where a URL's scheme starts: `postgres://`, `redis://`, `mysql://`, … */
-const SCHEME = /[a-z][a-z0-9+.-]*:\/\//gi;
+/** Where a URL's scheme starts: `postgres://`, `redis://`, `mysql://`, … (at most 32 characters, so a long word
+ * costs one bounded look per character, not a scan to its end). */
+const SCHEME = /[a-z][a-z0-9+.-]{0,31}:\/\//gi;
 
 /**
  * A scheme that starts a further URL in the same text: it must follow a separator, so `x://` inside a
  * password (which follows a letter or a symbol) does not cut that password short.
  */
-const NEXT_URL = /[\s,;(<'"=][a-z][a-z0-9+.-]*:\/\//gi;
+const NEXT_URL = /[\s,;(<'"=][a-z][a-z0-9+.-]{0,31}:\/\//gi;
 
 /**
  * `password=…` as libpq's conninfo, a URL query, an environment dump (`PGPASSWORD=…`) or a config printout
@@ -33,20 +34,35 @@ export function redact(text: string): string {
   return redactKeyValues(redactUrls(text));
 }
 
+// Linear in the text's length: the '@' positions and the separators before further URLs are found once, and
+// both lists are walked forward as the URLs are (each URL's end and last '@' only move forward).
 function redactUrls(text: string): string {
+  if (!text.includes('://')) return text;
+  const ats: number[] = [];
+  for (let i = text.indexOf('@'); i >= 0; i = text.indexOf('@', i + 1)) ats.push(i);
+  if (ats.length === 0) return text;
+  const separators: number[] = [];
+  for (const m of text.matchAll(NEXT_URL)) separators.push(m.index);
   let out = '';
   let copied = 0;
+  let s = 0;
+  let a = -1;
   SCHEME.lastIndex = 0;
   for (let m = SCHEME.exec(text); m !== null; m = SCHEME.exec(text)) {
     const start = m.index + m[0].length;
-    NEXT_URL.lastIndex = start;
-    const next = NEXT_URL.exec(text);
-    const end = next === null ? text.length : next.index + 1;
-    const at = text.lastIndexOf('@', end - 1);
-    // No '@': no user info. A user name without ':' carries no password.
-    const colon = at < start ? -1 : text.indexOf(':', start);
+    while (s < separators.length && (separators[s] as number) < start) s++;
+    const end = s < separators.length ? (separators[s] as number) + 1 : text.length;
+    while (a + 1 < ats.length && (ats[a + 1] as number) < end) a++;
+    const at = a >= 0 ? (ats[a] as number) : -1;
+    if (at < start) {
+      // No '@' before the next URL: no user info here.
+      SCHEME.lastIndex = end;
+      continue;
+    }
+    // A user name without ':' carries no password.
+    const colon = text.indexOf(':', start);
     if (colon < 0 || colon > at) {
-      SCHEME.lastIndex = Math.max(SCHEME.lastIndex, at + 1);
+      SCHEME.lastIndex = at + 1;
       continue;
     }
     out += `${text.slice(copied, colon + 1)}***`;

@@ -182,6 +182,17 @@ describe('redact: generated passwords never survive, host and database do', () =
     }
   });
 
+  // Each of these took quadratic time in an earlier version (minutes at this size); the test's timeout is
+  // what catches a regression, the assertions check the result.
+  test('long hostile texts are handled in one pass', { timeout: 20_000 }, () => {
+    const n = 200_000;
+    assert.equal(redact('-' + 'a'.repeat(n)), '-' + 'a'.repeat(n));
+    assert.equal(redact('x://'.repeat(n)), 'x://'.repeat(n));
+    assert.equal(redact(`${'x://u:p '.repeat(n)}@h`), `${'x://u:p '.repeat(n - 1)}x://u:***@h`);
+    assert.equal(redact(' x://u@'.repeat(n)), ' x://u@'.repeat(n));
+    assert.equal(redact(`password=${'\\'.repeat(n)} host=h`), 'password=*** host=h');
+  });
+
   test('text without a password is left alone', () => {
     for (const text of [
       'postgres://u@h:5432/db',
