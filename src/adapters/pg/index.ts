@@ -2,9 +2,11 @@ export { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js
 export { AcquireTimeoutError } from '../../pool/index.js';
 export { liveSocketOf } from './client.js';
 export {
+  PgConnectError,
   PgConnectionLostError,
   PgNoHostError,
   PgTransactionLostError,
+  PgUnsupportedClientError,
 } from './errors.js';
 export { PgConfigError, type TargetSessionAttrs } from './hosts.js';
 export type { LifelinePgOptions } from './options.js';

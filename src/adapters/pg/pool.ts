@@ -20,7 +20,7 @@ import {
   RetryBudget,
 } from '../../exec/index.js';
 import { InvalidOptionError } from '../../options.js';
-import { AcquireTimeoutError, Pool as CorePool, type PoolStats } from '../../pool/index.js';
+import { AcquireTimeoutError, Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { isFinalConnectError } from './connect-failure.js';
 import { PG_CONNECT_TIMEOUT, PgConnectError, PgConnectionLostError } from './errors.js';
@@ -101,6 +101,13 @@ function classifyAttempt(error: unknown, sent: boolean): Classification {
 }
 const DESTROY = { destroy: true } as const;
 
+/** pg.Pool's `log` messages for a client leaving the pool (maxUses is logged at release), and lifeline's for a dead one. */
+const REMOVE_LOG: Partial<Record<EvictReason, string>> = {
+  'idle-timeout': 'remove idle client',
+  lifetime: 'remove expired client',
+  dead: 'remove dead client',
+};
+
 /**
  * A drop-in for pg.Pool: same config, methods, overloads, events and counts, over connections that know
  * when they are dead. A dead client is never handed out, an idle one that dies leaves at once, and the death
@@ -123,6 +130,8 @@ export class Pool extends PgPool {
   private readonly lent = new Set<PoolClient>();
   /** Work issued and not settled yet: connects waiting for a client, pool.query operations (retries included). */
   private issued = 0;
+  /** pg's `log` option: called with pg.Pool's own messages at the same moments. */
+  private readonly trace: ((...messages: unknown[]) => void) | undefined;
   /** When the current run of failed connects began; undefined once a connect succeeds. */
   private failingSince: number | undefined;
   /** The failure handed to waiting callers, and until when new callers get it at once (the next attempt). */
@@ -140,6 +149,7 @@ export class Pool extends PgPool {
     // lifeline pool `instanceof pg.Pool`, which Prisma's adapter-pg and Drizzle test.
     super(rest);
     checkPgConfig(rest as Readonly<Record<string, unknown>>);
+    this.trace = typeof rest.log === 'function' ? rest.log : undefined;
     this.lifeline = resolvePgOptions(lifeline, rest.keepAliveInitialDelayMillis);
     if (rest.pipeline) {
       // A pipelined client has several statements in flight: none of them could be told apart as sent or not.
@@ -209,13 +219,16 @@ export class Pool extends PgPool {
       },
       factory: {
         create: async (signal) => {
+          this.trace?.('connecting new client');
           let client: PoolClient;
           try {
             client = await openOnAnyHost(connectRotation, Client, signal, socketOptions);
           } catch (error) {
+            this.trace?.('client failed to connect', error);
             if (!this.ending) this.connectFailed(error);
             throw error;
           }
+          this.trace?.('new client connected');
           this.failingSince = undefined;
           this.gaveUp = undefined;
           wrapClientQuery(client, this.run);
@@ -251,7 +264,11 @@ export class Pool extends PgPool {
       },
     });
     this.core.on('create', (client) => this.emit('connect', client));
-    this.core.on('evict', (client) => this.emit('remove', client));
+    this.core.on('evict', (client, reason) => {
+      const message = REMOVE_LOG[reason];
+      if (message !== undefined) this.trace?.(message);
+      this.emit('remove', client);
+    });
     if (rest.allowExitOnIdle) {
       this.on('release', (_err: unknown, client: PoolClient) =>
         (client as unknown as { unref(): void }).unref(),
@@ -374,6 +391,7 @@ export class Pool extends PgPool {
     if (this.ending) {
       pending = Promise.reject(new Error('Called end on pool more than once'));
     } else {
+      this.trace?.('ending');
       this.ending = true;
       // What was issued before end() runs to its end (queued connects and queries are served; pg.Pool leaves
       // queued ones waiting forever); only new work is refused. Then, as pg's end(), it waits for every
@@ -468,6 +486,7 @@ export class Pool extends PgPool {
         ? Boolean(err)
         : Boolean(err) && !(err instanceof DeadlineExceededError) && sqlState(err) === undefined) ||
       state.uses >= this.maxUses;
+    if (state.uses >= this.maxUses) this.trace?.('remove expended client');
     const busy = state.busyUntil;
     if (busy !== undefined) {
       state.busyUntil = undefined;
@@ -547,7 +566,9 @@ export class Pool extends PgPool {
               ? { deadlineMs: Math.max(1, left), cancelTimeoutMs: this.run.cancelTimeoutMs }
               : this.unbounded;
           try {
+            this.trace?.('dispatching query');
             runQuery(client, config, values, run, (err, result, sent) => {
+              this.trace?.('query dispatched');
               this.checkin(client, err ?? undefined);
               if (err === null) {
                 resolve(result as QueryResult);

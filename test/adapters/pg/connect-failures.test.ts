@@ -97,6 +97,8 @@ describe('connect failures reach the callers', () => {
       }
     }
     const pool = new Pool({ ...connection(), Client: Hollow, lifeline: PATIENT });
+    let connects = 0;
+    pool.on('connect', () => connects++);
     const callers = Array.from({ length: 20 }, (_, i) => pool.query(`select ${i}`));
     for (const p of callers) {
       await assert.rejects(p, (e: Error) => {
@@ -108,6 +110,7 @@ describe('connect failures reach the callers', () => {
     }
     // Twenty callers, one failure handed to all: a handful of attempts, not one per promise turn.
     assert.ok(made <= 4, `${made} clients constructed`);
+    assert.equal(connects, 0, "no 'connect' for a client that never connected");
     await pool.end();
   });
 });
