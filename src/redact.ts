@@ -2,8 +2,10 @@
 // password may hold any character, '@', '/' and spaces included), more is hidden rather than less: a message
 // that lost a host name is a nuisance, a message that carries part of a password is a leak.
 
-/** Where a URL's scheme starts: `postgres://`, `redis://`, `mysql://`, … (at most 32 characters, so a long word
- * costs one bounded look per character, not a scan to its end). */
+/**
+ * Where a URL's scheme starts: `postgres://`, `redis://`, `mysql://`, … At most 32 characters, so a long word
+ * costs one bounded look per character, not a scan to its end.
+ */
 const SCHEME = /[a-z][a-z0-9+.-]{0,31}:\/\//gi;
 
 /**
@@ -16,7 +18,8 @@ const NEXT_URL = /[\s,;(<'"=][a-z][a-z0-9+.-]{0,31}:\/\//gi;
  * `password=…` as libpq's conninfo, a URL query, an environment dump (`PGPASSWORD=…`) or a config printout
  * (`password: '…'`, `"password":"…"`) writes it. The value is single-quoted or double-quoted (backslash
  * escapes inside, as libpq allows; an unterminated quote runs to the end) or bare: up to whitespace, a
- * backslash escaping the next character as in libpq (in a URL query too, though pg's parser would stop at '&').
+ * backslash escaping the next character as in libpq. In a URL query too: pg's parser would end the value at
+ * '&', but the '&' may belong to the password the user meant.
  */
 const KEY_VALUE =
   /(^|[^\w])(["']?)(\w*(?:password|passwd|pwd))\2([ \t]*[=:][ \t]*)(?:'(?:[^'\\]|\\[\s\S])*(?:'|$)|"(?:[^"\\]|\\[\s\S])*(?:"|$)|(?:[^\s\\]|\\[\s\S])*)/gi;
@@ -26,9 +29,8 @@ const KEY_VALUE =
  * - in URLs (`postgres://user:***@host/db`): the user info runs to the last '@' before the next URL or the
  *   end of the text, as far as the password could reach (WHATWG's URL parser, which pg uses, takes it to
  *   the last '@' of the authority; a password written with a raw '/', '?', '#' or space reaches further);
- * - in `password=…` key/value pairs (libpq conninfo, quoted or bare; a URL query, where the value ends at
- *   '&' for pg but a raw '&' may still belong to what the user meant); also `*password`, `passwd` and `pwd`
- *   keys, and `password: '…'` as configs print.
+ * - in `password=…` pairs: libpq conninfo (quoted or bare), URL queries, `PGPASSWORD=…`, `sslpassword`,
+ *   `passwd` and `pwd` keys, and `password: '…'` / `"password":"…"` as configs print.
  */
 export function redact(text: string): string {
   return redactKeyValues(redactUrls(text));
