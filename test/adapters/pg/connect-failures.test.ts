@@ -89,11 +89,13 @@ describe('connect failures reach the callers', () => {
         super(config);
         made++;
       }
-      override connect(): Promise<void>;
+      // Resolves at once, having connected nothing.
+      override connect(): Promise<pg.Client>;
       override connect(callback: (err: Error) => void): void;
-      override connect(callback?: (err: Error) => void): Promise<void> | undefined {
-        if (callback) return void process.nextTick(callback);
-        return Promise.resolve();
+      override connect(callback?: (err: Error) => void): Promise<pg.Client> | undefined {
+        if (callback)
+          return void process.nextTick(callback as unknown as (err: null, c: pg.Client) => void, null, this);
+        return Promise.resolve(this);
       }
     }
     const pool = new Pool({ ...connection(), Client: Hollow, lifeline: PATIENT });

@@ -8,7 +8,8 @@ import { type LifelinePoolConfig, Pool } from '../../../src/adapters/pg/index.js
 import { requireService } from '../../support/services.js';
 import { connection, ended, removed } from './support.js';
 
-type AnyPool = pg.Pool | Pool;
+// lifeline's Pool is a pg.Pool (it extends it), so both are typed as one.
+type AnyPool = pg.Pool;
 const both = (config: LifelinePoolConfig): [AnyPool, AnyPool] => [
   new pg.Pool({ ...connection(), ...config }),
   new Pool({ ...connection(), ...config }),
