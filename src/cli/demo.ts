@@ -1,8 +1,6 @@
 // `lifeline demo`: replays the incidents against an embedded Postgres (or --database-url) through a
 // plain pg.Pool and lifeline-net/pg side by side, prints the table and writes the HTML report.
 
-import { writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { EmbeddedPostgresUnavailableError } from '../demo/embedded.js';
 import { renderReport } from '../demo/report.js';
@@ -10,6 +8,9 @@ import { type DemoResult, type ProgressEvent, runDemo } from '../demo/runner.js'
 import { findScenarios, SCENARIOS } from '../demo/scenarios.js';
 import { overall, story } from '../demo/story.js';
 import { renderTable } from '../demo/table.js';
+import { redact } from '../errors.js';
+import { argsError, UsageError, usageFailure, versionLine } from './args.js';
+import { checkReportPath, partialReportPath, writeReport } from './report-file.js';
 
 const USAGE = `Usage: lifeline demo [options]
 
@@ -20,15 +21,22 @@ through a plain pg.Pool and through lifeline-net/pg side by side, and shows what
 Options:
   --quick                 short scenarios (under 30 s in all)
   --database-url <url>    run against this Postgres instead of the embedded one (PGlite)
-  --report <file>         where to write the HTML report (default: demo.html)
+  --report <file>         where to write the HTML report (default: demo.html); checked before the run.
+                          An interrupted run writes what finished to <file>.partial.html instead,
+                          leaving the last full report as it was
   --json                  print the results as JSON on stdout (progress goes to stderr)
   --scenario <a,b,...>    run only these scenarios
   --seed <n>              seed for the fault proxies and the workload (default: 1)
   -h, --help              show this help
+  --version               print the version
 
 Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
 
-Exit codes: 0 done, 1 failed to run, 2 bad usage, 130 interrupted (Ctrl-C).`;
+Exit codes: 0 done, 1 failed to run, 2 bad usage (a report path that cannot be written included),
+130 interrupted (Ctrl-C).`;
+
+const SYNOPSIS =
+  'Usage: lifeline demo [--quick] [--database-url <url>] [--report <file>] [--json] [--scenario <a,b>] [--seed <n>]';
 
 interface Parsed {
   quick: boolean;
@@ -39,24 +47,44 @@ interface Parsed {
   seed: number;
 }
 
-class UsageError extends Error {}
+/** A --database-url the runner can use: one host, a port from 1 to 65535 (password hidden in errors). */
+function databaseUrl(text: string): string {
+  const bad = (why: string): UsageError => new UsageError(`--database-url ${why}, got ${redact(text)}`);
+  if (!/^postgres(ql)?:\/\//.test(text)) throw bad('must be a postgres:// or postgresql:// URL');
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw bad('must be a URL with one host and a port from 1 to 65535');
+  }
+  if (url.hostname === '') throw bad('must name a host');
+  if (url.port === '0') throw bad('must have a port from 1 to 65535');
+  return text;
+}
 
-function parse(argv: string[]): Parsed | 'help' {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    strict: true,
-    allowPositionals: true,
-    options: {
-      quick: { type: 'boolean', default: false },
-      'database-url': { type: 'string' },
-      report: { type: 'string', default: 'demo.html' },
-      json: { type: 'boolean', default: false },
-      scenario: { type: 'string' },
-      seed: { type: 'string', default: '1' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-  });
+const OPTIONS = {
+  quick: { type: 'boolean', default: false },
+  'database-url': { type: 'string' },
+  report: { type: 'string', default: 'demo.html' },
+  json: { type: 'boolean', default: false },
+  scenario: { type: 'string' },
+  seed: { type: 'string', default: '1' },
+  help: { type: 'boolean', short: 'h', default: false },
+  version: { type: 'boolean', default: false },
+} as const;
+
+function options(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, strict: true, allowPositionals: true, options: OPTIONS });
+  } catch (error) {
+    throw argsError(error);
+  }
+}
+
+function parse(argv: string[]): Parsed | 'help' | 'version' {
+  const { values, positionals } = options(argv);
   if (values.help) return 'help';
+  if (values.version) return 'version';
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 0)
@@ -70,12 +98,9 @@ function parse(argv: string[]): Parsed | 'help' {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
-  if (values['database-url'] !== undefined && !/^postgres(ql)?:\/\//.test(values['database-url'])) {
-    throw new UsageError('--database-url must be a postgres:// or postgresql:// URL');
-  }
   return {
     quick: values.quick,
-    databaseUrl: values['database-url'],
+    databaseUrl: values['database-url'] === undefined ? undefined : databaseUrl(values['database-url']),
     report: values.report,
     json: values.json,
     scenarios,
@@ -131,17 +156,21 @@ function progressPrinter(stream: NodeJS.WriteStream): {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let options: Parsed | 'help';
+  let options: Parsed;
+  let reportPath: string;
   try {
-    options = parse(argv);
+    const parsed = parse(argv);
+    if (parsed === 'help' || parsed === 'version') {
+      console.log(parsed === 'help' ? USAGE : versionLine());
+      return 0;
+    }
+    options = parsed;
+    // Before the run, not after it: a report that cannot be written must not cost a minute of faults.
+    reportPath = await checkReportPath(options.report);
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    console.error(`lifeline demo: ${message}\n\n${USAGE}`);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(usageFailure('lifeline demo', error.message, SYNOPSIS));
     return 2;
-  }
-  if (options === 'help') {
-    console.log(USAGE);
-    return 0;
   }
 
   const out = options.json ? process.stderr : process.stdout;
@@ -177,14 +206,25 @@ export async function main(argv: string[]): Promise<number> {
   }
   progress.done();
 
+  // The results first: whatever happens to the report, the run is not lost.
   const table = renderTable(result.scenarios);
-  const reportPath = resolve(options.report);
-  await writeFile(reportPath, renderReport(result, table));
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
     out.write(`\n${table}\n\n${overall(result.scenarios)}\n`);
   }
-  out.write(`Report: ${reportPath}\n`);
+  // An interrupted run's report goes next to the full one, never over it.
+  const target = result.aborted ? partialReportPath(reportPath) : reportPath;
+  try {
+    await writeReport(target, renderReport(result, table));
+  } catch (error) {
+    console.error(`lifeline demo: cannot write the report to ${target}: ${(error as Error).message}`);
+    return 1;
+  }
+  out.write(
+    result.aborted
+      ? `Report of the scenarios that finished: ${target} (${reportPath} was left as it was)\n`
+      : `Report: ${target}\n`,
+  );
   return result.aborted ? 130 : 0;
 }

@@ -3,6 +3,8 @@
 // `lifeline proxy` never pays for the demo's embedded database and the reverse. The build keeps these
 // dynamic imports as separate chunks: `demo` needs pg, an optional peer dependency; `proxy` does not.
 
+import { usageFailure, versionLine } from './args.js';
+
 type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
 
 const commands: Record<string, Command> = {
@@ -25,9 +27,11 @@ function usage(): string {
     'Commands:',
     ...lines,
     '',
-    'Run `lifeline <command> --help` for a command’s options.',
+    'Run `lifeline <command> --help` for a command’s options, `lifeline --version` for the version.',
   ].join('\n');
 }
+
+const SYNOPSIS = `Usage: lifeline <${Object.keys(commands).join('|')}> [options]`;
 
 /** The package a command's module could not find, if that is why it failed to load (ESM or CJS build). */
 function missingPackage(error: unknown): string | undefined {
@@ -43,13 +47,14 @@ async function main(argv: string[]): Promise<number> {
     console.log(usage());
     return 0;
   }
-  if (name === undefined) {
-    console.error(usage());
-    return 2;
+  if (name === '--version' || name === '-v' || name === 'version') {
+    console.log(versionLine());
+    return 0;
   }
-  const command = commands[name];
-  if (!command) {
-    console.error(`lifeline: unknown command '${name}'\n\n${usage()}`);
+  const command = name === undefined ? undefined : commands[name];
+  if (name === undefined || !command) {
+    const problem = name === undefined ? 'no command given' : `unknown command '${name}'`;
+    console.error(usageFailure('lifeline', problem, SYNOPSIS));
     return 2;
   }
   let module: Awaited<ReturnType<Command['load']>>;

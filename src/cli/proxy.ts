@@ -2,95 +2,14 @@
 // spirit of toxiproxy-cli. Client commands talk only to the API, so they work against Toxiproxy itself too.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { toxicDefinitions } from '../faults/toxics/index.js';
+import { argsError, parseHostPort, parsePort, UsageError, usageFailure, versionLine } from './args.js';
+import { api, apiBase, RefusedError, UnreachableError } from './proxy-api.js';
+import { HELP, SYNOPSIS, USAGE } from './proxy-help.js';
 
 /** Exit codes, stable for scripts. */
 const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
 const DEFAULT_API = process.env.LIFELINE_PROXY_URL ?? process.env.TOXIPROXY_URL ?? 'http://127.0.0.1:8474';
-
-const CLIENT_OPTIONS = `Options:
-  --api <url>   control API (default: $LIFELINE_PROXY_URL, $TOXIPROXY_URL or http://127.0.0.1:8474)
-  --json        print the API's JSON instead of text
-  -h, --help    this help`;
-
-const USAGE = `Usage: lifeline proxy <command> [options]
-
-A fault-injection TCP proxy with Toxiproxy's HTTP API.
-
-Commands:
-  serve                      run the control API (127.0.0.1:8474 by default)
-  list                       list proxies
-  inspect <proxy>            show a proxy and its toxics
-  create <proxy>             create a proxy (--listen, --upstream)
-  delete <proxy>             delete a proxy
-  toggle <proxy>             disable an enabled proxy, enable a disabled one
-  toxic add <proxy>          add a toxic (--type, -a key=value ...)
-  toxic update <proxy>       change a toxic (--name, --toxicity, -a key=value ...)
-  toxic remove <proxy>       remove a toxic (--name)
-
-Exit codes: 0 done, 1 the API refused (its error is printed), 2 bad usage, 3 API unreachable.
-Run \`lifeline proxy <command> --help\` for a command's options.`;
-
-/** One line per toxic type from the definitions themselves, so the help cannot drift from the code. */
-function toxicTypes(): string {
-  const width = Math.max(...Object.keys(toxicDefinitions).map((t) => t.length));
-  return Object.values(toxicDefinitions)
-    .map((d) => {
-      const attributes = Object.entries(d.schema).map(([name, a]) =>
-        a.default === undefined
-          ? `${name} (${a.kind === 'number' ? a.unit : 'bool'})`
-          : `${name}=${a.default}`,
-      );
-      return `        ${d.type.padEnd(width)}  ${attributes.join(', ') || '(none)'}: ${d.summary}`;
-    })
-    .join('\n');
-}
-
-const HELP: Record<string, string> = {
-  serve: `Usage: lifeline proxy serve [--host 127.0.0.1] [--port 8474] [--config proxies.json] [--seed N]
-
-Runs the control API until interrupted (SIGINT/SIGTERM). It binds to loopback unless --host says
-otherwise: anyone who can reach it can open proxies to any address.
-  --host <addr>     interface to bind (default 127.0.0.1)
-  --port <n>        port (default 8474, Toxiproxy's; 0 picks a free one)
-  --config <file>   proxies to create at start, in Toxiproxy's populate format:
-                    [{"name": "pg", "listen": "127.0.0.1:15432", "upstream": "127.0.0.1:5432"}]
-  --seed <n>        seed every proxy's random choices (each derives its own from it and its name)
-  -h, --help        this help`,
-  list: `Usage: lifeline proxy list [--api url] [--json]\n\nLists proxies: name, listen, upstream, enabled, toxics.\n\n${CLIENT_OPTIONS}`,
-  inspect: `Usage: lifeline proxy inspect <proxy> [--api url] [--json]\n\nShows one proxy and its toxics.\n\n${CLIENT_OPTIONS}`,
-  create: `Usage: lifeline proxy create <proxy> --upstream <host:port> [--listen <host:port>] [--disabled]
-
-  --listen <host:port>    where clients connect (default 127.0.0.1:0: a free port, shown in the output)
-  --upstream <host:port>  the real server
-  --disabled              create it disabled (refusing connections)
-
-${CLIENT_OPTIONS}`,
-  delete: `Usage: lifeline proxy delete <proxy> [--api url] [--json]\n\nDeletes a proxy and closes its connections.\n\n${CLIENT_OPTIONS}`,
-  toggle: `Usage: lifeline proxy toggle <proxy> [--api url] [--json]\n\nDisables an enabled proxy (closing its connections, refusing new ones) or enables a disabled one.\n\n${CLIENT_OPTIONS}`,
-  toxic: `Usage: lifeline proxy toxic <add|update|remove> <proxy> [options]
-
-  add <proxy> --type <type> [--name <name>] [--upstream | --downstream | --stream <s>] [--toxicity 0..1]
-              [-a key=value ...] [--connection N] [--after-bytes N] [--idle-ms N]
-      types and their attributes (-a name=value; "=" marks a default):
-${toxicTypes()}
-      --connection N    only the Nth connection (1-based)
-      --after-bytes N   only the bytes of the stream after the first N
-      --idle-ms N       only once data arrives on a connection idle for N ms
-  update <proxy> --name <toxic> [--toxicity 0..1] [-a key=value ...]
-  remove <proxy> --name <toxic>
-  (--toxicName is accepted for --name, as in toxiproxy-cli)
-
-${CLIENT_OPTIONS}`,
-};
-
-class UsageError extends Error {}
-
-/** The API answered with an error body. */
-class RefusedError extends Error {}
-
-class UnreachableError extends Error {}
 
 type Proxy = { name: string; listen: string; upstream: string; enabled: boolean; toxics: Toxic[] };
 type Toxic = {
@@ -101,35 +20,6 @@ type Toxic = {
   attributes: Record<string, number | boolean>;
   target?: Record<string, number>;
 };
-
-async function api(base: string, method: string, path: string, body?: unknown): Promise<unknown> {
-  let response: Response;
-  try {
-    response = await fetch(new URL(path, base), {
-      method,
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
-    });
-  } catch (error) {
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    throw new UnreachableError(
-      `cannot reach the control API at ${base}: ${cause?.code ?? cause?.message ?? (error as Error).message} (is \`lifeline proxy serve\` running? set --api)`,
-    );
-  }
-  const text = await response.text();
-  let parsed: unknown;
-  try {
-    parsed = text === '' ? undefined : JSON.parse(text);
-  } catch {
-    parsed = text;
-  }
-  if (!response.ok) {
-    const message = (parsed as { error?: string } | undefined)?.error ?? text;
-    throw new RefusedError(`${response.status}: ${message}`);
-  }
-  return parsed;
-}
 
 function table(rows: string[][]): string {
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
@@ -204,10 +94,11 @@ function parse(argv: string[], options: Options): Parsed {
         api: { type: 'string', default: DEFAULT_API },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
+        version: { type: 'boolean', default: false },
       },
     });
   } catch (error) {
-    throw new UsageError((error as Error).message);
+    throw argsError(error);
   }
 }
 
@@ -225,11 +116,11 @@ async function serve(argv: string[]): Promise<number> {
     config: { type: 'string' },
     seed: { type: 'string' },
   });
-  if (values.help) {
-    console.log(HELP.serve);
+  if (values.help || values.version) {
+    console.log(values.help ? HELP.serve : versionLine());
     return EXIT.ok;
   }
-  const port = integer(values.port as string, '--port');
+  const port = parsePort(values.port as string, '--port', 0);
   const seed = integer(values.seed as string | undefined, '--seed');
   let config: unknown;
   if (values.config !== undefined) {
@@ -255,7 +146,8 @@ async function serve(argv: string[]): Promise<number> {
   if (config !== undefined) {
     try {
       const proxies = await server.populate(config);
-      console.error(`lifeline proxy: created ${proxies.length} proxies from ${values.config}`);
+      const count = `${proxies.length} ${proxies.length === 1 ? 'proxy' : 'proxies'}`;
+      console.error(`lifeline proxy: created ${count} from ${values.config}`);
       for (const p of proxies) console.error(`  ${p.name}: ${p.listen} -> ${p.upstream}`);
     } catch (error) {
       console.error(`lifeline proxy: --config ${values.config}: ${(error as Error).message}`);
@@ -294,11 +186,11 @@ async function client(command: string, argv: string[]): Promise<number> {
     argv,
     command === 'toxic' ? toxicOptions : command === 'create' ? proxyOptions : {},
   );
-  if (values.help) {
-    console.log(HELP[command]);
+  if (values.help || values.version) {
+    console.log(values.help ? HELP[command] : versionLine());
     return EXIT.ok;
   }
-  const base = values.api as string;
+  const base = apiBase(values.api as string);
   const json = values.json as boolean;
   const print = (data: unknown, text: () => string) =>
     console.log(json ? JSON.stringify(data, null, 2) : text());
@@ -338,8 +230,8 @@ async function client(command: string, argv: string[]): Promise<number> {
       if (values.upstream === undefined) throw new UsageError('create needs --upstream <host:port>');
       const proxy = (await api(base, 'POST', '/proxies', {
         name,
-        upstream: values.upstream,
-        listen: values.listen ?? '127.0.0.1:0',
+        upstream: parseHostPort(values.upstream as string, '--upstream'),
+        listen: parseHostPort((values.listen as string | undefined) ?? '127.0.0.1:0', '--listen'),
         enabled: values.disabled !== true,
       })) as Proxy;
       print(proxy, () => `created ${describeProxy(proxy)}`);
@@ -413,11 +305,15 @@ async function client(command: string, argv: string[]): Promise<number> {
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   if (command === undefined) {
-    console.error(USAGE);
+    console.error(usageFailure('lifeline proxy', 'no command given', SYNOPSIS));
     return EXIT.usage;
   }
   if (command === '--help' || command === '-h' || command === 'help') {
     console.log(USAGE);
+    return EXIT.ok;
+  }
+  if (command === '--version' || command === '-v') {
+    console.log(versionLine());
     return EXIT.ok;
   }
   try {
@@ -427,7 +323,12 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     const message = (error as Error).message;
     if (error instanceof UsageError) {
-      console.error(`lifeline proxy ${command}: ${message}\n\n${HELP[command] ?? USAGE}`);
+      const known = HELP[command];
+      console.error(
+        known === undefined
+          ? usageFailure('lifeline proxy', message, SYNOPSIS)
+          : usageFailure(`lifeline proxy ${command}`, message, known.split('\n')[0] ?? SYNOPSIS),
+      );
       return EXIT.usage;
     }
     if (error instanceof UnreachableError) {

@@ -45,13 +45,36 @@ export interface OpHandle {
   fail(error: unknown): void;
 }
 
-/** Addresses and ports differ between runs; without this every refused connect is its own message. */
+/** The longest error message the demo keeps (the report and the terminal show it whole). */
+export const MESSAGE_MAX = 240;
+
+/**
+ * `text` in at most `max` characters, never cut inside a word: whole sentences when the first one fits
+ * (a message's first sentence says what happened), else whole words and an ellipsis.
+ */
+export function shorten(text: string, max = MESSAGE_MAX): string {
+  if (text.length <= max) return text;
+  const head = text.slice(0, max + 1);
+  let sentenceEnd = -1;
+  for (const m of head.matchAll(/[.!?](?=\s)/g)) sentenceEnd = m.index;
+  if (sentenceEnd >= max / 3) return text.slice(0, sentenceEnd + 1);
+  const wordEnd = text.lastIndexOf(' ', max - 1);
+  const cut = wordEnd > 0 ? text.slice(0, wordEnd) : text.slice(0, max - 1);
+  return `${cut.replace(/[\s,;:(\-–—]+$/, '')}…`;
+}
+
+/**
+ * The message one failed op is counted under: its error's code first when the message does not already
+ * carry it (so a shortened message still says exactly what failed), addresses, ports and long numbers
+ * replaced (they differ between runs; without this every refused connect is its own message), shortened.
+ */
 export function normaliseMessage(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
-  return raw
-    .replace(/\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b/g, '<host:port>')
-    .replace(/\b\d{4,}\b/g, 'N')
-    .slice(0, 200);
+  const code = (error as { code?: unknown } | null)?.code;
+  const coded = typeof code === 'string' && code !== '' && !raw.includes(code) ? `${code}: ${raw}` : raw;
+  return shorten(
+    coded.replace(/\b\d{1,3}(?:\.\d{1,3}){3}:\d+\b/g, '<host:port>').replace(/\b\d{4,}\b/g, 'N'),
+  );
 }
 
 function percentile(sorted: number[], p: number): number {

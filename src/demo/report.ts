@@ -3,10 +3,12 @@
 // script from the run's data embedded as JSON, which then sets data-charts-rendered on <body> (the
 // test in headless Chromium checks it).
 
+import { INCIDENTS, incidentNumbers } from './incidents.js';
 import type { SideResult } from './metrics.js';
 import type { DemoResult, ScenarioResult } from './runner.js';
 import { overall, story } from './story.js';
 import { recoveredText as recovered } from './table.js';
+import { type FigureKey, verdict } from './verdict.js';
 
 function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -17,24 +19,38 @@ function embedJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
 }
 
-const ROWS: readonly [string, (s: SideResult, r: ScenarioResult) => string][] = [
-  ['ok ops', (s) => String(s.ok)],
-  ['app-visible errors', (s) => String(s.errors)],
-  ['hung ops', (s) => String(s.hung)],
-  ['latency p50 / p99 / max (ms)', (s) => `${s.latencyMs.p50} / ${s.latencyMs.p99} / ${s.latencyMs.max}`],
-  ['recovered after the fault', recovered],
-  ["pool 'error' events (crash without a listener)", (s) => String(s.uncaughtErrorEvents)],
-  ['writes lost / doubled', (s, r) => (r.kind === 'write' ? `${s.lostWrites} / ${s.doubledWrites}` : '—')],
-];
+type Side = 'naive' | 'lifeline';
 
-function bad(label: string, s: SideResult, r: ScenarioResult): boolean {
-  if (label.startsWith('app-visible')) return s.errors > 0;
-  if (label.startsWith('hung')) return s.hung > 0;
-  if (label.startsWith('pool')) return s.uncaughtErrorEvents > 0;
-  if (label.startsWith('writes')) return s.lostWrites + s.doubledWrites > 0;
-  if (label.startsWith('recovered')) return r.faultTimesMs.length > 0 && s.recoveryMs === null;
-  return false;
+const CLASS = { better: 'good', worse: 'bad', equal: '' } as const;
+
+/** A figure's cell for one side: green where that side did better than the other, red where worse. */
+function cell(figure: FigureKey, side: Side, r: ScenarioResult, text: string): string {
+  const name = CLASS[verdict(figure, side, r)];
+  return `<td${name ? ` class="${name}"` : ''}>${escapeHtml(text)}</td>`;
 }
+
+function pair(
+  figure: FigureKey,
+  r: ScenarioResult,
+  text: (s: SideResult, r: ScenarioResult) => string,
+): string {
+  return cell(figure, 'naive', r, text(r.naive, r)) + cell(figure, 'lifeline', r, text(r.lifeline, r));
+}
+
+const writes = (s: SideResult, r: ScenarioResult): string =>
+  r.kind === 'write' ? `${s.lostWrites} / ${s.doubledWrites}` : '—';
+
+const ROWS: readonly [string, FigureKey, (s: SideResult, r: ScenarioResult) => string][] = [
+  ['ok ops', 'ok', (s) => String(s.ok)],
+  ['app-visible errors', 'errors', (s) => String(s.errors)],
+  ['hung ops', 'hung', (s) => String(s.hung)],
+  ['latency p50 (ms)', 'p50', (s) => String(s.latencyMs.p50)],
+  ['latency p99 (ms)', 'p99', (s) => String(s.latencyMs.p99)],
+  ['latency max (ms)', 'max', (s) => String(s.latencyMs.max)],
+  ['recovered after the fault', 'recovery', recovered],
+  ["pool 'error' events (crash without a listener)", 'events', (s) => String(s.uncaughtErrorEvents)],
+  ['writes lost / doubled', 'writes', writes],
+];
 
 function messages(side: SideResult): string {
   if (side.errorMessages.length === 0) return '<li class="none">none</li>';
@@ -44,22 +60,27 @@ function messages(side: SideResult): string {
     .join('');
 }
 
+/** "Incident 1, 4." with each number a link to its summary at the end of the report. */
+function incidentLabel(label: string): string {
+  const numbers = incidentNumbers(label);
+  if (numbers.length === 0) return '';
+  const links = numbers.map((n) => `<a href="#incident-${n}">${n}</a>`).join(', ');
+  return ` <span class="incident">Incident ${links}.</span>`;
+}
+
 function scenarioSection(r: ScenarioResult, index: number): string {
   const rows = ROWS.map(
-    ([label, cell]) =>
-      `<tr><th>${escapeHtml(label)}</th>` +
-      `<td class="${bad(label, r.naive, r) ? 'bad' : ''}">${escapeHtml(cell(r.naive, r))}</td>` +
-      `<td class="${bad(label, r.lifeline, r) ? 'bad' : 'good'}">${escapeHtml(cell(r.lifeline, r))}</td></tr>`,
+    ([label, figure, text]) => `<tr><th>${escapeHtml(label)}</th>${pair(figure, r, text)}</tr>`,
   ).join('');
   return `<section class="scenario" id="${escapeHtml(r.name)}" data-scenario="${escapeHtml(r.name)}">
 <h2>${index + 1}. ${escapeHtml(r.title)} <code>${escapeHtml(r.name)}</code></h2>
-<p class="fault">${escapeHtml(r.fault)}${r.incident === '—' ? '' : ` <span class="incident">Incident ${escapeHtml(r.incident)}.</span>`} Workload: ${r.kind === 'write' ? 'INSERTs with unique ids' : 'indexed SELECTs'}.</p>
+<p class="fault">${escapeHtml(r.fault)}${incidentLabel(r.incident)} Workload: ${r.kind === 'write' ? 'INSERTs with unique ids' : 'indexed SELECTs'}.</p>
 <p class="story">${escapeHtml(story(r))}</p>
 <div class="charts">
   <figure><figcaption>pg.Pool</figcaption><div class="chart" data-index="${index}" data-side="naive"></div></figure>
   <figure><figcaption>lifeline-net/pg</figcaption><div class="chart" data-index="${index}" data-side="lifeline"></div></figure>
 </div>
-<table class="figures"><thead><tr><th></th><th>pg.Pool</th><th>lifeline-net/pg</th></tr></thead><tbody>${rows}</tbody></table>
+<div class="scroll"><table class="figures"><thead><tr><th></th><th>pg.Pool</th><th>lifeline-net/pg</th></tr></thead><tbody>${rows}</tbody></table></div>
 <div class="messages">
   <div><h3>Errors pg.Pool's caller saw</h3><ul>${messages(r.naive)}</ul></div>
   <div><h3>Errors lifeline-net/pg's caller saw</h3><ul>${messages(r.lifeline)}</ul></div>
@@ -68,43 +89,82 @@ function scenarioSection(r: ScenarioResult, index: number): string {
 }
 
 function summaryTable(results: readonly ScenarioResult[]): string {
-  const pair = (n: number, l: number, badWhen: (v: number) => boolean = (v) => v > 0): string =>
-    `<td class="${badWhen(n) ? 'bad' : ''}">${n}</td><td class="${badWhen(l) ? 'bad' : 'good'}">${l}</td>`;
+  const count = (pick: (s: SideResult) => number) => (s: SideResult) => String(pick(s));
   const body = results
     .map(
       (r) =>
         `<tr><th><a href="#${escapeHtml(r.name)}">${escapeHtml(r.name)}</a></th>` +
-        pair(r.naive.errors, r.lifeline.errors) +
-        pair(r.naive.hung, r.lifeline.hung) +
-        pair(r.naive.latencyMs.p99, r.lifeline.latencyMs.p99, () => false) +
-        `<td class="${bad('recovered', r.naive, r) ? 'bad' : ''}">${recovered(r.naive, r)}</td>` +
-        `<td class="${bad('recovered', r.lifeline, r) ? 'bad' : ''}">${recovered(r.lifeline, r)}</td>` +
-        pair(r.naive.uncaughtErrorEvents, r.lifeline.uncaughtErrorEvents) +
-        (r.kind === 'write'
-          ? pair(r.naive.lostWrites + r.naive.doubledWrites, r.lifeline.lostWrites + r.lifeline.doubledWrites)
-          : '<td>—</td><td>—</td>') +
+        pair(
+          'errors',
+          r,
+          count((s) => s.errors),
+        ) +
+        pair(
+          'hung',
+          r,
+          count((s) => s.hung),
+        ) +
+        pair(
+          'p99',
+          r,
+          count((s) => s.latencyMs.p99),
+        ) +
+        pair('recovery', r, recovered) +
+        pair(
+          'events',
+          r,
+          count((s) => s.uncaughtErrorEvents),
+        ) +
+        pair('writes', r, (s) => (r.kind === 'write' ? String(s.lostWrites + s.doubledWrites) : '—')) +
         '</tr>',
     )
     .join('');
   const group = (label: string): string => `<th colspan="2">${label}</th>`;
   const sides = '<th>pg.Pool</th><th>lifeline</th>'.repeat(6);
-  return `<table class="summary" id="summary"><thead>
+  return `<div class="scroll"><table class="summary" id="summary"><thead>
 <tr><th rowspan="2">scenario</th>${group('app errors')}${group('hung ops')}${group('p99 ms')}${group('recovered')}${group("'error' events")}${group('writes lost or doubled')}</tr>
-<tr>${sides}</tr></thead><tbody>${body}</tbody></table>`;
+<tr>${sides}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
+/** The incidents the scenarios replay, so the report's "Incident N" links work offline. */
+function incidentsSection(results: readonly ScenarioResult[]): string {
+  const used = new Set(results.flatMap((r) => incidentNumbers(r.incident)));
+  const items = Object.entries(INCIDENTS)
+    .filter(([n]) => used.has(n))
+    .map(
+      ([n, i]) =>
+        `<li id="incident-${n}"><b>Incident ${n}: ${escapeHtml(i.title)}.</b> ${escapeHtml(i.summary)}</li>`,
+    )
+    .join('\n');
+  if (items === '') return '';
+  return `<h2 id="incidents">The incidents</h2>
+<p>The real failures the scenarios replay, in short. The full stories, and what lifeline does about each,
+are in <code>docs/incidents.md</code> in the lifeline-net source repository.</p>
+<ol class="incidents">${items}</ol>`;
+}
+
+// Phone widths: wide tables scroll inside their own box (the scenario column stays put), charts and
+// figures shrink to the screen, long words in error messages break; the page itself never scrolls sideways
+// (test/demo/demo.test.ts measures it at 420 px in headless Chromium).
 const STYLE = `
+*,*::before,*::after{box-sizing:border-box}
 body{font:15px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:1.5rem;color:#1d2430;background:#fff}
+p,li,h2{overflow-wrap:anywhere}
 h1{margin:.2rem 0}h2{margin-top:2.5rem;border-top:1px solid #dde;padding-top:1rem}h2 code{font-size:.7em;color:#667}
+.scroll{overflow-x:auto;max-width:100%;margin:.5rem 0}
 table{border-collapse:collapse;font-variant-numeric:tabular-nums}td,th{padding:.25rem .6rem;border-bottom:1px solid #eef;text-align:right}
 th:first-child{text-align:left}thead th{background:#f5f6fa;text-align:center}
-td.bad{color:#b3261e;font-weight:600}td.good{color:#17663a}
-.summary{width:100%;font-size:14px}.summary th:first-child{white-space:nowrap}.figures{min-width:520px}
-.charts{display:flex;gap:1rem;flex-wrap:wrap}figure{margin:0;flex:1 1 420px}figcaption{font-weight:600;margin-bottom:.2rem}
-.chart svg{width:100%;height:auto;display:block}.messages{display:flex;gap:2rem;flex-wrap:wrap}.messages>div{flex:1 1 300px}
-h3{font-size:14px;margin-bottom:.2rem}ul{margin:0;padding-left:1.2rem;font-size:13px}.count{font-weight:600}.none{color:#888}
+td.bad{color:#b3261e;font-weight:600}td.good{color:#17663a;font-weight:600}
+.summary{width:100%;font-size:14px}.summary th:first-child{white-space:nowrap;position:sticky;left:0;background:#fff}
+.summary thead th:first-child{background:#f5f6fa}.figures{width:100%;max-width:640px}
+.charts{display:flex;gap:1rem;flex-wrap:wrap}figure{margin:0;flex:1 1 320px;min-width:0}figcaption{font-weight:600;margin-bottom:.2rem}
+.chart svg{width:100%;height:auto;display:block}.messages{display:flex;gap:2rem;flex-wrap:wrap}.messages>div{flex:1 1 300px;min-width:0}
+h3{font-size:14px;margin-bottom:.2rem}ul,ol{margin:0;padding-left:1.2rem;font-size:13px}.count{font-weight:600}.none{color:#888}
+.incidents li{margin-bottom:.5rem}
+pre{overflow-x:auto;font-size:12px}
 .story{background:#f7f8fc;border-left:4px solid #4a6fdc;padding:.5rem .8rem}.fault{color:#445}.incident{color:#778}
-.legend span{display:inline-block;margin-right:1rem}.legend i{display:inline-block;width:12px;height:12px;margin-right:4px;vertical-align:-1px}
+.good-key{color:#17663a;font-weight:600}.bad-key{color:#b3261e;font-weight:600}
+@media (max-width:600px){body{padding:.75rem;font-size:14px}td,th{padding:.2rem .4rem}h2{margin-top:1.5rem}}
 `;
 
 // Runs in the browser: draws each chart from the embedded data, then marks <body> so a test can tell.
@@ -154,8 +214,11 @@ seed ${result.seed}, ${when}, ${(result.elapsedMs / 1000).toFixed(1)} s.${result
 reads declared idempotent. <b>Hung</b>: still pending well after the load stopped — in production, a request
 waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets; dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
 <p class="story"><b>${escapeHtml(overall(result.scenarios))}</b></p>
+<p>In the tables, each figure is <span class="good-key">green</span> on the side that did better on it than the
+other side, <span class="bad-key">red</span> on the side that did worse, and plain where both did the same.</p>
 ${summaryTable(result.scenarios)}
 ${result.scenarios.map(scenarioSection).join('\n')}
+${incidentsSection(result.scenarios)}
 <h2>As printed in the terminal</h2>
 <pre>${escapeHtml(tableText)}</pre>
 <script type="application/json" id="demo-data">${embedJson(result)}</script>

@@ -1,4 +1,4 @@
-// The incidents in shared/INCIDENTS.md as fault scripts. Each script drives both sides' proxies at the
+// The incidents in docs/incidents.md as fault scripts. Each script drives both sides' proxies at the
 // same moments, so the naive pool and lifeline's meet exactly the same network.
 
 import type { FaultProxy, Stream, ToxicSpec, ToxicType } from '../faults/index.js';
@@ -63,7 +63,7 @@ export interface FaultContext {
 export interface Scenario {
   name: string;
   title: string;
-  /** Which incident in shared/INCIDENTS.md it replays. */
+  /** Which incident in docs/incidents.md it replays. */
   incident: string;
   /** The fault in one sentence, for the report. */
   fault: string;

@@ -1,10 +1,11 @@
 // `lifeline demo` as a user runs it: a real process started through tsx, its exit codes, its JSON, its
-// report, and Ctrl-C leaving nothing behind (the process exits on its own once interrupted).
+// report, and Ctrl-C leaving nothing behind (the process exits on its own once interrupted) and the last
+// full report as it was.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -69,12 +70,49 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
     assert.match(r.stdout, /--database-url/);
   });
 
-  it('a bad flag, a bad scenario and a bad seed exit 2 with a message', async () => {
-    for (const args of [['--bogus'], ['--scenario', 'nope'], ['--seed', 'x'], ['extra']]) {
-      const r = await run(args);
+  it('--version prints the version and exits 0', async () => {
+    const version = (JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string })
+      .version;
+    const r = await run(['--version']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout.trim(), `lifeline (lifeline-net) ${version}`);
+  });
+
+  it('a bad flag, scenario, seed or database port exits 2: the error and one line of usage', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--bogus'], /^lifeline demo: unknown option '--bogus'$/m],
+      [['--scenario', 'nope'], /nope/],
+      [['--seed', 'x'], /--seed/],
+      [['extra'], /unexpected argument 'extra'/],
+      [
+        ['--database-url', 'postgres://u:hunter2@127.0.0.1:99999/db'],
+        /--database-url .*port from 1 to 65535/,
+      ],
+    ];
+    const results = await Promise.all(cases.map(([args]) => run(args)));
+    for (const [i, r] of results.entries()) {
+      const [args, message] = cases[i] ?? [[], /./];
       assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
-      assert.match(r.stderr, /lifeline demo: /);
-      assert.match(r.stderr, /Usage: lifeline demo/);
+      const lines = r.stderr.trimEnd().split('\n');
+      assert.equal(lines.length, 2, r.stderr);
+      assert.match(lines[0] ?? '', /^lifeline demo: /);
+      assert.match(r.stderr, message);
+      assert.match(lines[1] ?? '', /^Usage: lifeline demo \[--quick\].*lifeline demo --help/);
+      assert.doesNotMatch(r.stderr, /hunter2/);
+    }
+  });
+
+  it('a --report path that cannot be written exits 2 at once, before any scenario runs', async () => {
+    const taken = join(dir, 'a-directory');
+    await mkdir(taken);
+    for (const [report, why] of [
+      [join(dir, 'no-such-dir', 'demo.html'), /its directory does not exist/],
+      [taken, /it is a directory/],
+    ] as const) {
+      const r = await run(['--quick', '--report', report]);
+      assert.equal(r.code, 2, r.stderr);
+      assert.match(r.stderr, why);
+      assert.doesNotMatch(r.stdout + r.stderr, /\[1\/|embedded Postgres/);
     }
   });
 
@@ -99,11 +137,10 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
     assert.match(await readFile(report, 'utf8'), /<svg|data-charts-rendered/);
   });
 
-  it('Ctrl-C stops cleanly: exit 130, report of what finished, no process left behind', async () => {
-    const { child, done } = start(
-      ['--scenario', 'baseline,blackhole', '--report', join(dir, 'int.html')],
-      dir,
-    );
+  it('Ctrl-C stops cleanly: exit 130, a partial report beside the full one, which is left as it was', async () => {
+    const full = join(dir, 'int.html');
+    await writeFile(full, 'the last full report');
+    const { child, done } = start(['--scenario', 'baseline,blackhole', '--report', full], dir);
     children.push(child);
     // Interrupt once the first scenario is under way (or fall through if the child died before that).
     await new Promise<void>((resolvePromise) => {
@@ -122,6 +159,8 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
     const r = await done;
     assert.equal(r.code, 130, r.stdout + r.stderr);
     assert.match(r.stdout, /interrupted/);
-    assert.ok(existsSync(join(dir, 'int.html')));
+    assert.equal(await readFile(full, 'utf8'), 'the last full report');
+    assert.match(await readFile(join(dir, 'int.partial.html'), 'utf8'), /Interrupted: only the scenarios/);
+    assert.match(r.stdout, /int\.partial\.html \(.*int\.html was left as it was\)/);
   });
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -55,7 +55,7 @@ test('lifeline proxy: serve with a populate config, then list, create, toxic add
   const dir = await mkdtemp(join(tmpdir(), 'lifeline-cli-'));
   const config = join(dir, 'proxies.json');
   await writeFile(config, JSON.stringify([{ name: 'echo', listen: '127.0.0.1:0', upstream: echo.address }]));
-  const { child, url, log } = await serve(['--config', config, '--seed', '7'], /created 1 proxies/);
+  const { child, url, log } = await serve(['--config', config, '--seed', '7'], /created 1 proxy from /);
   assert.match(log(), /loopback only/);
   const api = ['--api', url];
 
@@ -156,7 +156,10 @@ test('lifeline proxy: serve with a populate config, then list, create, toxic add
   assert.equal(bogus.code, 2);
   assert.equal(unknownCommand.code, 2);
   assert.equal(unreachable.code, 3);
-  assert.match(unreachable.stderr, /cannot reach the control API at .*: ECONNREFUSED/);
+  assert.match(
+    unreachable.stderr,
+    /^lifeline proxy list: the control API at http:\/\/127\.0\.0\.1:\d+ is unreachable \(ECONNREFUSED: nothing is listening there\)\. Start one with `lifeline proxy serve`, or point --api/,
+  );
 
   assert.equal((await cli(['delete', 'pg', ...api])).stdout.trim(), 'deleted pg');
   assert.equal(await stop(child), 0);
@@ -190,4 +193,49 @@ test('lifeline proxy serve: a port in use is a clear error, exit 1', { timeout: 
   });
   assert.equal(result.code, 1);
   assert.match(result.stderr, /cannot start the control API: listen address already in use/);
+});
+
+test('lifeline proxy: --version; usage errors print the error and one line of usage, exit 2', {
+  timeout: 60_000,
+}, async () => {
+  const version = (
+    JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version: string;
+    }
+  ).version;
+  const api = ['--api', 'http://127.0.0.1:8474'];
+  const cases: [string[], RegExp][] = [
+    [
+      ['serve', '--port', '70000'],
+      /^lifeline proxy serve: --port must be a port number from 0 to 65535, got "70000"$/,
+    ],
+    [['serve', '--port=-1'], /--port must be a port number/],
+    [
+      ['create', 'x', '--upstream', '127.0.0.1:99999', ...api],
+      /--upstream must be "host:port" with a port from 0 to 65535/,
+    ],
+    [
+      ['create', 'x', '--upstream', '127.0.0.1:5432', '--listen', 'nope', ...api],
+      /--listen must be "host:port"/,
+    ],
+    [['list', '--api', 'http://127.0.0.1:70000'], /--api must be the control API's URL/],
+    [['list', '--api', 'not a url'], /--api must be the control API's URL/],
+    [['toxic', 'add', 'x', '--bogus', ...api], /^lifeline proxy toxic: unknown option '--bogus'$/],
+    [['frobnicate'], /^lifeline proxy: unknown command "frobnicate"$/],
+    [[], /^lifeline proxy: no command given$/],
+  ];
+  const [versionRun, ...results] = await Promise.all([
+    cli(['--version']),
+    ...cases.map(([args]) => cli(args)),
+  ]);
+  assert.deepEqual([versionRun?.code, versionRun?.stdout.trim()], [0, `lifeline (lifeline-net) ${version}`]);
+  for (const [i, r] of results.entries()) {
+    const [args, message] = cases[i] ?? [[], /./];
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0] ?? '', message);
+    assert.match(lines[1] ?? '', /^Usage: lifeline proxy\b.*\(`lifeline proxy.* --help` for more\)$/);
+    assert.doesNotMatch(r.stderr, /Received|ERR_|RangeError|TypeError/);
+  }
 });
