@@ -25,7 +25,8 @@ const KEY_VALUE =
   /(^|[^\w])(["']?)(\w*(?:password|passwd|pwd))\2([ \t]*[=:][ \t]*)(?:'(?:[^'\\]|\\[\s\S])*(?:'|$)|"(?:[^"\\]|\\[\s\S])*(?:"|$)|(?:[^\s\\]|\\[\s\S])*)/gi;
 
 /**
- * Replaces passwords with `***` so the text can appear in a message or a log:
+ * Replaces passwords with `***` so the text can appear in a message or a log (a non-string is converted to
+ * text first):
  * - in URLs (`postgres://user:***@host/db`): the user info runs to the last '@' before the next URL or the
  *   end of the text, as far as the password could reach (WHATWG's URL parser, which pg uses, takes it to
  *   the last '@' of the authority; a password written with a raw '/', '?', '#' or space reaches further);
@@ -33,7 +34,17 @@ const KEY_VALUE =
  *   `passwd` and `pwd` keys, and `password: '…'` / `"password":"…"` as configs print.
  */
 export function redact(text: string): string {
-  return redactKeyValues(redactUrls(text));
+  // Called on error paths with whatever was thrown: a non-string is shown as text, never a new TypeError.
+  return redactKeyValues(redactUrls(typeof text === 'string' ? text : printable(text)));
+}
+
+function printable(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    // An object without a prototype, or whose toString throws.
+    return Object.prototype.toString.call(value);
+  }
 }
 
 // Linear in the text's length: the '@' positions and the separators before further URLs are found once, and

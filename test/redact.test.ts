@@ -193,6 +193,13 @@ describe('redact: generated passwords never survive, host and database do', () =
     assert.equal(redact(`password=${'\\'.repeat(n)} host=h`), 'password=*** host=h');
   });
 
+  test('a non-string (whatever was thrown) is shown as text, never a TypeError', () => {
+    assert.equal(redact(42 as never), '42');
+    assert.equal(redact(undefined as never), 'undefined');
+    assert.equal(redact(Object.create(null) as never), '[object Object]');
+    assert.equal(redact(new URL('postgres://u:p%40ss@h/db') as never), 'postgres://u:***@h/db');
+  });
+
   test('text without a password is left alone', () => {
     for (const text of [
       'postgres://u@h:5432/db',

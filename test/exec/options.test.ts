@@ -5,6 +5,7 @@ import {
   type ExecuteOptions,
   execute,
   HostSet,
+  parseRetryAfter,
   RetryBudget,
   RetryPolicy,
 } from '../../src/index.js';
@@ -102,6 +103,11 @@ describe('bad options get clear errors naming the option and the range', () => {
       (e: unknown) =>
         e instanceof InvalidOptionError && /argument "retry" must be a number ≥ 1/.test(e.message),
     );
+  });
+
+  test('parseRetryAfter reads a non-string header value as absent', () => {
+    for (const value of [null, 5, {}, ['1']]) assert.equal(parseRetryAfter(value as never), undefined);
+    assert.equal(parseRetryAfter('2'), 2000);
   });
 
   test('a breaker state listener that is not a function', () => {

@@ -56,7 +56,7 @@ function header(headers: unknown, name: string): string | undefined {
 
 /** Retry-After as milliseconds from now: delta-seconds or an HTTP date; undefined when absent or invalid. */
 export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
-  if (value === undefined) return undefined;
+  if (typeof value !== 'string') return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;
   const at = Date.parse(trimmed);
