@@ -134,6 +134,9 @@ export class Pool extends PgPool {
   private readonly trace: ((...messages: unknown[]) => void) | undefined;
   /** When the current run of failed connects began; undefined once a connect succeeds. */
   private failingSince: number | undefined;
+  private lastFailureAt = 0;
+  /** Longest gap between two failures of one run: the backoff ceiling plus the time a create may take. */
+  private readonly failureGapMs: number;
   /** The failure handed to waiting callers, and until when new callers get it at once (the next attempt). */
   private gaveUp: { error: PgConnectError; until: number } | undefined;
   /** Set by end() while issued work is still running: called when the last of it settles. */
@@ -202,6 +205,7 @@ export class Pool extends PgPool {
     }));
     const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
 
+    this.failureGapMs = this.lifeline.createBackoffMaxMs + connectTimeoutMs * plan.hosts.length + 1000;
     this.core = new CorePool<PoolClient>({
       min: this.options.min,
       max: this.options.max,
@@ -448,7 +452,11 @@ export class Pool extends PgPool {
    */
   private connectFailed(error: unknown): void {
     const now = Date.now();
-    this.failingSince ??= now;
+    // A run of failures is attempts one after another; after a quiet gap (nobody waited, so nobody tried)
+    // this failure starts a new run, and a new window to ride out.
+    if (this.failingSince === undefined || now - this.lastFailureAt > this.failureGapMs)
+      this.failingSince = now;
+    this.lastFailureAt = now;
     const final = isFinalConnectError(error);
     const failingForMs = now - this.failingSince;
     if (!final && failingForMs < this.lifeline.connectRetryMs) return;

@@ -20,6 +20,22 @@ async function refusingPort(): Promise<number> {
   return port;
 }
 
+/** Listens on `port` (loopback) and pipes every connection to the real server: the server "comes back". */
+function forwardTo(port: number, target: number): net.Server {
+  const server = net.createServer((socket) => {
+    const upstream = net.connect(target, '127.0.0.1');
+    socket.pipe(upstream).pipe(socket);
+    const close = () => {
+      socket.destroy();
+      upstream.destroy();
+    };
+    socket.on('error', close);
+    upstream.on('error', close);
+  });
+  server.listen(port, '127.0.0.1');
+  return server;
+}
+
 const connectFailure =
   (final: boolean, causeCode: string | RegExp) =>
   (e: Error & { cause?: { code?: string; message?: string } }) => {
@@ -49,6 +65,28 @@ describe('connect failures reach the callers', () => {
     // Until the next attempt is due, a new caller gets the same failure without waiting.
     await assert.rejects(ours.query('select 3'), connectFailure(false, 'ECONNREFUSED'));
     await ours.end();
+  });
+
+  test('a restart long after an earlier outage is ridden out again: the window starts with the new failures', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'postgres'))) return;
+    const port = await refusingPort();
+    const lifeline = { ...PATIENT, connectRetryMs: 1500, connectTimeoutMs: 50, createBackoffMaxMs: 100 };
+    const pool = new Pool({ ...connection(), port, lifeline });
+    await assert.rejects(pool.query('select 1'), connectFailure(false, 'ECONNREFUSED'));
+    // Quiet for longer than a continuous run of attempts leaves between two failures (backoff + connect time).
+    await new Promise((r) => setTimeout(r, 1500));
+    const answered = pool.query('select 2 as n');
+    // The server comes back well within connectRetryMs of the new failures: the query waits it out.
+    await new Promise((r) => setTimeout(r, 200));
+    const server = forwardTo(port, connection().port ?? 5432);
+    try {
+      assert.equal((await answered).rows[0].n, 2);
+    } finally {
+      await pool.end();
+      server.close();
+    }
   });
 
   test('connectRetryMs: 0 hands over the first refusal, as pg does', { timeout: 30_000 }, async () => {
