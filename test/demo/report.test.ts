@@ -114,6 +114,9 @@ test('never recovering is worse than any recovery time; no fault or no writes is
   assert.deepEqual(figureClasses(html, 'stall-reads', 'recovered after the fault'), ['bad', 'good']);
   assert.deepEqual(figureClasses(html, 'stall-reads', 'hung ops'), ['bad', 'good']);
   assert.deepEqual(figureClasses(html, 'baseline', 'recovered after the fault'), ['', '']);
+  // Recovery compares as it reads: 12 ms and 14 ms both read "0.01 s".
+  const close = report([scenario('fin-all', { recoveryMs: 12 }, { recoveryMs: 14 })]);
+  assert.deepEqual(figureClasses(close, 'fin-all', 'recovered after the fault'), ['', '']);
   assert.deepEqual(figureClasses(html, 'writes-reset', 'writes lost / doubled'), ['bad', 'good']);
 });
 
