@@ -105,6 +105,30 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/** Codes that mean nothing answered at the address: the server is down, or the URL is wrong. */
+const UNREACHABLE = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ETIMEDOUT',
+]);
+
+/** Why the demo cannot use the database at `url` (already redacted), and what to do about it. */
+function databaseProblem(url: string, error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const code = (error as { code?: unknown } | null)?.code;
+  const timedOut = /timeout/i.test(message);
+  if ((typeof code === 'string' && UNREACHABLE.has(code)) || timedOut) {
+    return (
+      `the database at ${url} is unreachable (${timedOut ? 'no answer within 10 s' : code}: ${message}). ` +
+      'Check that it is running and that --database-url is right, or leave --database-url out to use the embedded Postgres'
+    );
+  }
+  return `cannot use the database at ${url}: ${message}`;
+}
+
 function throughProxy(databaseUrl: string, address: { host: string; port: number }): string {
   const url = new URL(databaseUrl);
   url.hostname = address.host;
@@ -283,8 +307,7 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
       await prepareDatabase(databaseUrl);
       await warmUp(databaseUrl);
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`cannot use the database at ${redact(databaseUrl)}: ${message}`, { cause: error });
+      throw new Error(databaseProblem(redact(databaseUrl), error), { cause: error });
     }
     onProgress({ type: 'database', message: `database ready: ${database}` });
     for (const [index, scenario] of scenarios.entries()) {
