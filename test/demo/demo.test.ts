@@ -1,6 +1,7 @@
 // The demo end to end in --quick mode, in process: every scenario against the embedded Postgres through
 // real fault proxies. Asserts what lifeline promises (no app-visible read errors, nothing hung, no write
-// applied twice or lost), never a timing, then checks the HTML report in headless Chromium.
+// applied twice or lost), never a timing, then checks the HTML report in headless Chromium, on a desktop
+// and at a phone's width.
 
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -38,6 +39,29 @@ function dumpDom(file: string, profile: string): Promise<string> {
       (error, stdout) => (error ? reject(error) : resolve(stdout)),
     );
   });
+}
+
+const PHONE_PX = 420;
+
+/**
+ * A page that shows `report` in a frame as wide as a phone and then records, on its own <body>, how wide
+ * the report's page lays out and how far right its charts reach. A frame, because a desktop Chromium
+ * window cannot be made narrower than about 500 px (--window-size=420 gives a 485 px viewport); the
+ * report's own script runs inside it as it would on a phone.
+ */
+function phonePage(report: string): string {
+  const srcdoc = report.replace(/&/g, '&amp;').replace(/"/g, '&quot;');
+  return `<!doctype html><html><body>
+<iframe id="phone" style="width:${PHONE_PX}px;height:800px;border:0" srcdoc="${srcdoc}"></iframe>
+<script>
+document.getElementById('phone').addEventListener('load', function () {
+  var doc = this.contentDocument, right = 0;
+  doc.querySelectorAll('svg').forEach(function (svg) { right = Math.max(right, svg.getBoundingClientRect().right); });
+  document.body.dataset.pageWidth = String(doc.documentElement.scrollWidth);
+  document.body.dataset.chartsRight = String(Math.ceil(right));
+  document.body.dataset.charts = String(doc.body.dataset.chartsRendered);
+});
+</script></body></html>`;
 }
 
 describe('lifeline demo --quick', { timeout: 120_000 }, () => {
@@ -136,5 +160,18 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
       assert.ok(dom.includes(`>${s.naive.ok}</td>`), `${s.name}: naive ok count missing`);
       assert.ok(dom.includes(`>${s.lifeline.ok}</td>`), `${s.name}: lifeline ok count missing`);
     }
+  });
+
+  it(`the report reads on a phone: at ${PHONE_PX} px nothing makes the page scroll sideways`, {
+    skip: toolSkip('chromium'),
+  }, async () => {
+    const file = join(dir, 'phone.html');
+    await writeFile(file, phonePage(renderReport(result, renderTable(result.scenarios))));
+    const body = /<body([^>]*)>/.exec(await dumpDom(file, join(dir, 'profile-phone')))?.[1] ?? '';
+    const number = (name: string): number => Number(new RegExp(`data-${name}="(\\d+)"`).exec(body)?.[1]);
+    // The charts were drawn, so the widths measured are those of the finished page.
+    assert.equal(number('charts'), 2 * result.scenarios.length, body);
+    assert.ok(number('page-width') <= PHONE_PX, `the page lays out ${number('page-width')} px wide`);
+    assert.ok(number('charts-right') <= PHONE_PX, `a chart reaches ${number('charts-right')} px`);
   });
 });
