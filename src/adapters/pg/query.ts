@@ -129,7 +129,7 @@ function cancel(client: PoolClient, state: ClientState, cancelTimeoutMs: number)
   });
   if (typeof processID !== 'number' || typeof secretKey !== 'number') {
     state.retire = true;
-    state.socket.destroy();
+    closeToStop(client, state);
     state.busyUntil = answered;
     return false;
   }
@@ -137,12 +137,23 @@ function cancel(client: PoolClient, state: ClientState, cancelTimeoutMs: number)
     { host: state.host.host, port: state.host.port, processID, secretKey },
     cancelTimeoutMs,
   ).then((ok) => {
-    if (!ok) state.socket.destroy();
+    if (!ok) closeToStop(client, state);
   });
-  const giveUp = setTimeout(() => state.socket.destroy(), Math.min(cancelTimeoutMs * 2, MAX_TIMER_MS));
+  const giveUp = setTimeout(() => closeToStop(client, state), Math.min(cancelTimeoutMs * 2, MAX_TIMER_MS));
   giveUp.unref();
   state.busyUntil = Promise.all([answered, delivered]).then(() => clearTimeout(giveUp));
   return true;
+}
+
+/**
+ * Closes the connection at once to stop its statement. lifeline's own decision, so no 'error' event: not on
+ * the pool (`closing`), and not on the client — pg emits one for a connection that ends without client.end(),
+ * so end() goes first (the running query then fails with pg's "Connection terminated").
+ */
+function closeToStop(client: PoolClient, state: ClientState): void {
+  state.closing = true;
+  client.end().catch(() => {});
+  state.socket.destroy();
 }
 
 function translate(err: Error, state: ClientState, txBefore: string | null, sent: boolean): Error {

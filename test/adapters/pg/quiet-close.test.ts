@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import type pg from 'pg';
+import pg from 'pg';
 import type { LifelinePoolConfig } from '../../../src/adapters/pg/index.js';
 import { requireService } from '../../support/services.js';
 import { admin } from './core.js';
@@ -84,6 +84,33 @@ describe("a connection closed on purpose is no 'error'", () => {
       assert.ok(theirs.removed >= 1);
     });
   }
+
+  test('a connection closed to stop a query past its deadline (no cancel key) is no error', {
+    timeout: 20_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'postgres'))) return;
+    // A server (or pooler) that sends no BackendKeyData: no CancelRequest is possible, so lifeline closes the
+    // connection to stop the statement. pg assigns processID on the client; this one drops it.
+    class NoCancelKey extends pg.Client {
+      get processID(): undefined {
+        return undefined;
+      }
+      set processID(_: unknown) {}
+    }
+    const { pool, log } = recordingPool(makeLifeline, {
+      max: 1,
+      Client: NoCancelKey,
+      lifeline: { queryDeadlineMs: 200 },
+    });
+    const gone = removed(pool);
+    await assert.rejects(pool.query('select pg_sleep(10)'), { code: 'LIFELINE_DEADLINE_EXCEEDED' });
+    await gone;
+    await new Promise((r) => setTimeout(r, 50));
+    assert.equal((await pool.query('select 1 as n')).rows[0].n, 1);
+    await pool.end();
+    assert.deepEqual(log.pool.map(String), []);
+    assert.deepEqual(log.client.map(String), []);
+  });
 
   test('an idle connection killed by the server: one error, with err.client, then its eviction is quiet', {
     timeout: 20_000,
