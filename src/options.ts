@@ -38,6 +38,21 @@ export class InvalidOptionError extends LifelineError {
   }
 }
 
+/**
+ * For a method's number argument (a clock reading, a measured latency), checked on every call and so kept
+ * inline at the call site: `if (!isFiniteAtLeast(now, 0)) throw badNumberArgument(…)`.
+ */
+export function isFiniteAtLeast(value: unknown, min: number): boolean {
+  return typeof value === 'number' && value >= min && value < Number.POSITIVE_INFINITY;
+}
+
+/** The InvalidOptionError for a number argument that failed {@link isFiniteAtLeast}. */
+export function badNumberArgument(owner: string, name: string, value: unknown, min = 0): InvalidOptionError {
+  const requirement =
+    min === Number.NEGATIVE_INFINITY ? 'must be a finite number' : `must be a finite number ≥ ${min}`;
+  return new InvalidOptionError(owner, name, requirement, value, { argument: true });
+}
+
 /** How one option is checked. Numbers are finite unless `infinity` allows `Infinity`; NaN never passes. */
 export type OptionRule = { readonly required?: boolean } & (
   | {

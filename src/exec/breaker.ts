@@ -1,4 +1,10 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import {
+  badNumberArgument,
+  InvalidOptionError,
+  isFiniteAtLeast,
+  type OptionRules,
+  validateOptions,
+} from '../options.js';
 import { SlidingCounts } from './window.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -122,11 +128,13 @@ export class CircuitBreaker {
 
   /** Ms until a probe may pass (0 unless open). */
   retryAfterMs(now = Date.now()): number {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.retryAfterMs', 'now', now);
     return this.current === 'open' ? Math.max(0, this.reopenAt - now) : 0;
   }
 
   /** Whether a call could be admitted now, without taking a permit. */
   allows(now = Date.now()): boolean {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.allows', 'now', now);
     if (this.current === 'closed') return true;
     if (this.current === 'open') return now >= this.reopenAt;
     return this.probesInFlight < this.halfOpenProbes;
@@ -151,6 +159,7 @@ export class CircuitBreaker {
 
   /** Admits a call (a permit) or refuses it (REJECTED). */
   acquire(now = Date.now()): BreakerPermit {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.acquire', 'now', now);
     if (this.current === 'closed') return this.generation;
     if (this.current === 'open') {
       if (now < this.reopenAt) return REJECTED;
@@ -162,6 +171,7 @@ export class CircuitBreaker {
   }
 
   success(permit: BreakerPermit, now = Date.now()): void {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.success', 'now', now);
     this.window.add(now, true);
     this.failuresInRow = 0;
     if (permit !== this.generation || this.current !== 'half-open') return;
@@ -173,6 +183,7 @@ export class CircuitBreaker {
   }
 
   failure(permit: BreakerPermit, now = Date.now()): void {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.failure', 'now', now);
     this.window.add(now, false);
     this.failuresInRow++;
     if (permit !== this.generation) return;
@@ -198,6 +209,7 @@ export class CircuitBreaker {
 
   /** Closes the breaker now, e.g. after out-of-band health probes succeeded. */
   reset(now = Date.now()): void {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.reset', 'now', now);
     if (this.current === 'closed') return;
     this.failedProbes = 0;
     this.transition('closed', now);
@@ -205,6 +217,7 @@ export class CircuitBreaker {
 
   /** Opens the breaker now, e.g. when a health probe saw the host down. */
   trip(now = Date.now()): void {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.trip', 'now', now);
     if (this.current !== 'open') this.open(now);
   }
 

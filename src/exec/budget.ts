@@ -1,4 +1,4 @@
-import { type OptionRules, validateOptions } from '../options.js';
+import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../options.js';
 import { SlidingCounts } from './window.js';
 
 export interface RetryBudgetOptions {
@@ -43,11 +43,13 @@ export class RetryBudget {
 
   /** Records a success. */
   deposit(now = Date.now()): void {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('RetryBudget.deposit', 'now', now);
     this.window.add(now, true);
   }
 
   /** Takes a token for a retry or hedge; false when the budget is exhausted (and nothing is taken). */
   tryWithdraw(now = Date.now()): boolean {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('RetryBudget.tryWithdraw', 'now', now);
     this.window.advance(now);
     if (this.balance() < 1) return false;
     this.window.add(now, false);
@@ -56,6 +58,7 @@ export class RetryBudget {
 
   /** Retries available now. */
   available(now = Date.now()): number {
+    if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('RetryBudget.available', 'now', now);
     this.window.advance(now);
     return Math.max(0, Math.floor(this.balance()));
   }

@@ -1,4 +1,10 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import {
+  badNumberArgument,
+  InvalidOptionError,
+  isFiniteAtLeast,
+  type OptionRules,
+  validateOptions,
+} from '../options.js';
 
 export interface HedgeOptions {
   /** A fixed delay before the hedge. Without it, the delay is the observed latency at `percentile`. */
@@ -39,7 +45,11 @@ export class HedgePolicy {
 
   /** Records a successful attempt's latency. */
   record(ms: number): void {
-    this.samples[this.count % SAMPLES] = ms;
+    if (!isFiniteAtLeast(ms, Number.NEGATIVE_INFINITY)) {
+      throw badNumberArgument('HedgePolicy.record', 'ms', ms, Number.NEGATIVE_INFINITY);
+    }
+    // Wall-clock latencies go negative when the clock steps back: such a sample counts as 0.
+    this.samples[this.count % SAMPLES] = ms > 0 ? ms : 0;
     this.count++;
   }
 

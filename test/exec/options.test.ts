@@ -4,6 +4,7 @@ import {
   CircuitBreaker,
   type ExecuteOptions,
   execute,
+  HedgePolicy,
   HostSet,
   parseRetryAfter,
   RetryBudget,
@@ -108,6 +109,29 @@ describe('bad options get clear errors naming the option and the range', () => {
   test('parseRetryAfter reads a non-string header value as absent', () => {
     for (const value of [null, 5, {}, ['1']]) assert.equal(parseRetryAfter(value as never), undefined);
     assert.equal(parseRetryAfter('2'), 2000);
+  });
+
+  test('clock and latency arguments of the policies must be finite numbers', () => {
+    const breaker = new CircuitBreaker();
+    const budget = new RetryBudget();
+    const hedge = new HedgePolicy();
+    const calls: Array<[() => unknown, RegExp]> = [
+      [
+        () => breaker.acquire('now' as never),
+        /CircuitBreaker.acquire argument "now" must be a finite number ≥ 0/,
+      ],
+      [() => breaker.failure(0, Symbol('t') as never), /CircuitBreaker.failure argument "now"/],
+      [() => breaker.trip(Number.NaN), /CircuitBreaker.trip argument "now" must be .*, got NaN/],
+      [() => budget.tryWithdraw(Object.create(null)), /RetryBudget.tryWithdraw argument "now"/],
+      [() => budget.deposit(Number.POSITIVE_INFINITY), /RetryBudget.deposit argument "now"/],
+      [() => hedge.record('5' as never), /HedgePolicy.record argument "ms" must be a finite number, got '5'/],
+    ];
+    for (const [call, message] of calls) {
+      assert.throws(call, (e: unknown) => e instanceof InvalidOptionError && message.test(e.message));
+    }
+    // A latency measured across a clock step back is a 0 ms sample, not an error.
+    for (let i = 0; i < 30; i++) hedge.record(-5);
+    assert.equal(hedge.delayMs(), 0);
   });
 
   test('a breaker state listener that is not a function', () => {
