@@ -140,7 +140,7 @@ function incidentsSection(results: readonly ScenarioResult[]): string {
   return `<h2 id="incidents">The incidents</h2>
 <p>The real failures the scenarios replay, in short. The full stories, and what lifeline does about each,
 are in <code>docs/incidents.md</code> in the lifeline-net source repository.</p>
-<ol class="incidents">${items}</ol>`;
+<ul class="incidents">${items}</ul>`;
 }
 
 // Phone widths: wide tables scroll inside their own box (the scenario column stays put), charts and
@@ -160,7 +160,7 @@ td.bad{color:#b3261e;font-weight:600}td.good{color:#17663a;font-weight:600}
 .charts{display:flex;gap:1rem;flex-wrap:wrap}figure{margin:0;flex:1 1 320px;min-width:0}figcaption{font-weight:600;margin-bottom:.2rem}
 .chart svg{width:100%;height:auto;display:block}.messages{display:flex;gap:2rem;flex-wrap:wrap}.messages>div{flex:1 1 300px;min-width:0}
 h3{font-size:14px;margin-bottom:.2rem}ul,ol{margin:0;padding-left:1.2rem;font-size:13px}.count{font-weight:600}.none{color:#888}
-.incidents li{margin-bottom:.5rem}
+.incidents{list-style:none;padding-left:0}.incidents li{margin-bottom:.5rem;padding:.2rem .4rem}.incidents li:target{background:#fff6d6}
 pre{overflow-x:auto;font-size:12px}
 .story{background:#f7f8fc;border-left:4px solid #4a6fdc;padding:.5rem .8rem}.fault{color:#445}.incident{color:#778}
 .good-key{color:#17663a;font-weight:600}.bad-key{color:#b3261e;font-weight:600}
