@@ -1,4 +1,4 @@
-import { PgNoHostError, PgUnsupportedClientError } from './errors.js';
+import { PgConnectError, PgNoHostError, PgUnsupportedClientError } from './errors.js';
 import { PgConfigError } from './hosts.js';
 import { sqlState } from './sqlstate.js';
 
@@ -26,4 +26,48 @@ export function isFinalConnectError(error: unknown): boolean {
   const { code, message } = error as { code?: unknown; message?: unknown };
   if (typeof code === 'string' && (code === 'ENOTFOUND' || TLS_CODE.test(code))) return true;
   return typeof message === 'string' && PG_CONFIG_MESSAGE.test(message);
+}
+
+/**
+ * The pool's record of failing connects, deciding when the callers waiting for a client get the failure:
+ * at once for one retrying cannot fix, else once a run of failures has lasted `retryMs`. A run is failures one
+ * after another; a gap longer than `gapMs` (the backoff ceiling plus the time one attempt may take) means
+ * nobody was trying, and the next failure starts a new run with a new window. Once given up, new callers get
+ * the same failure at once for `holdMs` (until the pool's next attempt is due).
+ */
+export class ConnectFailures {
+  private failingSince: number | undefined;
+  private lastFailureAt = 0;
+  private gaveUp: PgConnectError | undefined;
+  private gaveUpUntil = 0;
+
+  constructor(
+    private readonly retryMs: number,
+    private readonly gapMs: number,
+    private readonly holdMs: number,
+  ) {}
+
+  /** A connect succeeded: the run is over. */
+  succeeded(): void {
+    this.failingSince = undefined;
+    this.gaveUp = undefined;
+  }
+
+  /** A connect failed: the error to hand to every waiting caller, or undefined to ride the failure out. */
+  failed(error: unknown): PgConnectError | undefined {
+    const now = Date.now();
+    if (this.failingSince === undefined || now - this.lastFailureAt > this.gapMs) this.failingSince = now;
+    this.lastFailureAt = now;
+    const final = isFinalConnectError(error);
+    const failingForMs = now - this.failingSince;
+    if (!final && failingForMs < this.retryMs) return undefined;
+    this.gaveUp = new PgConnectError(error, final, failingForMs);
+    this.gaveUpUntil = now + this.holdMs;
+    return this.gaveUp;
+  }
+
+  /** The failure a new caller gets at once, while it holds; undefined (no clock read) when connects are fine. */
+  current(): PgConnectError | undefined {
+    return this.gaveUp !== undefined && Date.now() < this.gaveUpUntil ? this.gaveUp : undefined;
+  }
 }

@@ -1,4 +1,5 @@
 import { LifelineError, redact } from '../../errors.js';
+import { AcquireTimeoutError } from '../../pool/index.js';
 
 /**
  * The connection under a query was already dead when the query was to be written, so the server never saw
@@ -97,3 +98,15 @@ export class PgUnsupportedClientError extends LifelineError {
 
 /** pg.Pool's text for a connect that timed out, which applications match on; lifeline's own text follows it. */
 export const PG_CONNECT_TIMEOUT = 'timeout exceeded when trying to connect';
+
+/**
+ * pg.Pool's "timeout exceeded when trying to connect" leads the message of an acquire that timed out, so code
+ * that matches on pg's text keeps working; lifeline's class, code (LIFELINE_ACQUIRE_TIMEOUT), pool state and
+ * cause (the last connect error) stay.
+ */
+export function withPgWording(error: unknown): unknown {
+  if (error instanceof AcquireTimeoutError && !error.message.startsWith(PG_CONNECT_TIMEOUT)) {
+    error.message = `${PG_CONNECT_TIMEOUT}: ${error.message}`;
+  }
+  return error;
+}

@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: pg.Pool's whole public surface is one class — @types/pg's overload set for
+// query/connect/end and their bodies. The parts with a concept of their own live beside it: client.ts (a
+// watched connection), query.ts (one statement and its deadline), failover.ts and hosts.ts (where to connect),
+// connect-failure.ts (when failing connects reach the callers), options.ts (validation).
 import type {
   Pool as PgPoolInstance,
   PoolConfig,
@@ -20,10 +24,10 @@ import {
   RetryBudget,
 } from '../../exec/index.js';
 import { InvalidOptionError } from '../../options.js';
-import { AcquireTimeoutError, Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
+import { Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
-import { isFinalConnectError } from './connect-failure.js';
-import { PG_CONNECT_TIMEOUT, PgConnectError, PgConnectionLostError } from './errors.js';
+import { ConnectFailures } from './connect-failure.js';
+import { PgConnectError, PgConnectionLostError, withPgWording } from './errors.js';
 import { HostRotation, openOnAnyHost } from './failover.js';
 import { planHosts, type TargetSessionAttrs } from './hosts.js';
 import {
@@ -132,13 +136,8 @@ export class Pool extends PgPool {
   private issued = 0;
   /** pg's `log` option: called with pg.Pool's own messages at the same moments. */
   private readonly trace: ((...messages: unknown[]) => void) | undefined;
-  /** When the current run of failed connects began; undefined once a connect succeeds. */
-  private failingSince: number | undefined;
-  private lastFailureAt = 0;
-  /** Longest gap between two failures of one run: the backoff ceiling plus the time a create may take. */
-  private readonly failureGapMs: number;
-  /** The failure handed to waiting callers, and until when new callers get it at once (the next attempt). */
-  private gaveUp: { error: PgConnectError; until: number } | undefined;
+  /** Failing connects: when the callers waiting for a client get the failure (lifeline.connectRetryMs). */
+  private readonly connects: ConnectFailures;
   /** Set by end() while issued work is still running: called when the last of it settles. */
   private allIssuedSettled: (() => void) | undefined;
   private readonly unbounded: QueryRunOptions;
@@ -205,13 +204,19 @@ export class Pool extends PgPool {
     }));
     const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
 
-    this.failureGapMs = this.lifeline.createBackoffMaxMs + connectTimeoutMs * plan.hosts.length + 1000;
+    const createTimeoutMs = connectTimeoutMs * plan.hosts.length + 1000;
+    const { connectRetryMs, createBackoffMaxMs } = this.lifeline;
+    this.connects = new ConnectFailures(
+      connectRetryMs,
+      createBackoffMaxMs + createTimeoutMs,
+      createBackoffMaxMs,
+    );
     this.core = new CorePool<PoolClient>({
       min: this.options.min,
       max: this.options.max,
       acquireTimeoutMs: this.acquireTimeoutMs,
       // Every host of the list may be tried, each within its connect timeout.
-      createTimeoutMs: connectTimeoutMs * plan.hosts.length + 1000,
+      createTimeoutMs,
       idleTimeoutMs: rest.idleTimeoutMillis === undefined ? 10_000 : (rest.idleTimeoutMillis ?? 0),
       maxLifetimeMs: this.maxLifetimeMs,
       lifetimeJitter: this.lifeline.lifetimeJitter,
@@ -229,12 +234,12 @@ export class Pool extends PgPool {
             client = await openOnAnyHost(connectRotation, Client, signal, socketOptions);
           } catch (error) {
             this.trace?.('client failed to connect', error);
-            if (!this.ending) this.connectFailed(error);
+            const failure = this.ending ? undefined : this.connects.failed(error);
+            if (failure !== undefined) this.core.failWaiting(failure);
             throw error;
           }
           this.trace?.('new client connected');
-          this.failingSince = undefined;
-          this.gaveUp = undefined;
+          this.connects.succeeded();
           wrapClientQuery(client, this.run);
           if (rest.onConnect) {
             try {
@@ -422,9 +427,9 @@ export class Pool extends PgPool {
       return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
     // Connects just failed in a way waiting will not fix: until the next attempt is due, a caller that would
     // have to wait for a new connection gets that failure at once.
-    const gaveUp = this.gaveUp;
-    if (gaveUp !== undefined && Date.now() < gaveUp.until && this.core.stats().idle === 0) {
-      return Promise.reject(gaveUp.error);
+    const failure = this.connects.current();
+    if (failure !== undefined && this.core.stats().idle === 0) {
+      return Promise.reject(failure);
     }
     // Without options the core pool takes its allocation-free hot path.
     return this.core.acquire(
@@ -444,26 +449,6 @@ export class Pool extends PgPool {
     this.settled();
     throw withPgWording(error);
   };
-
-  /**
-   * A connect failed. One that retrying cannot fix, or the last of a run of transient ones longer than
-   * lifeline.connectRetryMs, goes to every caller waiting for a client (pg.Pool hands each waiting caller its
-   * connect error); shorter runs are ridden out by the core pool's backoff.
-   */
-  private connectFailed(error: unknown): void {
-    const now = Date.now();
-    // A run of failures is attempts one after another; after a quiet gap (nobody waited, so nobody tried)
-    // this failure starts a new run, and a new window to ride out.
-    if (this.failingSince === undefined || now - this.lastFailureAt > this.failureGapMs)
-      this.failingSince = now;
-    this.lastFailureAt = now;
-    const final = isFinalConnectError(error);
-    const failingForMs = now - this.failingSince;
-    if (!final && failingForMs < this.lifeline.connectRetryMs) return;
-    const failure = new PgConnectError(error, final, failingForMs);
-    this.gaveUp = { error: failure, until: now + this.lifeline.createBackoffMaxMs };
-    this.core.failWaiting(failure);
-  }
 
   /** The client is now the caller's: pg's 'acquire' event. */
   private lend(client: PoolClient): void {
@@ -599,16 +584,4 @@ export class Pool extends PgPool {
         }),
     );
   }
-}
-
-/**
- * pg.Pool's "timeout exceeded when trying to connect" leads the message of an acquire that timed out, so code
- * that matches on pg's text keeps working; lifeline's class, code (LIFELINE_ACQUIRE_TIMEOUT), pool state and
- * cause (the last connect error) stay.
- */
-function withPgWording(error: unknown): unknown {
-  if (error instanceof AcquireTimeoutError && !error.message.startsWith(PG_CONNECT_TIMEOUT)) {
-    error.message = `${PG_CONNECT_TIMEOUT}: ${error.message}`;
-  }
-  return error;
 }
