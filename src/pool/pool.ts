@@ -288,6 +288,11 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> implements WaiterOwner<
    * a resource or one under check are untouched; later acquires queue as usual. Returns how many were rejected.
    */
   failWaiting(error: Error): number {
+    if (!(error instanceof Error)) {
+      throw new InvalidOptionError('Pool.failWaiting', 'error', 'must be an Error', error, {
+        argument: true,
+      });
+    }
     let n = 0;
     for (let waiter = this.waiters.shift(); waiter !== undefined; waiter = this.waiters.shift()) {
       waiter.fail(error);

@@ -106,3 +106,20 @@ test(
     await p.drain();
   },
 );
+
+test('failWaiting rejects the queued acquires with the given error, and refuses a non-Error', T, async () => {
+  const p = new Pool<Token>({ factory: tokenFactory(), max: 1 });
+  const held = await p.acquire();
+  const queued = [p.acquire(), p.acquire()];
+  const outage = new Error('the server refuses logins');
+  assert.throws(() => p.failWaiting('x' as never), isInvalid('error', /argument "error" must be an Error/));
+  assert.equal(p.failWaiting(outage), 2);
+  for (const acquire of queued) await assert.rejects(acquire, (e: unknown) => e === outage);
+  assert.equal(p.stats().waiting, 0);
+  // The resource held is untouched, and later acquires queue as usual.
+  const next = p.acquire();
+  p.release(held);
+  assert.equal(await next, held);
+  p.release(held);
+  await p.drain();
+});
