@@ -11,10 +11,15 @@ const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** Runs `lifeline proxy ...` through tsx, as a user would run the built bin. */
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return lifeline(['proxy', ...args]);
+}
+
+/** Runs `lifeline ...` through tsx. */
+function lifeline(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(
       process.execPath,
-      ['--import', 'tsx', main, 'proxy', ...args],
+      ['--import', 'tsx', main, ...args],
       { timeout: 20_000 },
       (error, stdout, stderr) => {
         resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stdout, stderr });
@@ -224,11 +229,28 @@ test('lifeline proxy: --version; usage errors print the error and one line of us
     [['frobnicate'], /^lifeline proxy: unknown command "frobnicate"$/],
     [[], /^lifeline proxy: no command given$/],
   ];
-  const [versionRun, ...results] = await Promise.all([
+  const [versionRun, topVersion, ...results] = await Promise.all([
     cli(['--version']),
+    lifeline(['--version']),
     ...cases.map(([args]) => cli(args)),
   ]);
   assert.deepEqual([versionRun?.code, versionRun?.stdout.trim()], [0, `lifeline (lifeline-net) ${version}`]);
+  assert.deepEqual([topVersion?.code, topVersion?.stdout.trim()], [0, `lifeline (lifeline-net) ${version}`]);
+  // The top level too: no command, or an unknown one, is the error and one line of usage.
+  for (const [args, message] of [
+    [[], /^lifeline: no command given$/],
+    [['frobnicate'], /^lifeline: unknown command 'frobnicate'$/],
+  ] as const) {
+    const r = await lifeline([...args]);
+    assert.equal(r.code, 2, r.stderr);
+    const lines = r.stderr.trimEnd().split('\n');
+    assert.equal(lines.length, 2, r.stderr);
+    assert.match(lines[0] ?? '', message);
+    assert.match(
+      lines[1] ?? '',
+      /^Usage: lifeline <proxy\|demo> \[options\] \(`lifeline --help` for more\)$/,
+    );
+  }
   for (const [i, r] of results.entries()) {
     const [args, message] = cases[i] ?? [[], /./];
     assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
