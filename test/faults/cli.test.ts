@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -260,4 +261,28 @@ test('lifeline proxy: --version; usage errors print the error and one line of us
     assert.match(lines[1] ?? '', /^Usage: lifeline proxy\b.*\(`lifeline proxy.* --help` for more\)$/);
     assert.doesNotMatch(r.stderr, /Received|ERR_|RangeError|TypeError/);
   }
+});
+
+test('lifeline proxy: an API that accepts but never answers is unreachable after a bounded wait, exit 3', {
+  timeout: 60_000,
+}, async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const r = await cli(['list', '--api', `http://127.0.0.1:${port}`]);
+  assert.equal(r.code, 3, r.stderr);
+  assert.match(
+    r.stderr,
+    new RegExp(
+      `the control API at http://127\\.0\\.0\\.1:${port} is unreachable \\(no answer within 10 s\\)`,
+    ),
+  );
 });
