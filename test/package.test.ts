@@ -240,14 +240,19 @@ test('lifeline with an unknown command exits 2 and names it', () => {
   const { status, stdout, stderr } = node([bin, 'frobnicate']);
   assert.equal(status, 2);
   assert.equal(stdout, '');
-  assert.match(stderr, /^lifeline: unknown command 'frobnicate'\n/);
-  assert.match(stderr, /Usage: lifeline <command>/);
+  // The error and one line of usage, not the whole help.
+  assert.equal(
+    stderr,
+    "lifeline: unknown command 'frobnicate'\nUsage: lifeline <proxy|demo> [options] (`lifeline --help` for more)\n",
+  );
 });
 
-test('lifeline with no command prints the usage on stderr and exits 2', () => {
-  const { status, stderr } = node([bin]);
+test('lifeline with no command says so with one line of usage on stderr and exits 2', () => {
+  const { status, stdout, stderr } = node([bin]);
   assert.equal(status, 2);
-  assert.match(stderr, /^Usage: lifeline <command>/);
+  assert.equal(stdout, '');
+  assert.match(stderr, /^lifeline: no command given\nUsage: lifeline <proxy\|demo> \[options\]/);
+  assert.equal(stderr.trimEnd().split('\n').length, 2);
 });
 
 test('lifeline proxy --help exits 0 without loading pg, PGlite or prom-client', () => {
