@@ -1,4 +1,4 @@
-export { LifelineError, redact } from './errors.js';
+export { LifelineError, redact } from './core/errors.js';
 export * from './exec/index.js';
 export * from './pool/index.js';
 export * from './socket/index.js';

@@ -4,7 +4,7 @@
 // of text an error message is, and checks that no part of the password survives while host and database do.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { redact } from '../src/errors.js';
+import { redact } from '../src/core/errors.js';
 
 /** mulberry32: a small seeded PRNG. */
 function prng(seed: number): () => number {

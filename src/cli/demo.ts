@@ -8,7 +8,7 @@ import { type DemoResult, type ProgressEvent, runDemo } from '../demo/runner.js'
 import { findScenarios, SCENARIOS } from '../demo/scenarios.js';
 import { overall, story } from '../demo/story.js';
 import { renderTable } from '../demo/table.js';
-import { redact } from '../errors.js';
+import { redact } from '../core/errors.js';
 import { argsError, UsageError, usageFailure, versionLine } from './args.js';
 import { checkReportPath, partialReportPath, writeReport } from './report-file.js';
 

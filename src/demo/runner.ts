@@ -2,7 +2,7 @@
 // lifeline's behind the other, the same workload through both at the same time, the scenario's fault
 // script applied to both proxies at the same moments. Everything a scenario starts, it stops.
 
-import { redact } from '../errors.js';
+import { redact } from '../core/errors.js';
 import { FaultProxy } from '../faults/index.js';
 import { auditWrites, cleanupWrites, prepareDatabase, warmUp } from './database.js';
 import { startEmbeddedPostgres } from './embedded.js';

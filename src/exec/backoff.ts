@@ -1,4 +1,4 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 
 export interface RetryOptions {
   /** Attempts in all, the first included. Default 3, range 1–100. */

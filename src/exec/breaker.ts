@@ -4,7 +4,7 @@ import {
   isFiniteAtLeast,
   type OptionRules,
   validateOptions,
-} from '../options.js';
+} from '../core/options.js';
 import { SlidingCounts } from './window.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';

@@ -1,4 +1,4 @@
-import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../options.js';
+import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../core/options.js';
 import { SlidingCounts } from './window.js';
 
 export interface RetryBudgetOptions {

@@ -1,4 +1,4 @@
-import { LifelineError } from '../errors.js';
+import { LifelineError } from '../core/errors.js';
 
 /**
  * The request was written and the connection died before a reply, so the server may or may not have

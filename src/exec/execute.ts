@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../options.js';
+import { InvalidOptionError } from '../core/options.js';
 import { type BreakerPermit, type CircuitBreaker, REJECTED } from './breaker.js';
 import { type Classification, REJECTED_FINAL } from './classify/classification.js';
 import { deadlines, type Expirable } from './deadlines.js';

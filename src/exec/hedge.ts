@@ -4,7 +4,7 @@ import {
   isFiniteAtLeast,
   type OptionRules,
   validateOptions,
-} from '../options.js';
+} from '../core/options.js';
 
 export interface HedgeOptions {
   /** A fixed delay before the hedge. Without it, the delay is the observed latency at `percentile`. */

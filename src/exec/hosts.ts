@@ -1,4 +1,4 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 import {
   BREAKER_RULES,
   type BreakerPermit,

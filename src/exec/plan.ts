@@ -1,4 +1,4 @@
-import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../core/options.js';
 import { type RetryOptions, RetryPolicy } from './backoff.js';
 import { CircuitBreaker } from './breaker.js';
 import { RetryBudget } from './budget.js';

@@ -1,4 +1,4 @@
-import { describe } from '../options.js';
+import { describe } from '../core/options.js';
 import { InvalidProxyError } from './errors.js';
 
 export interface HostPort {

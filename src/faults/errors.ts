@@ -1,4 +1,4 @@
-import { LifelineError } from '../errors.js';
+import { LifelineError } from '../core/errors.js';
 
 /** A proxy with this name is already registered (HTTP 409). */
 export class ProxyExistsError extends LifelineError {

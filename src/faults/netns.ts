@@ -2,8 +2,8 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
-import { LifelineError } from '../errors.js';
-import { InvalidOptionError, validateOptions } from '../options.js';
+import { LifelineError } from '../core/errors.js';
+import { InvalidOptionError, validateOptions } from '../core/options.js';
 
 /**
  * A server in its own Linux network namespace, joined to this one by a veth pair, where packets can be

@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { LifelineError } from '../errors.js';
+import { LifelineError } from '../core/errors.js';
 import type { HostPort } from './address.js';
 import { ProxyCollection } from './collection.js';
 import { AddressInUseError } from './errors.js';

@@ -1,4 +1,4 @@
-import { describe, MAX_TIMER_MS } from '../options.js';
+import { describe, MAX_TIMER_MS } from '../core/options.js';
 import { InvalidToxicError } from './errors.js';
 import { nameProblem } from './names.js';
 import { type Stream, type Toxic, type ToxicTarget, type ToxicType, validateAttributes } from './toxic.js';

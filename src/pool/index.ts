@@ -1,4 +1,4 @@
-export { InvalidOptionError } from '../options.js';
+export { InvalidOptionError } from '../core/options.js';
 export {
   AbortError,
   AcquireTimeoutError,

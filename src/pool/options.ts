@@ -1,4 +1,4 @@
-import { InvalidOptionError, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 
 /**
  * What the pool needs to know about a resource. `alive` must be synchronous and cheap (it runs on every

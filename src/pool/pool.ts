@@ -4,7 +4,7 @@
 // them by task (HikariCP-style creator / housekeeper objects) needs an internal interface over that state
 // first; the sections below are where the cuts would go.
 import { EventEmitter } from 'node:events';
-import { InvalidOptionError, timerMs } from '../options.js';
+import { InvalidOptionError, timerMs } from '../core/options.js';
 import { coarseNow, preciseNow } from './clock.js';
 import { Entry, EntryState } from './entry.js';
 import {

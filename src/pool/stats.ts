@@ -1,4 +1,4 @@
-import { redact } from '../errors.js';
+import { redact } from '../core/errors.js';
 
 /** Why the pool destroyed a resource; the `evict` event and `stats().evicted` use these. */
 export type EvictReason =

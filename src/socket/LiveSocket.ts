@@ -1,8 +1,8 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
-import { LifelineError, redact } from '../errors.js';
-import { checkOption, InvalidOptionError } from '../options.js';
+import { LifelineError, redact } from '../core/errors.js';
+import { checkOption, InvalidOptionError } from '../core/options.js';
 import {
   ConnectFailedError,
   ConnectionResetError,

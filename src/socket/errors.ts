@@ -1,4 +1,4 @@
-import { LifelineError } from '../errors.js';
+import { LifelineError } from '../core/errors.js';
 import type { Death, LiveState } from './state.js';
 
 /**

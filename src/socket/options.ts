@@ -1,5 +1,5 @@
 import type tls from 'node:tls';
-import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../options.js';
+import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../core/options.js';
 
 /** How a LiveSocket watches its connection. Every time is in milliseconds; 0 turns a check off. */
 export interface LiveSocketOptions {

@@ -1,4 +1,4 @@
-import type { LifelineError } from '../errors.js';
+import type { LifelineError } from '../core/errors.js';
 
 /**
  * The one state of a connection, derived from events of both directions:

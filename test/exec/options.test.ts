@@ -10,7 +10,7 @@ import {
   RetryBudget,
   RetryPolicy,
 } from '../../src/index.js';
-import { InvalidOptionError } from '../../src/options.js';
+import { InvalidOptionError } from '../../src/core/options.js';
 import { rejectionOf } from './observe.js';
 
 const op = async () => 1;

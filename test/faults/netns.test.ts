@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import net from 'node:net';
 import { test } from 'node:test';
-import { LifelineError } from '../../src/errors.js';
+import { LifelineError } from '../../src/core/errors.js';
 import { NetemUnavailableError, NetnsHost } from '../../src/faults/netns.js';
 import { requireNetns } from '../support/tools.js';
 

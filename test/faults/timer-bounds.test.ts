@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { FaultProxy, type ToxicSpec, toxicDefinitions } from '../../src/faults/index.js';
 import type { Sink } from '../../src/faults/toxic.js';
-import { MAX_TIMER_MS } from '../../src/options.js';
+import { MAX_TIMER_MS } from '../../src/core/options.js';
 import { connect, echoServer, proxyTo, sleep, stageHarness } from './helpers.js';
 
 const timeout = 15_000;

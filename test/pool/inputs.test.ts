@@ -2,7 +2,7 @@
 // V8, uncatchable), and wrong-typed arguments that escaped as bare TypeErrors. Each is a typed error now.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { InvalidOptionError } from '../../src/options.js';
+import { InvalidOptionError } from '../../src/core/options.js';
 import { Pool, type PoolOptions } from '../../src/pool/index.js';
 import { MAX_POOL_SIZE } from '../../src/pool/options.js';
 import { type Token, tokenFactory } from './support.js';

@@ -4,8 +4,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { type TestContext, test } from 'node:test';
 import { setTimeout as delay } from 'node:timers/promises';
-import { LifelineError } from '../../src/errors.js';
-import { InvalidOptionError } from '../../src/options.js';
+import { LifelineError } from '../../src/core/errors.js';
+import { InvalidOptionError } from '../../src/core/options.js';
 import {
   AbortError,
   AcquireTimeoutError,

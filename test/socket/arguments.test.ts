@@ -3,7 +3,7 @@
 // the process when the connection died).
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
-import { InvalidOptionError } from '../../src/options.js';
+import { InvalidOptionError } from '../../src/core/options.js';
 import { LiveSocket } from '../../src/socket/index.js';
 import { deathOf, startServer } from './support.js';
 

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { InvalidOptionError } from '../../src/options.js';
+import { InvalidOptionError } from '../../src/core/options.js';
 import {
   LiveSocket,
   type LiveSocketConnectOptions,

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import { before, test } from 'node:test';
 import tls from 'node:tls';
-import { InvalidOptionError } from '../../src/options.js';
+import { InvalidOptionError } from '../../src/core/options.js';
 import {
   LiveSocket,
   type LiveSocketOptions,

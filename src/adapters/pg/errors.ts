@@ -1,4 +1,4 @@
-import { LifelineError, redact } from '../../errors.js';
+import { LifelineError, redact } from '../../core/errors.js';
 import { AcquireTimeoutError } from '../../pool/index.js';
 
 /**

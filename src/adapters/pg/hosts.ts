@@ -1,5 +1,5 @@
 import type { PoolConfig } from 'pg';
-import { LifelineError, redact } from '../../errors.js';
+import { LifelineError, redact } from '../../core/errors.js';
 
 /** libpq's target_session_attrs: which kind of server a new connection must land on. */
 export type TargetSessionAttrs =

@@ -5,7 +5,7 @@ import {
   type OptionRule,
   type OptionRules,
   validateOptions,
-} from '../../options.js';
+} from '../../core/options.js';
 import type { TargetSessionAttrs } from './hosts.js';
 
 /** The `lifeline` object of a lifeline-net/pg Pool's config. Every field is optional. */

@@ -23,7 +23,7 @@ import {
   execute,
   RetryBudget,
 } from '../../exec/index.js';
-import { InvalidOptionError } from '../../options.js';
+import { InvalidOptionError } from '../../core/options.js';
 import { Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { ConnectFailures } from './connect-failure.js';

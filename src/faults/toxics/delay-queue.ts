@@ -1,4 +1,4 @@
-import { timerMs } from '../../options.js';
+import { timerMs } from '../../core/options.js';
 import { BaseStage } from '../toxic.js';
 
 // Timers fire up to ~1 ms late; wake this much early and finish the wait on setImmediate turns, so a

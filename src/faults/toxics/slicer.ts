@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from '../../options.js';
+import { MAX_TIMER_MS } from '../../core/options.js';
 import type { Attributes, ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 

@@ -1,4 +1,4 @@
-import { timerMs } from '../../options.js';
+import { timerMs } from '../../core/options.js';
 import { BaseStage } from '../toxic.js';
 
 /**

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { Pool } from '../../../src/adapters/pg/index.js';
-import { InvalidOptionError } from '../../../src/options.js';
+import { InvalidOptionError } from '../../../src/core/options.js';
 import { requireService } from '../../support/services.js';
 import { connection } from './support.js';
 
