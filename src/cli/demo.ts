@@ -2,13 +2,13 @@
 // plain pg.Pool and lifeline-net/pg side by side, prints the table and writes the HTML report.
 
 import { parseArgs } from 'node:util';
+import { redact } from '../core/errors.js';
 import { EmbeddedPostgresUnavailableError } from '../demo/embedded.js';
 import { renderReport } from '../demo/report.js';
 import { type DemoResult, type ProgressEvent, runDemo } from '../demo/runner.js';
 import { findScenarios, SCENARIOS } from '../demo/scenarios.js';
 import { overall, story } from '../demo/story.js';
 import { renderTable } from '../demo/table.js';
-import { redact } from '../core/errors.js';
 import { argsError, UsageError, usageFailure, versionLine } from './args.js';
 import { checkReportPath, partialReportPath, writeReport } from './report-file.js';
 

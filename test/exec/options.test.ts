@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { InvalidOptionError } from '../../src/core/options.js';
 import {
   CircuitBreaker,
   type ExecuteOptions,
@@ -10,7 +11,6 @@ import {
   RetryBudget,
   RetryPolicy,
 } from '../../src/index.js';
-import { InvalidOptionError } from '../../src/core/options.js';
 import { rejectionOf } from './observe.js';
 
 const op = async () => 1;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { test } from 'node:test';
-import { FaultProxy, InvalidProxyError, InvalidToxicError, ProxyCollection } from '../../src/faults/index.js';
 import { MAX_TIMER_MS } from '../../src/core/options.js';
+import { FaultProxy, InvalidProxyError, InvalidToxicError, ProxyCollection } from '../../src/faults/index.js';
 import { echoServer, observe, startApi } from './helpers.js';
 
 const timeout = 30_000;

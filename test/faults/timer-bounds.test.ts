@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { MAX_TIMER_MS } from '../../src/core/options.js';
 import { FaultProxy, type ToxicSpec, toxicDefinitions } from '../../src/faults/index.js';
 import type { Sink } from '../../src/faults/toxic.js';
-import { MAX_TIMER_MS } from '../../src/core/options.js';
 import { connect, echoServer, proxyTo, sleep, stageHarness } from './helpers.js';
 
 const timeout = 15_000;

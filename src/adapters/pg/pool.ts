@@ -14,6 +14,7 @@ import type {
   Submittable,
 } from 'pg';
 import pg from 'pg';
+import { InvalidOptionError } from '../../core/options.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 import {
   type Attempt,
@@ -23,7 +24,6 @@ import {
   execute,
   RetryBudget,
 } from '../../exec/index.js';
-import { InvalidOptionError } from '../../core/options.js';
 import { Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { ConnectFailures } from './connect-failure.js';

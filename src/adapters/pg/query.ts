@@ -1,6 +1,6 @@
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
-import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
 import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
