@@ -10,7 +10,7 @@ export {
   UserTimeoutError,
   WriteStallError,
 } from './errors.js';
-export { LiveSocket, type LiveSocketEvents } from './LiveSocket.js';
+export { LiveSocket, type LiveSocketEvents } from './live-socket.js';
 export { defaultOptions, type LiveSocketConnectOptions, type LiveSocketOptions } from './options.js';
 export type { Death, DeathCause, LiveState } from './state.js';
 export type { SocketCapabilities } from './tcp.js';
