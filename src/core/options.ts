@@ -1,17 +1,7 @@
 import { LifelineError } from './errors.js';
 import { redact } from './redact.js';
 
-/** The longest delay a Node timer holds (2^31-1 ms, about 24.8 days); a longer one fires after 1 ms. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * A delay as a Node timer can hold it: Infinity and anything past {@link MAX_TIMER_MS} become MAX_TIMER_MS
- * (Node would fire them after 1 ms, with a TimeoutOverflowWarning). A caller that waits longer re-arms
- * for what is left when the timer fires.
- */
-export function timerMs(ms: number): number {
-  return ms < MAX_TIMER_MS ? ms : MAX_TIMER_MS;
-}
+export { MAX_TIMER_MS, timerMs } from './time.js';
 
 /**
  * An option or an argument was missing, of the wrong type, out of range, or unknown. Options are checked

@@ -1,3 +1,4 @@
+import { fullJitterMs } from '../core/backoff.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 
 export interface RetryOptions {
@@ -49,7 +50,6 @@ export class RetryPolicy {
           : ['retry', 'must be a number ≥ 1 (1 for the first retry)', retry];
       throw new InvalidOptionError('RetryPolicy.delayMs', name, requirement, got, { argument: true });
     }
-    const cap = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** Math.min(retry - 1, 52));
-    return random() * cap;
+    return fullJitterMs(retry, this.baseDelayMs, this.maxDelayMs, random);
   }
 }

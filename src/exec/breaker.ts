@@ -1,3 +1,4 @@
+import { backoffCeilingMs } from '../core/backoff.js';
 import {
   badNumberArgument,
   InvalidOptionError,
@@ -222,7 +223,8 @@ export class CircuitBreaker {
   }
 
   private open(now: number): void {
-    const base = Math.min(this.maxCoolDownMs, this.coolDownMs * 2 ** Math.min(this.failedProbes, 30));
+    // The cool-down's ceiling grows like a retry backoff; the jitter around it is ±coolDownJitter, not full.
+    const base = backoffCeilingMs(this.failedProbes + 1, this.coolDownMs, this.maxCoolDownMs);
     const jittered = base * (1 - this.coolDownJitter + 2 * this.coolDownJitter * Math.random());
     this.reopenAt = now + jittered;
     this.transition('open', now);
