@@ -12,5 +12,6 @@ export {
 } from './errors.js';
 export { LiveSocket, type LiveSocketEvents } from './live-socket.js';
 export { defaultOptions, type LiveSocketConnectOptions, type LiveSocketOptions } from './options.js';
+export type { OverdueHandler, ReplyOverdue } from './reply-watch.js';
 export type { Death, DeathCause, LiveState } from './state.js';
 export type { SocketCapabilities } from './tcp.js';

@@ -23,6 +23,7 @@ import {
   resolveOptions,
   timer,
 } from './options.js';
+import { type OverdueHandler, ReplyWatch } from './reply-watch.js';
 import { canTransition, type Death, type DeathCause, deathCauses, type LiveState } from './state.js';
 import {
   applyTcpOptions,
@@ -115,6 +116,8 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
   #finAt: number | undefined;
   /** bytesWritten when bytes last arrived: attributes ETIMEDOUT when the kernel cannot be asked. */
   #writtenAtLastRead = 0;
+  /** The owner's "reply overdue" watcher (watchReplies); see ReplyWatch in reply-watch.ts. */
+  #watch: ReplyWatch | undefined;
 
   private constructor(socket: net.Socket, options: ResolvedOptions, endpoint: string, openEvent: string) {
     super();
@@ -287,9 +290,11 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
    * idle data), and a silence longer than `timeoutMs` (default: readTimeoutMs; 0: none) kills the
    * connection with 'read-timeout'. Call it before a server greeting on an idleData: 'reject' connection.
    */
-  expectReply(timeoutMs: number = this.#options.readTimeoutMs): void {
-    checkOption('LiveSocket.expectReply', 'timeoutMs', timeoutMs, timer);
+  expectReply(timeoutMs?: number): void {
+    if (timeoutMs === undefined) timeoutMs = this.#options.readTimeoutMs;
+    else checkOption('LiveSocket.expectReply', 'timeoutMs', timeoutMs, timer);
     if (this.#state !== 'open' && this.#state !== 'connecting') return;
+    this.#watch?.awaiting();
     const rearm = this.#readTimer !== undefined && this.#replyTimeoutMs === timeoutMs;
     this.#replyTimeoutMs = timeoutMs;
     if (rearm) {
@@ -308,9 +313,39 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
 
   /** The awaited reply is complete: later bytes are idle data again. */
   replyReceived(): void {
+    this.#watch?.received();
     this.#replyTimeoutMs = undefined;
     clearTimeout(this.#readTimer);
     this.#readTimer = undefined;
+  }
+
+  /**
+   * Reports "reply overdue" without killing anything: while a reply is awaited (expectReply) and no byte
+   * arrives for about `overdueMs` (between half of it and all of it), `onOverdue` is called, and again after
+   * the delay it returns while the silence goes on (undefined: not again for this reply). The owner decides
+   * what silence means — a protocol adapter asks the server on another connection (docs/socket.md). One
+   * watcher per connection; costs one lazily re-armed timer per connection, none per request. Returns a
+   * function that stops watching.
+   */
+  watchReplies(overdueMs: number, onOverdue: OverdueHandler): () => void {
+    checkOption('LiveSocket.watchReplies', 'overdueMs', overdueMs, { ...timer, min: 2 });
+    if (typeof onOverdue !== 'function') {
+      throw new InvalidOptionError(
+        'LiveSocket.watchReplies',
+        'onOverdue',
+        'must be a function (overdue) => number | undefined',
+        onOverdue,
+        { argument: true },
+      );
+    }
+    this.#watch?.stop();
+    const watch = new ReplyWatch(overdueMs, onOverdue);
+    this.#watch = watch;
+    if (this.#replyTimeoutMs !== undefined) watch.awaiting();
+    return () => {
+      watch.stop();
+      if (this.#watch === watch) this.#watch = undefined;
+    };
   }
 
   /**
@@ -455,6 +490,7 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     if (!canReadTcpInfo()) this.#writtenAtLastRead = this.socket.bytesWritten;
     if (this.#replyTimeoutMs !== undefined) {
       this.#readTimer?.refresh();
+      if (this.#watch !== undefined) this.#watch.progress++;
     } else if (this.#options.idleData === 'reject' && this.#state === 'open') {
       const bytes = typeof chunk === 'string' || Buffer.isBuffer(chunk) ? chunk.length : 0;
       this.#kill('idle-data', new UnexpectedDataError(this.#endpoint, bytes));
@@ -591,6 +627,7 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
   }
 
   #clearTimers(): void {
+    this.#watch?.stop();
     clearTimeout(this.#readTimer);
     clearInterval(this.#stallTimer);
     clearTimeout(this.#connectTimer);
