@@ -1,3 +1,5 @@
+// The pool's record of one resource (the "PoolEntry"): its state machine, its times, and the tag that finds it
+// from the resource in O(1) on release.
 import type { Waiter } from './waiter.js';
 
 /**
@@ -71,4 +73,31 @@ export class Entry<T> {
     }
     this.state = to;
   }
+}
+
+// release() must find a resource's entry. A Map lookup is ~15% of an acquire+release, so object
+// resources also carry their entry under this private, non-enumerable symbol (pg-pool likewise writes
+// its bookkeeping onto clients). Primitives and frozen objects fall back to the pool's Map.
+const ENTRY: unique symbol = Symbol('lifeline.pool.entry');
+type Tagged<T> = { [ENTRY]?: Entry<T> | undefined };
+
+/** Writes (or clears, with undefined) the entry tag on an object resource. */
+export function tag<T>(resource: T, entry: Entry<T> | undefined): void {
+  if (typeof resource !== 'object' || resource === null) return;
+  if (Object.hasOwn(resource, ENTRY)) (resource as Tagged<T>)[ENTRY] = entry;
+  else if (entry !== undefined && Object.isExtensible(resource)) {
+    Object.defineProperty(resource, ENTRY, {
+      value: entry,
+      writable: true,
+      configurable: true,
+      enumerable: false,
+    });
+  }
+}
+
+/** The entry `owner` tagged onto `resource`, or undefined (untagged, or tagged by another pool). */
+export function taggedEntry<T>(resource: T, owner: object): Entry<T> | undefined {
+  if (typeof resource !== 'object' || resource === null) return undefined;
+  const entry = (resource as Tagged<T>)[ENTRY];
+  return entry !== undefined && entry.owner === owner ? entry : undefined;
 }

@@ -1,3 +1,4 @@
+// The pool layer's public surface: Pool, its options, events, stats and errors.
 export { InvalidOptionError } from '../core/options.js';
 export {
   AbortError,
@@ -10,6 +11,7 @@ export {
   PoolClosedError,
   PoolDrainingError,
 } from './errors.js';
+export type { AcquireOptions, LeakReport, PoolEvents, ReleaseOptions } from './events.js';
 export type { Factory, PoolOptions } from './options.js';
-export { type AcquireOptions, type LeakReport, Pool, type PoolEvents, type ReleaseOptions } from './pool.js';
+export { Pool } from './pool.js';
 export type { EvictReason, PoolStats } from './stats.js';

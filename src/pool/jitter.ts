@@ -1,18 +1,5 @@
-/**
- * Delay before the next create after `failures` failures in a row: exponential with full jitter
- * (uniform in [0, min(maxDelayMs, baseDelayMs * 2^(failures-1))]), so many pools retrying against one
- * refusing server spread out instead of arriving in waves.
- */
-export function createBackoffMs(
-  failures: number,
-  baseDelayMs: number,
-  maxDelayMs: number,
-  random: () => number = Math.random,
-): number {
-  if (failures <= 0) return 0;
-  const ceiling = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(failures - 1, 30));
-  return random() * ceiling;
-}
+// The pool's randomness: a resource's jittered lifetime, and the create backoff (core's full jitter).
+export { fullJitterMs as createBackoffMs } from '../core/backoff.js';
 
 /**
  * A resource's lifetime: `maxLifetimeMs` shortened by a random fraction up to `jitter`, never longer, so
