@@ -1,7 +1,7 @@
-/** Something with a deadline the wheel watches; `wheelIndex` is the wheel's bookkeeping (−1 when absent). */
+/** Something with a deadline the DeadlineTimer watches; `timerIndex` is its bookkeeping (−1 when absent). */
 export interface Expirable {
   readonly deadline: number;
-  wheelIndex: number;
+  timerIndex: number;
   expire(now: number): void;
 }
 
@@ -23,7 +23,7 @@ const TICK_MS = 4;
  * synchronous code (which blocks every timer anyway) and is never ahead of it. The tick interval is
  * unref'd and stops itself after a tick in which nobody asked for the time and nothing was pending.
  */
-export class DeadlineWheel {
+export class DeadlineTimer {
   private readonly entries: Expirable[] = [];
   private timer: NodeJS.Timeout | undefined;
   private armedAt = Number.POSITIVE_INFINITY;
@@ -49,7 +49,7 @@ export class DeadlineWheel {
   }
 
   add(entry: Expirable): void {
-    entry.wheelIndex = this.entries.length;
+    entry.timerIndex = this.entries.length;
     this.entries.push(entry);
     if (entry.deadline < this.armedAt) this.arm(entry.deadline);
     else if (!this.holding && this.timer !== undefined) {
@@ -59,13 +59,13 @@ export class DeadlineWheel {
   }
 
   remove(entry: Expirable): void {
-    const index = entry.wheelIndex;
+    const index = entry.timerIndex;
     if (index < 0) return;
-    entry.wheelIndex = -1;
+    entry.timerIndex = -1;
     const last = this.entries.pop() as Expirable;
     if (last !== entry) {
       this.entries[index] = last;
-      last.wheelIndex = index;
+      last.timerIndex = index;
     }
     // The next tick lets the process go, unless another operation starts before it.
     if (this.entries.length === 0 && this.ticker === undefined) this.startTicker();
@@ -112,23 +112,23 @@ export class DeadlineWheel {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedAt = at;
     // Armed only while something is pending, so it starts out holding the process open.
-    this.timer = setTimeout(fireWheel, Math.max(1, at - Date.now()), this);
+    this.timer = setTimeout(fireTimer, Math.max(1, at - Date.now()), this);
     this.holding = true;
   }
 
   private startTicker(): void {
-    this.ticker = setInterval(tickWheel, TICK_MS, this);
+    this.ticker = setInterval(tickClock, TICK_MS, this);
     this.ticker.unref();
   }
 }
 
-function fireWheel(wheel: DeadlineWheel): void {
-  wheel.fire();
+function fireTimer(timer: DeadlineTimer): void {
+  timer.fire();
 }
 
-function tickWheel(wheel: DeadlineWheel): void {
-  wheel.tick();
+function tickClock(timer: DeadlineTimer): void {
+  timer.tick();
 }
 
-/** The process-wide wheel and clock every execute() call uses. */
-export const deadlines = new DeadlineWheel();
+/** The process-wide deadline timer and clock every execute() call uses. */
+export const deadlines = new DeadlineTimer();

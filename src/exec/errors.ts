@@ -93,3 +93,23 @@ export class ExecAbortedError extends LifelineError {
     super('LIFELINE_EXEC_ABORTED', message, cause === undefined ? undefined : { cause });
   }
 }
+
+/**
+ * One attempt ran past `attemptTimeoutMs` and was aborted. It counts as a failed attempt: retried when the
+ * request was not sent, or when it was and the operation is idempotent; otherwise it is the cause of
+ * OutcomeUnknownError.
+ */
+export class AttemptTimeoutError extends LifelineError {
+  constructor(
+    readonly attemptTimeoutMs: number,
+    readonly attempt: number,
+    readonly sent: boolean,
+  ) {
+    super(
+      'LIFELINE_ATTEMPT_TIMEOUT',
+      `attempt ${attempt} ran past its attemptTimeoutMs of ${attemptTimeoutMs} ms and was aborted ` +
+        `(${sent ? 'its request had been sent' : 'its request had not been sent'}). Raise attemptTimeoutMs if ` +
+        "single attempts are legitimately this slow, or look at the server's health",
+    );
+  }
+}

@@ -1,8 +1,12 @@
+// The state machine of one operation under an ExecuteOptions policy: attempts, retries, a hedge, the deadline.
+// Over 400 lines for one reason: Call is one state machine, and splitting its transitions across files
+// would hide which timer and which permit each one settles.
 import { InvalidOptionError } from '../core/options.js';
 import { type BreakerPermit, type CircuitBreaker, REJECTED } from './breaker.js';
 import { type Classification, REJECTED_FINAL } from './classify/classification.js';
 import { deadlines, type Expirable } from './deadlines.js';
 import {
+  AttemptTimeoutError,
   CircuitOpenError,
   DeadlineExceededError,
   ExecAbortedError,
@@ -11,9 +15,15 @@ import {
   RetryBudgetExhaustedError,
 } from './errors.js';
 import type { AttemptEvent, GiveUpReason } from './events.js';
-import type { HedgePolicy } from './hedge.js';
-import type { Host, HostChoice, HostSet } from './hosts.js';
-import { checkPerCall, type ExecuteOptions, type Plan, planFor } from './plan.js';
+import type { Host } from './hosts.js';
+import {
+  type CallOptions,
+  checkPerCall,
+  compile,
+  DEFAULT_POLICY,
+  type ExecuteOptions,
+  type Policy,
+} from './policy.js';
 
 /** One try of the operation, handed to `op`. */
 export interface Attempt {
@@ -21,10 +31,19 @@ export interface Attempt {
   readonly signal: AbortSignal;
   /** 1-based. */
   readonly number: number;
-  /** The whole operation's deadline (epoch ms). */
+  /** This attempt's deadline (epoch ms): the operation's, or earlier when `attemptTimeoutMs` says so. */
   readonly deadline: number;
   /** The host to use, when the call has `hosts`. */
   readonly host: Host | undefined;
+  /** Milliseconds left until `deadline`, never below 0. */
+  timeLeftMs(): number;
+  /**
+   * Calls `listener` once, with the reason, when this attempt is no longer wanted (the same moment
+   * `signal` aborts); at once when that has happened already. Cheaper than `signal`, which costs an
+   * AbortController: a driver that can stop its own request (a CancelRequest, closing its connection) hooks
+   * it here, and needs no timer of its own, since exec's deadline (or attempt timeout) is what fires it.
+   */
+  onAbort(listener: (reason: unknown) => void): void;
   /**
    * Call this when the first byte of this attempt's request may have left (just before writing it). A
    * connection error before it means the server saw nothing and a retry is always safe.
@@ -38,24 +57,40 @@ const NONE: BreakerPermit = -2;
 // abortReason before abort() was called.
 const NOT_ABORTED: unknown = Symbol('not aborted');
 
-class AttemptState implements Attempt {
+const NOT_SENT: Classification = Object.freeze({ kind: 'not-sent' });
+const OUTCOME_UNKNOWN: Classification = Object.freeze({ kind: 'outcome-unknown' });
+
+/** What an attempt tells the call it belongs to. */
+interface AttemptOwner {
+  timedOut(attempt: AttemptState): void;
+}
+
+/** Where an attempt runs and what let it: the host and breaker permits the admission step took. */
+interface Admission {
+  host: Host | undefined;
+  hostPermit: BreakerPermit;
+  breakerPermit: BreakerPermit;
+}
+
+const FREE: Admission = Object.freeze({ host: undefined, hostPermit: NONE, breakerPermit: NONE });
+
+class AttemptState implements Attempt, Expirable {
   sent = false;
   done = false;
+  timerIndex = -1;
   private controller: AbortController | undefined = undefined;
+  private listener: ((reason: unknown) => void) | undefined = undefined;
   private abortReason: unknown = NOT_ABORTED;
 
   constructor(
-    private readonly call: { readonly deadline: number },
+    private readonly owner: AttemptOwner,
     readonly number: number,
     readonly host: Host | undefined,
     readonly hostPermit: BreakerPermit,
     readonly breakerPermit: BreakerPermit,
     readonly startedAt: number,
+    readonly deadline: number,
   ) {}
-
-  get deadline(): number {
-    return this.call.deadline;
-  }
 
   // Created on first use: an operation that never looks at its signal costs no AbortController.
   get signal(): AbortSignal {
@@ -67,21 +102,63 @@ class AttemptState implements Attempt {
     return controller.signal;
   }
 
+  timeLeftMs(): number {
+    const left = this.deadline - Date.now();
+    return left > 0 ? left : 0;
+  }
+
+  onAbort(listener: (reason: unknown) => void): void {
+    if (typeof listener !== 'function') {
+      throw new InvalidOptionError('attempt.onAbort', 'listener', 'must be a function', listener, {
+        argument: true,
+      });
+    }
+    if (this.abortReason !== NOT_ABORTED) {
+      callListener(listener, this.abortReason);
+      return;
+    }
+    const before = this.listener;
+    this.listener =
+      before === undefined
+        ? listener
+        : (reason) => {
+            callListener(before, reason);
+            callListener(listener, reason);
+          };
+  }
+
   markSent(): void {
     this.sent = true;
+  }
+
+  /** The attempt timeout passed (the DeadlineTimer calls this). */
+  expire(): void {
+    this.owner.timedOut(this);
   }
 
   abort(reason: unknown): void {
     if (this.abortReason !== NOT_ABORTED) return;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    const listener = this.listener;
+    if (listener !== undefined) {
+      this.listener = undefined;
+      callListener(listener, reason);
+    }
   }
 }
 
-/** One execute() call: a small state machine driven by attempt outcomes and three kinds of timer. */
-class Call<T> implements Expirable {
+// A listener's bug must not break the call that aborts the attempt.
+function callListener(listener: (reason: unknown) => void, reason: unknown): void {
+  try {
+    listener(reason);
+  } catch {}
+}
+
+/** One operation: a small state machine driven by attempt outcomes and three kinds of timer. */
+class Call<T> implements Expirable, AttemptOwner {
   readonly deadline: number;
-  wheelIndex = -1;
+  timerIndex = -1;
   resolve!: (value: T) => void;
   reject!: (error: unknown) => void;
   private attempts = 0;
@@ -96,7 +173,7 @@ class Call<T> implements Expirable {
 
   constructor(
     private readonly op: (attempt: Attempt) => Promise<T>,
-    private readonly plan: Plan,
+    private readonly policy: Policy,
     private readonly signal: AbortSignal | undefined,
     private readonly startedAt: number,
     deadline: number,
@@ -129,68 +206,91 @@ class Call<T> implements Expirable {
     this.fail(new ExecAbortedError(this.signal?.reason), 'aborted', false);
   }
 
-  /** The deadline wheel says time is up. */
+  /** The DeadlineTimer says the operation's time is up. */
   expire(): void {
     const error = new DeadlineExceededError(this.deadline - this.startedAt, this.attempts, this.lastError);
     // An attempt still running at the deadline is a timeout: its host's breaker counts it as a failure.
     this.fail(error, 'deadline', true);
   }
 
-  /**
-   * Starts the next (or first) attempt on a host and through the breaker that admit it. Kept small, with
-   * the policies' work in methods of their own, so the common call (no hosts, no breaker) runs inline.
-   */
+  /** Starts the next (or first) attempt, when the admission step lets it. */
   next(now: number): void {
-    const plan = this.plan;
-    let choice: HostChoice | undefined;
-    if (plan.hosts !== undefined) {
-      choice = this.pickHost(plan.hosts, now);
-      if (choice === undefined) return;
+    const policy = this.policy;
+    let admission = FREE;
+    if (policy.admits) {
+      const admitted = this.admit(undefined, now, false);
+      if (admitted === undefined) return;
+      admission = admitted;
+    }
+    this.launch(admission, now, false);
+    if (policy.hedge !== undefined) this.armHedge(now);
+  }
+
+  /**
+   * The one admission step of every attempt, normal or hedge: a host (not `avoid` when another is healthy),
+   * the call's breaker, and for a hedge a retry-budget token, taken in that order and each given back when a
+   * later one refuses. A refused normal attempt fails the call with the reason; a refused hedge is not sent.
+   */
+  private admit(avoid: Host | undefined, now: number, hedge: boolean): Admission | undefined {
+    const policy = this.policy;
+    let host: Host | undefined;
+    let hostPermit = NONE;
+    const hosts = policy.hosts;
+    if (hosts !== undefined) {
+      const choice = hosts.pick(policy.route, hedge ? avoid : this.failedHost, now);
+      if (choice === undefined) {
+        if (!hedge) {
+          this.fail(
+            new NoHealthyHostError(policy.route, hosts.summary(now), this.lastError),
+            'no-healthy-host',
+            false,
+          );
+        }
+        return undefined;
+      }
+      host = choice.host;
+      hostPermit = choice.permit;
     }
     let breakerPermit = NONE;
-    if (plan.breaker !== undefined) {
-      breakerPermit = this.admitOrFail(plan.breaker, choice, now);
-      if (breakerPermit === REJECTED) return;
+    const breaker = policy.breaker;
+    if (breaker !== undefined) {
+      breakerPermit = breaker.acquire(now);
+      if (breakerPermit === REJECTED) {
+        host?.breaker.release(hostPermit);
+        if (!hedge) {
+          this.fail(
+            new CircuitOpenError(breaker.name, breaker.retryAfterMs(now), this.lastError),
+            'circuit-open',
+            false,
+          );
+        }
+        return undefined;
+      }
     }
-    this.launch(choice?.host, choice === undefined ? NONE : choice.permit, breakerPermit, now, false);
-    if (plan.hedge !== undefined) this.armHedge(plan.hedge, now);
-  }
-
-  /** A host for the next attempt, or undefined after failing the call because there is none. */
-  private pickHost(hosts: HostSet, now: number): HostChoice | undefined {
-    const plan = this.plan;
-    const choice = hosts.pick(plan.route, this.failedHost, now);
-    if (choice === undefined) {
-      this.fail(
-        new NoHealthyHostError(plan.route, hosts.summary(now), this.lastError),
-        'no-healthy-host',
-        false,
-      );
+    // A hedge's token is taken last, so a hedge that cannot run anyway does not spend one. (A retry's is
+    // taken when it is scheduled, so a refused retry fails the call at once instead of after its backoff.)
+    if (hedge && policy.budget !== undefined && !policy.budget.tryWithdraw(now)) {
+      host?.breaker.release(hostPermit);
+      breaker?.release(breakerPermit);
+      if (policy.events?.wants('budget-exhausted'))
+        policy.events.send('budget-exhausted', {
+          attempts: this.attempts,
+          refused: 'hedge',
+          error: undefined,
+        });
       return undefined;
     }
-    if (this.failedHost !== undefined && choice.host !== this.failedHost && plan.events?.wants('failover')) {
-      plan.events.send('failover', { from: this.failedHost, to: choice.host, error: this.lastError });
+    const failedHost = this.failedHost;
+    if (!hedge && failedHost !== undefined && host !== failedHost && host !== undefined) {
+      if (policy.events?.wants('failover'))
+        policy.events.send('failover', { from: failedHost, to: host, error: this.lastError });
     }
-    return choice;
+    return { host, hostPermit, breakerPermit };
   }
 
-  /** The breaker's permit, or REJECTED after failing the call with CircuitOpenError. */
-  private admitOrFail(breaker: CircuitBreaker, choice: HostChoice | undefined, now: number): BreakerPermit {
-    const permit = breaker.acquire(now);
-    if (permit === REJECTED) {
-      choice?.host.breaker.release(choice.permit);
-      this.fail(
-        new CircuitOpenError(breaker.name, breaker.retryAfterMs(now), this.lastError),
-        'circuit-open',
-        false,
-      );
-    }
-    return permit;
-  }
-
-  private armHedge(hedge: HedgePolicy, now: number): void {
+  private armHedge(now: number): void {
     if (this.settled || this.hedgeTimer !== undefined) return;
-    const delay = hedge.delayMs();
+    const delay = (this.policy.hedge as NonNullable<Policy['hedge']>).delayMs();
     if (delay !== undefined && now + delay < this.deadline)
       this.hedgeTimer = setTimeout(hedgeLater, delay, this);
   }
@@ -198,48 +298,34 @@ class Call<T> implements Expirable {
   /** The hedge delay passed with one attempt still running: run a second one beside it. */
   hedge(): void {
     this.hedgeTimer = undefined;
-    const plan = this.plan;
     const running = this.live1;
     if (this.settled || running === undefined || this.live2 !== undefined) return;
-    if (this.attempts >= plan.retry.maxAttempts) return;
+    if (this.attempts >= this.policy.retry.maxAttempts) return;
     const now = Date.now();
-    let host: Host | undefined;
-    let hostPermit = NONE;
-    if (plan.hosts !== undefined) {
-      // Another host when one is healthy: the point is to avoid whatever makes the first one slow.
-      const choice = plan.hosts.pick(plan.route, running.host, now);
-      if (choice === undefined) return;
-      host = choice.host;
-      hostPermit = choice.permit;
-    }
-    const breakerPermit = plan.breaker === undefined ? NONE : plan.breaker.acquire(now);
-    if (breakerPermit === REJECTED) {
-      host?.breaker.release(hostPermit);
-      return;
-    }
-    // The token is taken last, so a hedge that cannot run anyway does not spend one.
-    if (plan.budget !== undefined && !plan.budget.tryWithdraw(now)) {
-      host?.breaker.release(hostPermit);
-      plan.breaker?.release(breakerPermit);
-      if (plan.events?.wants('budget-exhausted'))
-        plan.events.send('budget-exhausted', { attempts: this.attempts, refused: 'hedge', error: undefined });
-      return;
-    }
-    this.launch(host, hostPermit, breakerPermit, now, true);
+    // Another host when one is healthy: the point is to avoid whatever makes the first one slow.
+    const admission = this.admit(running.host, now, true);
+    if (admission !== undefined) this.launch(admission, now, true);
   }
 
-  private launch(
-    host: Host | undefined,
-    hostPermit: BreakerPermit,
-    breakerPermit: BreakerPermit,
-    now: number,
-    hedge: boolean,
-  ): void {
-    const attempt = new AttemptState(this, ++this.attempts, host, hostPermit, breakerPermit, now);
+  private launch(admission: Admission, now: number, hedge: boolean): void {
+    const { host } = admission;
+    const policy = this.policy;
+    const timeoutMs = policy.attemptTimeoutMs;
+    const ownDeadline = timeoutMs > 0 && now + timeoutMs < this.deadline;
+    const attempt = new AttemptState(
+      this,
+      ++this.attempts,
+      host,
+      admission.hostPermit,
+      admission.breakerPermit,
+      now,
+      ownDeadline ? now + timeoutMs : this.deadline,
+    );
+    if (ownDeadline) deadlines.add(attempt);
     if (this.live1 === undefined) this.live1 = attempt;
     else this.live2 = attempt;
     if (host !== undefined) host.inFlight++;
-    const events = this.plan.events;
+    const events = policy.events;
     if (events !== undefined) {
       const toAttempt = events.wants('attempt');
       const toHedge = hedge && events.wants('hedge');
@@ -267,39 +353,50 @@ class Call<T> implements Expirable {
     }
   }
 
+  /** An attempt ran past attemptTimeoutMs: aborted, and failed as not sent or outcome unknown. */
+  timedOut(attempt: AttemptState): void {
+    if (attempt.done) return;
+    const error = new AttemptTimeoutError(this.policy.attemptTimeoutMs, attempt.number, attempt.sent);
+    attempt.abort(error);
+    this.failed(attempt, error, attempt.sent ? OUTCOME_UNKNOWN : NOT_SENT);
+  }
+
   private succeeded(attempt: AttemptState, value: T): void {
     if (attempt.done) return;
     attempt.done = true;
     this.detach(attempt);
-    if (this.plan.guarded) this.recordSuccess(attempt);
+    if (this.policy.guarded) this.recordSuccess(attempt);
     if (this.settled) return;
     this.finish(false, hedgeWon);
     this.resolve(value);
   }
 
   private recordSuccess(attempt: AttemptState): void {
-    const plan = this.plan;
-    if (plan.hosts !== undefined || plan.breaker !== undefined || plan.budget !== undefined) {
+    const policy = this.policy;
+    if (policy.hosts !== undefined || policy.breaker !== undefined || policy.budget !== undefined) {
       const now = deadlines.now();
       this.record(attempt, false, now);
-      plan.budget?.deposit(now);
+      policy.budget?.deposit(now);
     }
     // Hedge delays come from these latencies, so they take the precise clock.
-    if (plan.hedge !== undefined) plan.hedge.record(Date.now() - attempt.startedAt);
+    if (policy.hedge !== undefined) policy.hedge.record(Date.now() - attempt.startedAt);
   }
 
-  private failed(attempt: AttemptState, error: unknown): void {
+  private failed(attempt: AttemptState, error: unknown, known?: Classification): void {
     if (attempt.done) return;
     attempt.done = true;
     this.detach(attempt);
     if (this.settled) return;
-    const plan = this.plan;
+    const policy = this.policy;
     let classification: Classification;
-    try {
-      classification = plan.classify(error, attempt.sent);
-    } catch {
-      // A broken classifier must not turn a failure into a hang; the error is surfaced as it is.
-      classification = REJECTED_FINAL;
+    if (known !== undefined) classification = known;
+    else {
+      try {
+        classification = policy.classify(error, attempt.sent);
+      } catch {
+        // A broken classifier must not turn a failure into a hang; the error is surfaced as it is.
+        classification = REJECTED_FINAL;
+      }
     }
     const now = Date.now();
     const retryable = classification.kind !== 'rejected' || classification.transient;
@@ -310,7 +407,7 @@ class Call<T> implements Expirable {
       this.fail(error, 'not-retryable', false);
       return;
     }
-    if (classification.kind === 'outcome-unknown' && !plan.idempotent) {
+    if (classification.kind === 'outcome-unknown' && !policy.idempotent) {
       this.fail(new OutcomeUnknownError(attempt.number, error), 'outcome-unknown', false);
       return;
     }
@@ -320,11 +417,11 @@ class Call<T> implements Expirable {
       clearTimeout(this.hedgeTimer);
       this.hedgeTimer = undefined;
     }
-    if (this.attempts >= plan.retry.maxAttempts) {
+    if (this.attempts >= policy.retry.maxAttempts) {
       this.fail(error, 'max-attempts', false);
       return;
     }
-    let delay = plan.retry.delayMs(this.attempts);
+    let delay = policy.retry.delayMs(this.attempts);
     if (classification.kind === 'rejected' && (classification.retryAfterMs ?? 0) > delay) {
       delay = classification.retryAfterMs as number;
     }
@@ -338,14 +435,14 @@ class Call<T> implements Expirable {
       this.fail(late, 'deadline', false);
       return;
     }
-    if (plan.budget !== undefined && !plan.budget.tryWithdraw(now)) {
-      if (plan.events?.wants('budget-exhausted'))
-        plan.events.send('budget-exhausted', { attempts: this.attempts, refused: 'retry', error });
+    if (policy.budget !== undefined && !policy.budget.tryWithdraw(now)) {
+      if (policy.events?.wants('budget-exhausted'))
+        policy.events.send('budget-exhausted', { attempts: this.attempts, refused: 'retry', error });
       this.fail(new RetryBudgetExhaustedError(this.attempts, error), 'budget-exhausted', false);
       return;
     }
-    if (plan.events?.wants('retry')) {
-      plan.events.send('retry', {
+    if (policy.events?.wants('retry')) {
+      policy.events.send('retry', {
         attempt: attempt.number,
         error,
         classification,
@@ -360,7 +457,8 @@ class Call<T> implements Expirable {
   private record(attempt: AttemptState, failure: boolean, now: number): void {
     const host = attempt.host;
     if (host !== undefined) this.judge(host.breaker, attempt.hostPermit, failure, now);
-    if (this.plan.breaker !== undefined) this.judge(this.plan.breaker, attempt.breakerPermit, failure, now);
+    if (this.policy.breaker !== undefined)
+      this.judge(this.policy.breaker, attempt.breakerPermit, failure, now);
   }
 
   private judge(breaker: CircuitBreaker, permit: BreakerPermit, failure: boolean, now: number): void {
@@ -368,7 +466,7 @@ class Call<T> implements Expirable {
     if (failure) breaker.failure(permit, now);
     else breaker.success(permit, now);
     const after = breaker.state;
-    const events = this.plan.events;
+    const events = this.policy.events;
     if (after !== before && events?.wants('breaker-state'))
       events.send('breaker-state', { breaker: breaker.name, from: before, to: after, at: now });
   }
@@ -381,18 +479,19 @@ class Call<T> implements Expirable {
       this.live2 = undefined;
     }
     if (attempt.host !== undefined) attempt.host.inFlight--;
+    if (attempt.timerIndex >= 0) deadlines.remove(attempt);
   }
 
   private fail(error: unknown, reason: GiveUpReason, liveFailed: boolean): void {
     if (this.settled) return;
     this.finish(liveFailed, error);
-    const events = this.plan.events;
+    const events = this.policy.events;
     if (events?.wants('give-up')) events.send('give-up', { attempts: this.attempts, reason, error });
     this.reject(error);
   }
 
   /**
-   * Ends the call: stops every timer, leaves the deadline wheel, and aborts attempts still running with
+   * Ends the call: stops every timer, leaves the DeadlineTimer, and aborts attempts still running with
    * `reason`. Their breaker permits are settled here, since an op that ignores its signal may never settle.
    */
   private finish(liveFailed: boolean, reason: unknown): void {
@@ -415,7 +514,7 @@ class Call<T> implements Expirable {
 
   private releasePermits(attempt: AttemptState): void {
     attempt.host?.breaker.release(attempt.hostPermit);
-    this.plan.breaker?.release(attempt.breakerPermit);
+    this.policy.breaker?.release(attempt.breakerPermit);
   }
 }
 
@@ -439,34 +538,18 @@ function hedgeLater(call: Timed): void {
   call.hedge();
 }
 
-/**
- * Runs `op` under a deadline, retrying only what is safe to retry. Every call ends by its deadline:
- * resolved with the op's value or rejected with the op's error or a typed LifelineError
- * (OutcomeUnknownError, DeadlineExceededError, RetryBudgetExhaustedError, CircuitOpenError,
- * NoHealthyHostError, ExecAbortedError). An options object reused across calls is validated once.
- */
-export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-  let plan: Plan;
-  const now = deadlines.now();
-  let deadline: number;
-  let signal: AbortSignal | undefined;
-  try {
-    if (typeof op !== 'function') {
-      throw new InvalidOptionError('execute', 'op', 'must be a function (attempt) => Promise', op, {
-        argument: true,
-      });
-    }
-    plan = planFor(options);
-    deadline = now + plan.deadlineMs;
-    if (options !== undefined) {
-      if (options.deadline !== undefined || options.signal !== undefined) checkPerCall(options);
-      if (options.deadline !== undefined && options.deadline < deadline) deadline = options.deadline;
-      signal = options.signal;
-    }
-  } catch (error) {
-    return Promise.reject(error);
-  }
-  const call = new Call(op, plan, signal, now, deadline);
+/** Starts one operation under `policy`; `deadlineMs`, `deadline` and `signal` are this call's. */
+function run<T>(
+  op: (attempt: Attempt) => Promise<T>,
+  policy: Policy,
+  now: number,
+  deadlineMs: number,
+  deadline: number | undefined,
+  signal: AbortSignal | undefined,
+): Promise<T> {
+  let end = now + deadlineMs;
+  if (deadline !== undefined && deadline < end) end = deadline;
+  const call = new Call(op, policy, signal, now, end);
   // An inline executor: the optimizing compiler inlines it and allocates no closure. (A shared executor
   // writing to module variables costs more: each store of a new function into an old object runs the GC's
   // write barrier.)
@@ -476,4 +559,95 @@ export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: Execu
   });
   call.start(now);
   return promise;
+}
+
+function badOp(owner: string, op: unknown): InvalidOptionError {
+  return new InvalidOptionError(owner, 'op', 'must be a function (attempt) => Promise', op, {
+    argument: true,
+  });
+}
+
+/** Runs one operation under the policy an {@link executor} compiled. */
+export type Executor = <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOptions) => Promise<T>;
+
+/**
+ * Compiles `options` once (checked here: bad options throw InvalidOptionError now, not per call) into a
+ * function that runs operations under them, as cockatiel's policies do. The fast path: hoist it, one per
+ * dependency or call site. Plain `retry` and `hedge` objects become policies of this executor's own, so a
+ * hedge learns latencies from this executor's calls only. `call` may give a call its own `deadlineMs`,
+ * `deadline` or `signal`.
+ */
+export function executor(options?: ExecuteOptions): Executor {
+  const policy = compile(options, 'executor');
+  return <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOptions): Promise<T> => {
+    const now = deadlines.now();
+    if (typeof op !== 'function') return Promise.reject(badOp('executor', op));
+    if (call === undefined) return run(op, policy, now, policy.deadlineMs, policy.deadline, policy.signal);
+    try {
+      if (typeof call !== 'object' || call === null) {
+        throw new InvalidOptionError('executor', 'call', 'must be an object', call, { argument: true });
+      }
+      checkPerCall(call, 'executor');
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    let deadline = policy.deadline;
+    if (call.deadline !== undefined && (deadline === undefined || call.deadline < deadline))
+      deadline = call.deadline;
+    return run(op, policy, now, call.deadlineMs ?? policy.deadlineMs, deadline, call.signal ?? policy.signal);
+  };
+}
+
+// execute() compiles each options object once: the last one seen is kept, and one seen again after another
+// took its place is kept by identity in a WeakMap. A new literal on every call is compiled on every call
+// (cheaply: the common options are checked inline) and never stored, so the WeakMap does not fill with
+// one-off objects.
+const compiled = new WeakMap<ExecuteOptions, Policy>();
+let lastOptions: ExecuteOptions | undefined;
+let lastPolicy: Policy | undefined;
+let previousOptions: ExecuteOptions | undefined;
+let previousPolicy: Policy | undefined;
+
+function policyFor(options: ExecuteOptions): Policy {
+  if (options === lastOptions) return lastPolicy as Policy;
+  let policy = compiled.get(options);
+  if (policy === undefined) {
+    if (options === previousOptions) {
+      policy = previousPolicy as Policy;
+      compiled.set(options, policy);
+    } else policy = compile(options);
+  }
+  previousOptions = lastOptions;
+  previousPolicy = lastPolicy;
+  lastOptions = options;
+  lastPolicy = policy;
+  return policy;
+}
+
+/**
+ * Runs `op` under a deadline, retrying only what is safe to retry. Every call ends by its deadline:
+ * resolved with the op's value or rejected with the op's error or a typed LifelineError
+ * (OutcomeUnknownError, DeadlineExceededError, RetryBudgetExhaustedError, CircuitOpenError,
+ * NoHealthyHostError, ExecAbortedError). A convenience over {@link executor}: an options object reused
+ * across calls is compiled once, a new literal per call is compiled per call (a plain `hedge` literal then
+ * has no latency history: hoist `executor(options)` for that, and for the fastest calls).
+ */
+export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: ExecuteOptions): Promise<T> {
+  const now = deadlines.now();
+  let policy: Policy;
+  try {
+    if (typeof op !== 'function') throw badOp('execute', op);
+    if (options === undefined) policy = DEFAULT_POLICY;
+    else {
+      policy = policyFor(options);
+      if (options.deadline !== undefined || options.signal !== undefined) {
+        // Read on every call, so a reused options object may carry a new deadline or signal each time.
+        checkPerCall(options);
+        return run(op, policy, now, policy.deadlineMs, options.deadline, options.signal);
+      }
+    }
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return run(op, policy, now, policy.deadlineMs, undefined, undefined);
 }

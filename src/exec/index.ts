@@ -17,6 +17,7 @@ export { classifyMysql } from './classify/mysql.js';
 export { classifyPostgres } from './classify/postgres.js';
 export { classifyRedis } from './classify/redis.js';
 export {
+  AttemptTimeoutError,
   CircuitOpenError,
   DeadlineExceededError,
   ExecAbortedError,
@@ -34,7 +35,7 @@ export type {
   GiveUpReason,
   RetryEvent,
 } from './events.js';
-export { type Attempt, execute } from './execute.js';
+export { type Attempt, type Executor, execute, executor } from './execute.js';
 export { type HedgeOptions, HedgePolicy } from './hedge.js';
 export {
   Host,
@@ -45,4 +46,4 @@ export {
   type HostSpec,
   type Route,
 } from './hosts.js';
-export type { ExecuteOptions } from './plan.js';
+export type { CallOptions, ExecuteOptions } from './policy.js';

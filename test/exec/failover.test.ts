@@ -33,7 +33,16 @@ async function whoAnswers(attempt: Attempt): Promise<{ port: number; standby: bo
 
 // A health probe that also reports the role, so a promoted standby starts taking writes.
 async function probe(host: Host, signal: AbortSignal): Promise<HostRole> {
-  const attempt: Attempt = { signal, number: 1, deadline: Date.now() + 1000, host, markSent() {} };
+  const deadline = Date.now() + 1000;
+  const attempt: Attempt = {
+    signal,
+    number: 1,
+    deadline,
+    host,
+    timeLeftMs: () => Math.max(0, deadline - Date.now()),
+    onAbort() {},
+    markSent() {},
+  };
   const { standby } = await whoAnswers(attempt);
   return standby ? 'replica' : 'primary';
 }
