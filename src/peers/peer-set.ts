@@ -1,0 +1,524 @@
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import type { LifelineError } from '../core/errors.js';
+import { InvalidOptionError, timerMs } from '../core/options.js';
+import { ExecAbortedError, HedgePolicy, isConnectionError } from '../exec/index.js';
+import type { Death } from '../socket/index.js';
+import { type DownCause, PeerLostError, PeerSetClosedError, PeerSlowError } from './errors.js';
+import { IncidentLog } from './incidents.js';
+import type { Membership } from './membership.js';
+import {
+  checkPeerSetOptions,
+  defaultKey,
+  defaultLogger,
+  type PeerCall,
+  type PeerSetOptions,
+} from './options.js';
+import { OutlierPolicy } from './outlier.js';
+import { PeerEntry, type PeerState, type Pending, peerTransitions } from './peer.js';
+import type { PhiOptions } from './phi.js';
+import { type PeerResult, type QuorumHost, type QuorumOptions, runQuorum } from './quorum.js';
+import { newStats, type PeerSetStats, type PeerStats } from './stats.js';
+import { HedgeThrottle } from './throttle.js';
+
+/** Events of a PeerSet; each carries the peer and its key. */
+export interface PeerSetEvents<P> {
+  state: [{ peer: P; key: string; from: PeerState; to: PeerState; reason: string; phi: number }];
+  eject: [{ peer: P; key: string; untilMs: number; timesEjected: number }];
+  return: [{ peer: P; key: string }];
+  added: [{ peer: P; key: string }];
+  removed: [{ peer: P; key: string }];
+  /** An answer that came after the call was given up on, failed or no longer needed: counted, not logged. */
+  late: [{ peer: P; key: string; ok: boolean }];
+  hedge: [{ peer: P; key: string; throttled: boolean }];
+  'membership-error': [LifelineError];
+}
+
+/** Anything that reports its death the way a LiveSocket does. */
+export interface DeathSource {
+  once(event: 'death', listener: (death: Death) => void): unknown;
+  off(event: 'death', listener: (death: Death) => void): unknown;
+}
+
+// Codes that say nothing listens at the peer: as good as a death event.
+const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'LIFELINE_CONNECT_FAILED']);
+
+/** The error's code (or its cause's: fetch wraps ECONNREFUSED in a TypeError), else its name. */
+function codeOf(error: unknown): string {
+  for (let e = error, depth = 0; typeof e === 'object' && e !== null && depth < 3; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return error instanceof Error ? error.name : 'error';
+}
+
+/**
+ * Why this file is over 300 lines: the set's state (members, detector checks, heartbeats, the call path
+ * with its adaptive timeout and late answers) is one object; quorum, the detector, outlier ejection, the
+ * throttle and the incident log live in their own files.
+ *
+ * A set of peers, each with a phi-accrual detector, a latency model and outlier ejection. A peer judged
+ * down leaves the usable set with one `state` event and every call outstanding to it fails at once with
+ * PeerLostError; quorum() asks k peers, sends to alternates on failure and hedges past the hedge delay.
+ */
+export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements QuorumHost<P> {
+  readonly clock: () => number;
+  readonly throttle: HedgeThrottle;
+  readonly counters: PeerSetStats = newStats();
+  private readonly entries = new Map<string, PeerEntry<P>>();
+  private readonly keyOf: (peer: P) => string;
+  private readonly detectorOptions: PhiOptions;
+  private readonly suspectPhi: number;
+  private readonly recoverAfter: number;
+  private readonly retryDownAfterMs: number;
+  private readonly slowCallFactor: number;
+  private readonly minCallTimeoutMs: number;
+  private readonly maxCallTimeoutMs: number;
+  private readonly outliers: OutlierPolicy;
+  private readonly hedgePolicy: HedgePolicy;
+  private readonly incidents: IncidentLog;
+  private readonly heartbeatSend: ((peer: P, signal: AbortSignal) => Promise<unknown>) | undefined;
+  private readonly heartbeatTimeoutMs: number;
+  private readonly membership: Membership<P> | undefined;
+  private readonly timers: NodeJS.Timeout[] = [];
+  private referenceCache = Number.NaN;
+  private referenceAge = 0;
+  private closed = false;
+
+  constructor(options: PeerSetOptions<P> = {}) {
+    super();
+    checkPeerSetOptions(options as PeerSetOptions<unknown>);
+    this.clock = options.clock ?? (() => performance.now());
+    this.keyOf = options.key ?? defaultKey;
+    this.detectorOptions = options.detector ?? {};
+    this.suspectPhi = options.suspectPhi ?? 3;
+    this.recoverAfter = options.recoverAfter ?? 3;
+    this.retryDownAfterMs = options.retryDownAfterMs ?? 30_000;
+    this.slowCallFactor = options.slowCallFactor ?? 5;
+    this.minCallTimeoutMs = options.minCallTimeoutMs ?? 250;
+    this.maxCallTimeoutMs = options.maxCallTimeoutMs ?? 30_000;
+    this.outliers = new OutlierPolicy(options.outlier ?? {});
+    const hedge = options.hedge ?? {};
+    this.hedgePolicy = new HedgePolicy({ delayMs: hedge.delayMs, percentile: hedge.percentile });
+    this.throttle = new HedgeThrottle(hedge);
+    this.incidents = new IncidentLog(options.logger ?? defaultLogger, options.logWindowMs ?? 1000);
+    this.heartbeatSend = options.heartbeat?.send;
+    const intervalMs = options.heartbeat?.intervalMs ?? 1000;
+    this.heartbeatTimeoutMs = intervalMs + (options.detector?.acceptableHeartbeatPauseMs ?? 3000);
+    if (this.heartbeatSend !== undefined) this.every(intervalMs, () => this.sendHeartbeats());
+    this.every(options.checkIntervalMs ?? 100, () => this.check());
+    const members = options.members;
+    if (Array.isArray(members)) {
+      for (const peer of members as readonly P[]) this.add(peer);
+    } else if (members !== undefined) {
+      this.membership = members as Membership<P>;
+      this.membership.start(
+        (peers) => this.setMembers(peers),
+        (error) => {
+          this.incidents.record('membership', error.code);
+          this.emit('membership-error', error);
+        },
+      );
+    }
+  }
+
+  /** Adds a peer (a no-op if its key is already in the set). */
+  add(peer: P): void {
+    if (this.closed) throw new PeerSetClosedError();
+    const key = this.keyOf(peer);
+    if (this.entries.has(key)) return;
+    this.entries.set(key, new PeerEntry(key, peer, this.detectorOptions));
+    this.incidents.recovered('membership');
+    this.emit('added', { peer, key });
+  }
+
+  /** Removes a peer; calls outstanding to it fail with PeerLostError. */
+  remove(peer: P): boolean {
+    const entry = this.entries.get(this.keyOf(peer));
+    if (entry === undefined) return false;
+    this.down(entry, 'removed', undefined);
+    entry.heartbeat?.abort();
+    this.entries.delete(entry.key);
+    this.incidents.forget(entry.key);
+    this.emit('removed', { peer: entry.peer, key: entry.key });
+    return true;
+  }
+
+  /** The members, in the order they were added. */
+  peers(): P[] {
+    return [...this.entries.values()].map((entry) => entry.peer);
+  }
+
+  /** The peers calls may go to: not down and not ejected. */
+  usable(): P[] {
+    const now = this.clock();
+    return [...this.entries.values()].filter((e) => e.state !== 'down' && !e.ejected(now)).map((e) => e.peer);
+  }
+
+  state(peer: P): PeerState | undefined {
+    return this.entries.get(this.keyOf(peer))?.state;
+  }
+
+  /** Counters for the whole set. */
+  stats(): PeerSetStats {
+    return { ...this.counters, ...this.census() };
+  }
+
+  /** One peer's health, latency and counters. */
+  peerStats(peer: P): PeerStats | undefined {
+    const entry = this.entries.get(this.keyOf(peer));
+    if (entry === undefined) return undefined;
+    const now = this.clock();
+    return {
+      key: entry.key,
+      state: entry.state,
+      phi: entry.detector.phi(now),
+      latencyMs: entry.latencyMs,
+      outstanding: entry.outstanding.size,
+      ejected: entry.ejected(now),
+      timesEjected: entry.outlier.timesEjected,
+      calls: entry.calls,
+      failures: entry.failures,
+    };
+  }
+
+  /** Records a sign of life from outside the set (your own heartbeat channel). */
+  heartbeat(peer: P): void {
+    const entry = this.entries.get(this.keyOf(peer));
+    if (entry !== undefined) this.alive(entry);
+  }
+
+  /** Judges a peer down now (e.g. its connection died): its outstanding calls fail with PeerLostError. */
+  markDown(peer: P, error?: unknown): void {
+    const entry = this.entries.get(this.keyOf(peer));
+    if (entry !== undefined) this.down(entry, 'connection', error);
+  }
+
+  /** Watches a connection to `peer` (a LiveSocket): its death marks the peer down. Returns an unwatch. */
+  watch(peer: P, socket: DeathSource): () => void {
+    const listener = (death: Death): void => {
+      if (death.cause !== 'local-close') this.markDown(peer, death.error);
+    };
+    socket.once('death', listener);
+    return () => socket.off('death', listener);
+  }
+
+  /** One call to one peer, under the adaptive timeout; fails at once if the peer is judged down. */
+  call<T>(peer: P, fn: PeerCall<P, T>, options: { signal?: AbortSignal } = {}): Promise<T> {
+    if (typeof fn !== 'function') {
+      return Promise.reject(
+        new InvalidOptionError('PeerSet.call', 'fn', 'must be a function', fn, { argument: true }),
+      );
+    }
+    const entry = this.entries.get(this.keyOf(peer));
+    if (entry === undefined) {
+      return Promise.reject(
+        new InvalidOptionError('PeerSet.call', 'peer', 'must be a member of the set', this.keyOf(peer), {
+          argument: true,
+        }),
+      );
+    }
+    return this.attempt(entry, fn, options.signal);
+  }
+
+  /** k answers from k peers, with alternates and hedging; resolves in the order the answers came. */
+  quorum<T>(k: number, fn: PeerCall<P, T>, options: QuorumOptions = {}): Promise<PeerResult<P, T>[]> {
+    if (this.closed) return Promise.reject(new PeerSetClosedError());
+    return runQuorum(this, k, fn, options);
+  }
+
+  /** The first answer from any peer (quorum of 1). */
+  async any<T>(fn: PeerCall<P, T>, options: QuorumOptions = {}): Promise<PeerResult<P, T>> {
+    return (await this.quorum(1, fn, options))[0]!;
+  }
+
+  /** An answer from every usable peer (quorum of all). */
+  all<T>(fn: PeerCall<P, T>, options: QuorumOptions = {}): Promise<PeerResult<P, T>[]> {
+    return this.quorum(Math.max(1, this.candidates().length), fn, options);
+  }
+
+  /**
+   * Evaluates every peer now: phi against the thresholds, ejections that ended, down peers due a trial.
+   * Runs every `checkIntervalMs` by itself.
+   */
+  check(): void {
+    const now = this.clock();
+    for (const entry of this.entries.values()) {
+      if (entry.outlier.ejectedUntil !== 0 && entry.outlier.ejectedUntil <= now) {
+        entry.outlier.ejectedUntil = 0;
+        this.emit('return', { peer: entry.peer, key: entry.key });
+      }
+      if (entry.state === 'down') {
+        if (this.heartbeatSend === undefined && now - entry.downAt >= this.retryDownAfterMs) {
+          entry.detector.restart(now);
+          this.move(entry, 'suspect', 'trial after retryDownAfterMs', 0);
+        }
+        continue;
+      }
+      if (this.heartbeatSend === undefined && entry.outstanding.size === 0) continue;
+      const phi = entry.detector.phi(now);
+      if (phi >= entry.detector.threshold) this.down(entry, 'phi', undefined);
+      else if (phi >= this.suspectPhi && entry.state === 'up') this.move(entry, 'suspect', 'phi', phi);
+    }
+  }
+
+  /** Stops timers and membership; outstanding calls fail with PeerLostError; writes pending log lines. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const timer of this.timers) clearInterval(timer);
+    this.membership?.stop();
+    for (const entry of this.entries.values()) {
+      entry.heartbeat?.abort();
+      this.failOutstanding(entry, 'closed', undefined);
+    }
+    this.incidents.close();
+  }
+
+  // ---- QuorumHost: what quorum.ts uses ----
+
+  /** Peers to ask, best first: up before suspect, ejected last, faster first; down peers never. */
+  candidates(): PeerEntry<P>[] {
+    const now = this.clock();
+    const reference = this.referenceMs();
+    const list: PeerEntry<P>[] = [];
+    for (const entry of this.entries.values()) if (entry.state !== 'down') list.push(entry);
+    const rank = (e: PeerEntry<P>): number => (e.ejected(now) ? 2 : e.state === 'suspect' ? 1 : 0);
+    const latency = (e: PeerEntry<P>): number => (!Number.isNaN(e.latencyMs) ? e.latencyMs : reference);
+    return list.sort((a, b) => rank(a) - rank(b) || latency(a) - latency(b));
+  }
+
+  hedgeDelayMs(): number | undefined {
+    return this.hedgePolicy.delayMs();
+  }
+
+  attempt<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, signal: AbortSignal | undefined): Promise<T> {
+    if (this.closed) return Promise.reject(new PeerSetClosedError());
+    if (entry.state === 'down') return Promise.reject(new PeerLostError(this.evidence(entry, 'connection')));
+    if (signal?.aborted) return Promise.reject(new ExecAbortedError(signal.reason));
+    return new Promise<T>((resolve, reject) => {
+      const controller = new AbortController();
+      const started = this.clock();
+      const timeoutMs = this.callTimeoutMs();
+      if (this.heartbeatSend === undefined && entry.outstanding.size === 0) entry.detector.restart(started);
+      entry.calls++;
+      this.counters.calls++;
+      let done = false;
+      const settle = (error: Error | undefined, value?: T): void => {
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        entry.outstanding.delete(pending);
+        if (error === undefined) {
+          resolve(value as T);
+          return;
+        }
+        controller.abort(error);
+        reject(error);
+      };
+      const pending: Pending = { lose: (error) => settle(error) };
+      const onAbort = (): void => settle(new ExecAbortedError(signal?.reason));
+      const timer = setTimeout(() => {
+        entry.recordLatency(timeoutMs);
+        this.counters.slow++;
+        this.failed(entry, 'LIFELINE_PEER_SLOW');
+        if (!done) settle(new PeerSlowError(entry.key, timeoutMs));
+      }, timerMs(timeoutMs));
+      entry.outstanding.add(pending);
+      signal?.addEventListener('abort', onAbort, { once: true });
+      let result: Promise<T>;
+      try {
+        result = Promise.resolve(fn(entry.peer, controller.signal));
+      } catch (error) {
+        result = Promise.reject(error);
+      }
+      result.then(
+        (value) => {
+          if (done) return this.late(entry, true);
+          const latency = this.clock() - started;
+          entry.recordLatency(latency);
+          this.hedgePolicy.record(latency);
+          this.referenceAge++;
+          this.succeeded(entry);
+          settle(undefined, value);
+        },
+        (error: unknown) => {
+          if (done) return this.late(entry, false);
+          this.counters.failures++;
+          this.failed(entry, codeOf(error));
+          if (REFUSED.has(codeOf(error))) this.down(entry, 'connection', error);
+          else if (isConnectionError(error) && entry.state === 'up')
+            this.move(entry, 'suspect', codeOf(error), 0);
+          if (!done) settle(error instanceof Error ? error : new Error(String(error), { cause: error }));
+        },
+      );
+    });
+  }
+
+  // ---- internals ----
+
+  private every(ms: number, run: () => void): void {
+    if (ms <= 0) return;
+    const timer = setInterval(run, ms);
+    timer.unref();
+    this.timers.push(timer);
+  }
+
+  private census(): Pick<PeerSetStats, 'members' | 'up' | 'suspect' | 'down' | 'ejected'> {
+    const now = this.clock();
+    const census = { members: this.entries.size, up: 0, suspect: 0, down: 0, ejected: 0 };
+    for (const entry of this.entries.values()) {
+      census[entry.state]++;
+      if (entry.ejected(now)) census.ejected++;
+    }
+    return census;
+  }
+
+  private setMembers(peers: readonly P[]): void {
+    if (this.closed) return;
+    const keep = new Set<string>();
+    for (const peer of peers) {
+      keep.add(this.keyOf(peer));
+      this.add(peer);
+    }
+    for (const entry of [...this.entries.values()]) if (!keep.has(entry.key)) this.remove(entry.peer);
+  }
+
+  /** Median of the peers' latency averages, recomputed every 16 answers. */
+  private referenceMs(): number {
+    if (this.referenceAge < 16 && !Number.isNaN(this.referenceCache)) return this.referenceCache;
+    const values: number[] = [];
+    for (const entry of this.entries.values())
+      if (!Number.isNaN(entry.latencyMs)) values.push(entry.latencyMs);
+    values.sort((a, b) => a - b);
+    this.referenceCache = values.length === 0 ? Number.NaN : values[values.length >> 1]!;
+    this.referenceAge = 0;
+    return this.referenceCache;
+  }
+
+  private callTimeoutMs(): number {
+    const reference = this.referenceMs();
+    if (Number.isNaN(reference)) return this.maxCallTimeoutMs;
+    const ms = reference * this.slowCallFactor;
+    return ms < this.minCallTimeoutMs
+      ? this.minCallTimeoutMs
+      : ms > this.maxCallTimeoutMs
+        ? this.maxCallTimeoutMs
+        : ms;
+  }
+
+  private succeeded(entry: PeerEntry<P>): void {
+    this.outliers.success(entry.outlier);
+    this.throttle.success();
+    if (this.heartbeatSend === undefined) this.alive(entry);
+    else if (entry.state === 'suspect') this.move(entry, 'up', 'reply', 0);
+    if (entry.failures > 0 && this.incidents.has(entry.key) && entry.state === 'up')
+      this.incidents.recovered(entry.key);
+  }
+
+  private failed(entry: PeerEntry<P>, cause: string): void {
+    entry.failures++;
+    this.throttle.failure();
+    this.incidents.record(entry.key, cause);
+    const now = this.clock();
+    const { ejected, members } = this.census();
+    if (this.outliers.failure(entry.outlier, now, ejected, members)) {
+      this.counters.ejections++;
+      this.emit('eject', {
+        peer: entry.peer,
+        key: entry.key,
+        untilMs: entry.outlier.ejectedUntil - now,
+        timesEjected: entry.outlier.timesEjected,
+      });
+    }
+  }
+
+  private late(entry: PeerEntry<P>, ok: boolean): void {
+    if (ok) this.counters.lateReplies++;
+    else this.counters.lateErrors++;
+    if (this.listenerCount('late') > 0) this.emit('late', { peer: entry.peer, key: entry.key, ok });
+  }
+
+  /** Evidence of life: feeds the detector and, after enough of it, brings a peer back. */
+  private alive(entry: PeerEntry<P>): void {
+    entry.detector.heartbeat(this.clock());
+    if (entry.state === 'up') return;
+    entry.evidence++;
+    const needed = entry.state === 'down' ? this.recoverAfter : 1;
+    if (entry.evidence >= needed) {
+      this.move(entry, 'up', this.heartbeatSend === undefined ? 'reply' : 'heartbeat', 0);
+      this.incidents.recovered(entry.key);
+    }
+  }
+
+  private down(entry: PeerEntry<P>, cause: DownCause, error: unknown): void {
+    if (entry.state === 'down') return;
+    const phi = entry.detector.phi(this.clock());
+    entry.downAt = this.clock();
+    if (cause !== 'removed' && cause !== 'closed') this.incidents.record(entry.key, `down:${cause}`);
+    this.move(entry, 'down', cause, phi);
+    this.failOutstanding(entry, cause, error);
+  }
+
+  private failOutstanding(entry: PeerEntry<P>, cause: DownCause, error: unknown): void {
+    if (entry.outstanding.size === 0) return;
+    const lost = new PeerLostError(this.evidence(entry, cause), error);
+    for (const pending of [...entry.outstanding]) {
+      this.counters.lost++;
+      pending.lose(lost);
+    }
+  }
+
+  private evidence(entry: PeerEntry<P>, cause: DownCause): PeerLostError['evidence'] {
+    const now = this.clock();
+    return {
+      cause,
+      peer: entry.key,
+      phi: entry.detector.phi(now),
+      lastHeardAgoMs: now - entry.detector.lastHeartbeatAt,
+    };
+  }
+
+  private move(entry: PeerEntry<P>, to: PeerState, reason: string, phi: number): void {
+    const from = entry.state;
+    if (from === to || !peerTransitions[from].includes(to)) return;
+    entry.state = to;
+    entry.evidence = 0;
+    this.counters.transitions++;
+    this.emit('state', { peer: entry.peer, key: entry.key, from, to, reason, phi });
+  }
+
+  private sendHeartbeats(): void {
+    const send = this.heartbeatSend;
+    if (send === undefined || this.closed) return;
+    for (const entry of this.entries.values()) {
+      if (entry.heartbeat !== undefined) continue;
+      const controller = new AbortController();
+      entry.heartbeat = controller;
+      const timer = setTimeout(() => controller.abort(), timerMs(this.heartbeatTimeoutMs));
+      this.counters.heartbeats++;
+      let sent: Promise<unknown>;
+      try {
+        sent = Promise.resolve(send(entry.peer, controller.signal));
+      } catch (error) {
+        sent = Promise.reject(error);
+      }
+      sent
+        .then(
+          () => {
+            if (!controller.signal.aborted) this.alive(entry);
+          },
+          (error: unknown) => {
+            entry.evidence = 0;
+            if (!controller.signal.aborted && REFUSED.has(codeOf(error)))
+              this.down(entry, 'connection', error);
+          },
+        )
+        .finally(() => {
+          clearTimeout(timer);
+          if (entry.heartbeat === controller) entry.heartbeat = undefined;
+        });
+    }
+  }
+}
