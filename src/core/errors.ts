@@ -1,3 +1,4 @@
+import { brand } from './brand.js';
 /**
  * Base of every error lifeline raises. `code` is stable across versions and safe to branch on;
  * the message says what happened and what to do. Messages never carry passwords or full
@@ -12,5 +13,6 @@ export class LifelineError extends Error {
     this.name = new.target.name;
   }
 }
+brand(LifelineError, 'LifelineError');
 
 export { redact } from './redact.js';

@@ -1,3 +1,4 @@
+import { brand } from './brand.js';
 import { LifelineError } from './errors.js';
 import { redact } from './redact.js';
 
@@ -27,6 +28,7 @@ export class InvalidOptionError extends LifelineError {
     this.option = option;
   }
 }
+brand(InvalidOptionError, 'InvalidOptionError');
 
 /**
  * For a method's number argument (a clock reading, a measured latency), checked on every call and so kept

@@ -1,4 +1,5 @@
 import { fullJitterMs } from '../core/backoff.js';
+import { brand } from '../core/brand.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 
 export interface RetryOptions {
@@ -53,3 +54,4 @@ export class RetryPolicy {
     return fullJitterMs(retry, this.baseDelayMs, this.maxDelayMs, random);
   }
 }
+brand(RetryPolicy, 'RetryPolicy');

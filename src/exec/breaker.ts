@@ -1,4 +1,5 @@
 import { backoffCeilingMs } from '../core/backoff.js';
+import { brand } from '../core/brand.js';
 import {
   badNumberArgument,
   InvalidOptionError,
@@ -255,3 +256,4 @@ export class CircuitBreaker {
     }
   }
 }
+brand(CircuitBreaker, 'CircuitBreaker');

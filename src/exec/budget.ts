@@ -1,3 +1,4 @@
+import { brand } from '../core/brand.js';
 import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../core/options.js';
 import { SlidingCounts } from './window.js';
 
@@ -67,3 +68,4 @@ export class RetryBudget {
     return this.reserve + this.percentCanRetry * this.window.first - this.window.second;
   }
 }
+brand(RetryBudget, 'RetryBudget');

@@ -1,4 +1,6 @@
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
+import { markLost } from '../core/lost.js';
 
 /**
  * The request was written and the connection died before a reply, so the server may or may not have
@@ -17,6 +19,8 @@ export class OutcomeUnknownError extends LifelineError {
     );
   }
 }
+brand(OutcomeUnknownError, 'OutcomeUnknownError');
+markLost(OutcomeUnknownError.prototype, 'sent');
 
 /** The operation's deadline passed before it succeeded; the attempt in flight, if any, was aborted. */
 export class DeadlineExceededError extends LifelineError {
@@ -35,6 +39,7 @@ export class DeadlineExceededError extends LifelineError {
     );
   }
 }
+brand(DeadlineExceededError, 'DeadlineExceededError');
 
 /** A retry was due but the retry budget had no tokens: the dependency is failing more than it succeeds. */
 export class RetryBudgetExhaustedError extends LifelineError {
@@ -48,6 +53,7 @@ export class RetryBudgetExhaustedError extends LifelineError {
     );
   }
 }
+brand(RetryBudgetExhaustedError, 'RetryBudgetExhaustedError');
 
 /** The circuit breaker is open (or its half-open probes are taken): the call was not attempted. */
 export class CircuitOpenError extends LifelineError {
@@ -64,6 +70,7 @@ export class CircuitOpenError extends LifelineError {
     );
   }
 }
+brand(CircuitOpenError, 'CircuitOpenError');
 
 /** No host of the required role is healthy (all breakers open, or none has the role). */
 export class NoHealthyHostError extends LifelineError {
@@ -80,6 +87,7 @@ export class NoHealthyHostError extends LifelineError {
     );
   }
 }
+brand(NoHealthyHostError, 'NoHealthyHostError');
 
 /**
  * The caller's AbortSignal fired: the call rejects with this and the attempt in flight is aborted. Also the
@@ -93,6 +101,7 @@ export class ExecAbortedError extends LifelineError {
     super('LIFELINE_EXEC_ABORTED', message, cause === undefined ? undefined : { cause });
   }
 }
+brand(ExecAbortedError, 'ExecAbortedError');
 
 /**
  * One attempt ran past `attemptTimeoutMs` and was aborted. It counts as a failed attempt: retried when the
@@ -113,3 +122,4 @@ export class AttemptTimeoutError extends LifelineError {
     );
   }
 }
+brand(AttemptTimeoutError, 'AttemptTimeoutError');

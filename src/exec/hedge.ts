@@ -1,3 +1,4 @@
+import { brand } from '../core/brand.js';
 import {
   badNumberArgument,
   InvalidOptionError,
@@ -65,3 +66,4 @@ export class HedgePolicy {
     return this.cachedDelay;
   }
 }
+brand(HedgePolicy, 'HedgePolicy');

@@ -1,3 +1,4 @@
+import { brand } from '../core/brand.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 import {
   BREAKER_RULES,
@@ -43,6 +44,7 @@ export class Host {
     return this.breaker.state === 'closed';
   }
 }
+brand(Host, 'Host');
 
 /** A probe: resolves (optionally with the role it found) when the host can serve, rejects when not. */
 export type HostProbe = (host: Host, signal: AbortSignal) => Promise<HostRole | undefined>;
@@ -255,6 +257,7 @@ export class HostSet {
     }
   }
 }
+brand(HostSet, 'HostSet');
 
 const READ_ORDER: readonly HostRole[] = ['replica', 'primary'];
 const WRITE_ORDER: readonly HostRole[] = ['primary'];

@@ -1,3 +1,5 @@
+// exec's public surface: execute, its policies, the classification model and the network classifier, errors.
+// The protocols' classifiers live in src/protocols/ (exported beside these by the package's entry point).
 export { type RetryOptions, RetryPolicy } from './backoff.js';
 export {
   type BreakerState,
@@ -12,10 +14,6 @@ export {
   classifyNetwork,
   isConnectionError,
 } from './classify/classification.js';
-export { classifyHttp, parseRetryAfter } from './classify/http.js';
-export { classifyMysql } from './classify/mysql.js';
-export { classifyPostgres } from './classify/postgres.js';
-export { classifyRedis } from './classify/redis.js';
 export {
   AttemptTimeoutError,
   CircuitOpenError,

@@ -1,3 +1,4 @@
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 
 /** A proxy with this name is already registered (HTTP 409). */
@@ -6,6 +7,7 @@ export class ProxyExistsError extends LifelineError {
     super('LIFELINE_PROXY_EXISTS', `proxy already exists: ${name}`);
   }
 }
+brand(ProxyExistsError, 'ProxyExistsError');
 
 /** No proxy with this name (HTTP 404). */
 export class ProxyNotFoundError extends LifelineError {
@@ -13,6 +15,7 @@ export class ProxyNotFoundError extends LifelineError {
     super('LIFELINE_PROXY_NOT_FOUND', `proxy not found: ${name}`);
   }
 }
+brand(ProxyNotFoundError, 'ProxyNotFoundError');
 
 /** The proxy's listen or upstream address, or its name, is not usable (HTTP 400). */
 export class InvalidProxyError extends LifelineError {
@@ -20,6 +23,7 @@ export class InvalidProxyError extends LifelineError {
     super('LIFELINE_INVALID_PROXY', message, options);
   }
 }
+brand(InvalidProxyError, 'InvalidProxyError');
 
 /** A toxic with this name already exists on the proxy (HTTP 409). */
 export class ToxicExistsError extends LifelineError {
@@ -27,6 +31,7 @@ export class ToxicExistsError extends LifelineError {
     super('LIFELINE_TOXIC_EXISTS', `toxic already exists: ${name} on proxy ${proxy}`);
   }
 }
+brand(ToxicExistsError, 'ToxicExistsError');
 
 /** No toxic with this name on the proxy (HTTP 404). */
 export class ToxicNotFoundError extends LifelineError {
@@ -34,6 +39,7 @@ export class ToxicNotFoundError extends LifelineError {
     super('LIFELINE_TOXIC_NOT_FOUND', `toxic not found: ${name} on proxy ${proxy}`);
   }
 }
+brand(ToxicNotFoundError, 'ToxicNotFoundError');
 
 /** Unknown type, bad stream, toxicity, target or attribute; the message names the field and its range (HTTP 400). */
 export class InvalidToxicError extends LifelineError {
@@ -41,6 +47,7 @@ export class InvalidToxicError extends LifelineError {
     super('LIFELINE_INVALID_TOXIC', message);
   }
 }
+brand(InvalidToxicError, 'InvalidToxicError');
 
 /** The listen address is taken by another process or proxy (HTTP 409). */
 export class AddressInUseError extends LifelineError {
@@ -48,3 +55,4 @@ export class AddressInUseError extends LifelineError {
     super('LIFELINE_ADDRESS_IN_USE', `listen address already in use: ${address}`, options);
   }
 }
+brand(AddressInUseError, 'AddressInUseError');

@@ -2,6 +2,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 import { InvalidOptionError, validateOptions } from '../core/options.js';
 
@@ -25,6 +26,7 @@ export class NetnsUnavailableError extends LifelineError {
     );
   }
 }
+brand(NetnsUnavailableError, 'NetnsUnavailableError');
 
 /** A command that sets up or changes a namespace failed. */
 export class NetnsCommandError extends LifelineError {
@@ -33,6 +35,7 @@ export class NetnsCommandError extends LifelineError {
     super('LIFELINE_NETNS_COMMAND_FAILED', `\`${command}\` failed: ${detail.trim()}`, { cause });
   }
 }
+brand(NetnsCommandError, 'NetnsCommandError');
 
 /** The kernel has no tc netem, so kernel-level delay cannot be injected. */
 export class NetemUnavailableError extends LifelineError {
@@ -44,6 +47,7 @@ export class NetemUnavailableError extends LifelineError {
     );
   }
 }
+brand(NetemUnavailableError, 'NetemUnavailableError');
 
 const CAP_NET_ADMIN = 12n;
 const CAP_SYS_ADMIN = 21n;
@@ -419,3 +423,4 @@ export class NetnsHost {
     if (this.#destroyed) throw new NetnsCommandError(`use of ${this.name}`, new Error('host was destroyed'));
   }
 }
+brand(NetnsHost, 'NetnsHost');

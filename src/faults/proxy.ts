@@ -1,4 +1,5 @@
 import net from 'node:net';
+import { brand } from '../core/brand.js';
 import { formatAddress, type HostPort, parseAddress } from './address.js';
 import { Connection } from './connection.js';
 import { AddressInUseError, InvalidProxyError, ToxicExistsError, ToxicNotFoundError } from './errors.js';
@@ -289,3 +290,4 @@ export class FaultProxy {
     return new Promise((resolve) => server.close(() => resolve()));
   }
 }
+brand(FaultProxy, 'FaultProxy');

@@ -1,4 +1,6 @@
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
+import { markLost } from '../core/lost.js';
 import { formatStats, type PoolStats } from './stats.js';
 
 /**
@@ -19,6 +21,8 @@ export class AcquireTimeoutError extends LifelineError {
     this.stats = stats;
   }
 }
+brand(AcquireTimeoutError, 'AcquireTimeoutError');
+markLost(AcquireTimeoutError.prototype, 'not-sent');
 
 /** The acquire's AbortSignal fired before a resource was handed out; `cause` is `signal.reason`. */
 export class AbortError extends LifelineError {
@@ -26,6 +30,7 @@ export class AbortError extends LifelineError {
     super('LIFELINE_ABORTED', 'The acquire was aborted', { cause: reason });
   }
 }
+brand(AbortError, 'AbortError');
 
 /** `drain()` has started: no new acquires, and waiting ones are rejected. */
 export class PoolDrainingError extends LifelineError {
@@ -33,6 +38,7 @@ export class PoolDrainingError extends LifelineError {
     super('LIFELINE_POOL_DRAINING', 'The pool is draining and hands out no more resources');
   }
 }
+brand(PoolDrainingError, 'PoolDrainingError');
 
 /** The pool has been drained and closed. */
 export class PoolClosedError extends LifelineError {
@@ -40,6 +46,7 @@ export class PoolClosedError extends LifelineError {
     super('LIFELINE_POOL_CLOSED', 'The pool is closed');
   }
 }
+brand(PoolClosedError, 'PoolClosedError');
 
 /** `release()` was given something that is not currently lent out by this pool (e.g. released twice). */
 export class InvalidReleaseError extends LifelineError {
@@ -50,6 +57,7 @@ export class InvalidReleaseError extends LifelineError {
     );
   }
 }
+brand(InvalidReleaseError, 'InvalidReleaseError');
 
 /** `factory.create()` did not settle within `createTimeoutMs`; passed as the reason of its AbortSignal. */
 export class CreateTimeoutError extends LifelineError {
@@ -57,6 +65,7 @@ export class CreateTimeoutError extends LifelineError {
     super('LIFELINE_CREATE_TIMEOUT', `Creating a pool resource took longer than ${timeoutMs} ms`);
   }
 }
+brand(CreateTimeoutError, 'CreateTimeoutError');
 
 /** `factory.ping()` did not settle within `pingTimeoutMs`; passed as the reason of its AbortSignal. */
 export class PingTimeoutError extends LifelineError {
@@ -64,6 +73,7 @@ export class PingTimeoutError extends LifelineError {
     super('LIFELINE_PING_TIMEOUT', `Pinging a pool resource took longer than ${timeoutMs} ms`);
   }
 }
+brand(PingTimeoutError, 'PingTimeoutError');
 
 /**
  * A factory callback that must not throw (`alive`, `onDeath`) threw. The pool treated the resource as dead:
@@ -83,6 +93,7 @@ export class FactoryCallbackError extends LifelineError {
     this.callback = callback;
   }
 }
+brand(FactoryCallbackError, 'FactoryCallbackError');
 
 /**
  * `factory.create()` resolved with a resource that was already dead: `alive()` said false, or `onDeath`
@@ -100,3 +111,4 @@ export class CreatedDeadError extends LifelineError {
     );
   }
 }
+brand(CreatedDeadError, 'CreatedDeadError');

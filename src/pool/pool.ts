@@ -1,6 +1,7 @@
 // The Pool facade: the public API (acquire, release, use, failWaiting, drain, stats) and the hot path of
 // lending an idle resource. The state and the tasks behind it live in core.ts and the files it names.
 import { EventEmitter } from 'node:events';
+import { brand } from '../core/brand.js';
 import { InvalidOptionError } from '../core/options.js';
 import { coarseNow } from '../core/time.js';
 import { PoolCore } from './core.js';
@@ -169,3 +170,4 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
     return this.core.stats();
   }
 }
+brand(Pool, 'Pool');

@@ -1,4 +1,6 @@
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
+import { markLost } from '../core/lost.js';
 import type { Death, LiveState } from './state.js';
 
 /**
@@ -22,6 +24,8 @@ export class PeerClosedError extends LifelineError {
     );
   }
 }
+brand(PeerClosedError, 'PeerClosedError');
+markLost(PeerClosedError.prototype, 'if-marked');
 
 /** The peer reset the connection (RST, or EPIPE/ECONNABORTED on write). */
 export class ConnectionResetError extends LifelineError {
@@ -34,6 +38,8 @@ export class ConnectionResetError extends LifelineError {
     );
   }
 }
+brand(ConnectionResetError, 'ConnectionResetError');
+markLost(ConnectionResetError.prototype, 'if-marked');
 
 /** Bytes sat in the send queue without any progress for `writeStallMs`: the peer stopped reading. */
 export class WriteStallError extends LifelineError {
@@ -49,6 +55,8 @@ export class WriteStallError extends LifelineError {
     this.queuedBytes = queuedBytes;
   }
 }
+brand(WriteStallError, 'WriteStallError');
+markLost(WriteStallError.prototype, 'if-marked');
 
 /** A reply was awaited (`expectReply`) and nothing arrived for `readTimeoutMs`. */
 export class ReadTimeoutError extends LifelineError {
@@ -60,6 +68,8 @@ export class ReadTimeoutError extends LifelineError {
     );
   }
 }
+brand(ReadTimeoutError, 'ReadTimeoutError');
+markLost(ReadTimeoutError.prototype, 'if-marked');
 
 /** Keepalive probes went unanswered: the peer vanished while the connection was idle. */
 export class KeepaliveTimeoutError extends LifelineError {
@@ -72,6 +82,8 @@ export class KeepaliveTimeoutError extends LifelineError {
     );
   }
 }
+brand(KeepaliveTimeoutError, 'KeepaliveTimeoutError');
+markLost(KeepaliveTimeoutError.prototype, 'if-marked');
 
 /** Sent data stayed unacknowledged past TCP_USER_TIMEOUT (or the kernel's retransmission limit). */
 export class UserTimeoutError extends LifelineError {
@@ -84,6 +96,8 @@ export class UserTimeoutError extends LifelineError {
     );
   }
 }
+brand(UserTimeoutError, 'UserTimeoutError');
+markLost(UserTimeoutError.prototype, 'if-marked');
 
 /** Bytes arrived while no reply was awaited, on a connection whose idleData policy is 'reject'. */
 export class UnexpectedDataError extends LifelineError {
@@ -99,6 +113,8 @@ export class UnexpectedDataError extends LifelineError {
     this.bytes = bytes;
   }
 }
+brand(UnexpectedDataError, 'UnexpectedDataError');
+markLost(UnexpectedDataError.prototype, 'if-marked');
 
 /** The connection could not be opened (refused, unreachable, DNS, TLS handshake, or connect timeout). */
 export class ConnectFailedError extends LifelineError {
@@ -111,6 +127,8 @@ export class ConnectFailedError extends LifelineError {
     );
   }
 }
+brand(ConnectFailedError, 'ConnectFailedError');
+markLost(ConnectFailedError.prototype, 'not-sent');
 
 /** The connection was closed on this side (close(), destroy(), or its owner) or by an unclassified error. */
 export class SocketClosedError extends LifelineError {
@@ -118,6 +136,8 @@ export class SocketClosedError extends LifelineError {
     super('LIFELINE_SOCKET_CLOSED', `The connection to ${endpoint} is closed: ${detail}.`, options);
   }
 }
+brand(SocketClosedError, 'SocketClosedError');
+markLost(SocketClosedError.prototype, 'if-marked');
 
 /**
  * `upgradedTo()` was called on a connection it cannot move: one already dead (its death says why), or one
@@ -143,3 +163,4 @@ export class UpgradeRefusedError extends LifelineError {
     this.death = death;
   }
 }
+brand(UpgradeRefusedError, 'UpgradeRefusedError');

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
+import { brand } from '../core/brand.js';
 import { LifelineError, redact } from '../core/errors.js';
 import { checkOption, InvalidOptionError } from '../core/options.js';
 import {
@@ -643,3 +644,4 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     return new ConnectFailedError(this.#endpoint, detail, { cause: death.error });
   }
 }
+brand(LiveSocket, 'LiveSocket');

@@ -1,6 +1,6 @@
+import { sqlState } from '../../protocols/postgres.js';
 import { PgConnectError, PgNoHostError, PgUnsupportedClientError } from './errors.js';
 import { PgConfigError } from './hosts.js';
-import { sqlState } from './sqlstate.js';
 
 // Node's codes for a TLS setup that will fail the same way every time (certificate, protocol, host name).
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_)|CERT|SELF_SIGNED|UNABLE_TO_(GET|VERIFY)/;

@@ -1,4 +1,5 @@
 import { LifelineError, redact } from '../../core/errors.js';
+import { markLost } from '../../core/lost.js';
 import { AcquireTimeoutError } from '../../pool/index.js';
 
 /**
@@ -17,6 +18,7 @@ export class PgConnectionLostError extends LifelineError {
     this.host = host;
   }
 }
+markLost(PgConnectionLostError.prototype, 'not-sent');
 
 /**
  * The connection of a checked-out client died while a transaction was open. The server rolls back an

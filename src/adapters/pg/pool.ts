@@ -14,20 +14,15 @@ import type {
   Submittable,
 } from 'pg';
 import pg from 'pg';
+import { markLost } from '../../core/lost.js';
 import { InvalidOptionError } from '../../core/options.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
-import {
-  type Attempt,
-  type Classification,
-  classifyPostgres,
-  type ExecuteOptions,
-  execute,
-  RetryBudget,
-} from '../../exec/index.js';
+import { type Attempt, type Classification, type ExecuteOptions, execute, RetryBudget } from '../../exec/index.js';
 import { Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
+import { classifyPostgres, sqlState } from '../../protocols/postgres.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { ConnectFailures } from './connect-failure.js';
-import { PgConnectError, PgConnectionLostError, withPgWording } from './errors.js';
+import { PgConnectError, withPgWording } from './errors.js';
 import { HostRotation, openOnAnyHost } from './failover.js';
 import { planHosts, type TargetSessionAttrs } from './hosts.js';
 import {
@@ -45,7 +40,6 @@ import {
   runQuery,
   wrapClientQuery,
 } from './query.js';
-import { sqlState } from './sqlstate.js';
 import type { PoolClient } from './types.js';
 
 /** pg.Pool's config, plus `lifeline` and libpq's target_session_attrs. */
@@ -85,19 +79,14 @@ const NO_DEADLINE_MS = 2_147_483_647;
 // Deadlines shorter than this are real ones; longer is NO_DEADLINE_MS counting down.
 const FINITE_MS = 2_000_000_000;
 
-/** Raw connection errors under an outcome-unknown failure, so the classifier knows them for what they are. */
-const connectionDeaths = new WeakSet<object>();
-
 /**
- * What the server may have seen of a failed pool.query attempt. runQuery already knows whether the
- * connection died and whether the statement left; server errors go to exec's Postgres classifier
- * (57P01/57P02/57P03/40001/40P01/53300 transient, others final and passed through unchanged).
+ * What the server may have seen of a failed pool.query attempt. Lost connections carry core/lost.ts's mark
+ * (runQuery's PgConnectionLostError, the raw death under an outcome-unknown failure), which classifyPostgres
+ * reads; server errors are its SQLSTATE table (57P01/57P02/57P03/40001/40P01/53300 transient, others final and
+ * passed through unchanged). The query's own deadline and a connect given up on are final: their text quotes
+ * pg's errors, which the Postgres classifier would otherwise read as a connect that may be retried.
  */
 function classifyAttempt(error: unknown, sent: boolean): Classification {
-  if (error instanceof PgConnectionLostError) return { kind: 'not-sent' };
-  if (typeof error === 'object' && error !== null && connectionDeaths.has(error)) {
-    return sent ? { kind: 'outcome-unknown' } : { kind: 'not-sent' };
-  }
   if (error instanceof DeadlineExceededError || error instanceof PgConnectError) {
     return { kind: 'rejected', transient: false };
   }
@@ -571,8 +560,7 @@ export class Pool extends PgPool {
               // execute() wraps an outcome-unknown failure itself; hand it the connection error underneath.
               const cause = err instanceof OutcomeUnknownError ? err.cause : undefined;
               if (typeof cause === 'object' && cause !== null) {
-                connectionDeaths.add(cause);
-                reject(cause);
+                reject(markLost(cause, 'if-marked'));
               } else reject(err);
             });
           } catch (error) {

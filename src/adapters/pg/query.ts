@@ -5,7 +5,7 @@ import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
 import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
 import { checkQueryDeadline } from './options.js';
-import { retiresConnection, sqlState } from './sqlstate.js';
+import { retiresConnection, sqlState } from '../../protocols/postgres.js';
 
 /** pg's QueryConfig plus lifeline's per-query fields; pg ignores the extra ones. */
 export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I> {

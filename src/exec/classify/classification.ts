@@ -1,3 +1,7 @@
+// The classification model (what the server may have seen of a failed attempt) and the network classifier
+// every protocol's classifier falls back to.
+import { lostRequest } from '../../core/lost.js';
+
 /**
  * What the server may have seen of a failed attempt, which decides whether running it again is safe:
  * - `not-sent`: no byte of this attempt left, so the server saw nothing: always safe to retry;
@@ -60,11 +64,23 @@ export function isConnectionError(error: unknown): boolean {
 }
 
 /**
- * The default classifier, for any protocol: a connection error is `not-sent` when the connection never
+ * An error marked as a lost connection (core/lost.ts: LiveSocket's deaths, adapters' lost connections), by how
+ * far its request got; undefined for any other error. Every classifier asks this first.
+ */
+export function classifyLost(error: unknown, sent: boolean): Classification | undefined {
+  const request = lostRequest(error);
+  if (request === undefined) return undefined;
+  return request === 'if-marked' ? connectionLost(sent) : request === 'sent' ? OUTCOME_UNKNOWN : NOT_SENT;
+}
+
+/**
+ * The default classifier, for any protocol: an error marked lost by how far its request got; another connection error is `not-sent` when the connection never
  * opened or `markSent()` was not called in the attempt, else `outcome-unknown`; anything else is an answer
  * from the server (or a bug in the operation) and is not retried.
  */
 export function classifyNetwork(error: unknown, sent: boolean): Classification {
+  const lost = classifyLost(error, sent);
+  if (lost !== undefined) return lost;
   if (!isConnectionError(error)) return REJECTED_FINAL;
   const code = codeOf(error);
   if (typeof code === 'string' && NEVER_CONNECTED_CODES.has(code)) return NOT_SENT;

@@ -1,10 +1,13 @@
+// Postgres: what a SQLSTATE means for the statement (may it run again?) and for the connection (keep it?).
+// Codes: https://www.postgresql.org/docs/current/errcodes-appendix.html
 import {
   type Classification,
+  classifyLost,
   classifyNetwork,
   connectionLost,
   NOT_SENT,
   REJECTED_TRANSIENT,
-} from './classification.js';
+} from '../exec/classify/classification.js';
 
 // The server rolled back or refused the whole statement, so running it again applies it at most once:
 // 57P01 admin_shutdown (pg_terminate_backend, fast shutdown), 57P02 crash_shutdown, 57P03 cannot_connect_now
@@ -19,6 +22,8 @@ const NEVER_ESTABLISHED = new Set(['08001', '08004']);
  * outside an explicit transaction: a transaction that lost its connection is lost as a whole.
  */
 export function classifyPostgres(error: unknown, sent: boolean): Classification {
+  const lost = classifyLost(error, sent);
+  if (lost !== undefined) return lost;
   const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
   if (typeof code === 'string' && code.length === 5) {
     if (TRANSIENT.has(code)) return REJECTED_TRANSIENT;
@@ -31,4 +36,24 @@ export function classifyPostgres(error: unknown, sent: boolean): Classification 
   if (message.includes('not queryable') || message.includes('Client was closed')) return NOT_SENT;
   if (message.includes('timeout') && message.includes('connect')) return NOT_SENT;
   return classifyNetwork(error, sent);
+}
+
+/** The server error's SQLSTATE, when the error came from the server (pg's DatabaseError). */
+export function sqlState(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  // pg's DatabaseError carries `severity`; Node's socket errors carry `code` too (ECONNRESET), so both are checked.
+  return typeof code === 'string' && typeof severity === 'string' && code.length === 5 ? code : undefined;
+}
+
+/**
+ * Whether a connection that saw `code` must be retired (a different question from whether the statement may
+ * run again: 40001 is retried and keeps the session). The session is gone or about to go: 57P01
+ * admin_shutdown (pg_terminate_backend, smart/fast shutdown), 57P02 crash_shutdown, 57P03 cannot_connect_now
+ * (starting up / recovery), and every 08xxx connection_exception.
+ */
+export function retiresConnection(code: string | undefined): boolean {
+  return (
+    code !== undefined && (code === '57P01' || code === '57P02' || code === '57P03' || code.startsWith('08'))
+  );
 }

@@ -1,11 +1,13 @@
+// HTTP: which statuses and undici errors mean the request was not processed, and Retry-After.
 import {
   type Classification,
+  classifyLost,
   classifyNetwork,
   connectionLost,
   NOT_SENT,
   REJECTED_FINAL,
   REJECTED_TRANSIENT,
-} from './classification.js';
+} from '../exec/classify/classification.js';
 
 // undici: the socket broke or closed, or the reply did not come in time, after the request may have left.
 const UNDICI_LOST = new Set([
@@ -21,6 +23,8 @@ const UNDICI_LOST = new Set([
  * server did not process the request; 429 and 503 may carry Retry-After, which becomes the least delay.
  */
 export function classifyHttp(error: unknown, sent: boolean): Classification {
+  const lost = classifyLost(error, sent);
+  if (lost !== undefined) return lost;
   if (typeof error === 'object' && error !== null) {
     const { statusCode, status, headers, code } = error as {
       statusCode?: unknown;

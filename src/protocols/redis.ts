@@ -1,10 +1,12 @@
+// Redis (ioredis, node-redis): which replies mean "not now", and the clients' connection-loss errors.
 import {
   type Classification,
+  classifyLost,
   classifyNetwork,
   connectionLost,
   NOT_SENT,
   REJECTED_TRANSIENT,
-} from './classification.js';
+} from '../exec/classify/classification.js';
 
 /**
  * Classifier for Redis clients (ioredis, node-redis): LOADING (dataset loading after a restart), TRYAGAIN
@@ -12,6 +14,8 @@ import {
  * Connection loss is read from ioredis's messages as well as from socket error codes.
  */
 export function classifyRedis(error: unknown, sent: boolean): Classification {
+  const lost = classifyLost(error, sent);
+  if (lost !== undefined) return lost;
   const message = error instanceof Error ? error.message : '';
   if (/^(LOADING|TRYAGAIN|BUSY)\b/.test(message)) return REJECTED_TRANSIENT;
   // ioredis's own connection-loss errors carry no code. "Stream isn't writeable…" is raised before the

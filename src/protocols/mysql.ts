@@ -1,10 +1,12 @@
+// MySQL (mysql2, mysql): which errnos and client codes mean "not now" or a lost connection.
 import {
   type Classification,
+  classifyLost,
   classifyNetwork,
   connectionLost,
   NOT_SENT,
   REJECTED_TRANSIENT,
-} from './classification.js';
+} from '../exec/classify/classification.js';
 
 // 1205 lock wait timeout and 1213 deadlock: the server rolled the statement back. 1040 too many connections
 // and 1053 server shutdown in progress: refused before running anything.
@@ -14,6 +16,8 @@ const CONNECTION_LOST = new Set([2006, 2013]);
 
 /** Classifier for mysql2 and mysql errors (`errno`, `code`). */
 export function classifyMysql(error: unknown, sent: boolean): Classification {
+  const lost = classifyLost(error, sent);
+  if (lost !== undefined) return lost;
   if (typeof error === 'object' && error !== null) {
     const { errno, code } = error as { errno?: unknown; code?: unknown };
     if (typeof errno === 'number') {
