@@ -25,6 +25,14 @@ export function argsError(error: unknown): UsageError {
   return new UsageError(first.replace(/^Unknown option/, 'unknown option').replace(/[.]$/, ''));
 }
 
+/** The package a module could not find, if that is why it failed to load (ESM or CJS build). */
+export function missingPackage(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
+  const match = /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)/.exec((error as Error).message);
+  return match?.[1];
+}
+
 /** `lifeline-net 1.2.3`, for every command's --version. */
 export function versionLine(): string {
   return `lifeline (lifeline-net) ${packageVersion()}`;

@@ -1,69 +1,70 @@
-// `lifeline demo`: replays the incidents against an embedded Postgres (or --database-url) through a
-// plain pg.Pool and lifeline-net/pg side by side, prints the table and writes the HTML report.
+// `lifeline demo`: replays the incidents against a server through a plain client and lifeline's side by
+// side (the driver's pair: for the default, pg, an embedded Postgres or --database-url, pg.Pool vs
+// lifeline-net/pg), prints the table and writes the HTML report.
 
 import { parseArgs } from 'node:util';
-import { redact } from '../core/errors.js';
-import { EmbeddedPostgresUnavailableError } from '../demo/embedded.js';
+import { LifelineError, redact } from '../core/errors.js';
+import type { DemoDriver, DriverLabels } from '../demo/driver.js';
+import { DEFAULT_DRIVER, DRIVERS, findDriver } from '../demo/drivers/index.js';
 import { renderReport } from '../demo/report.js';
 import { type DemoResult, type ProgressEvent, runDemo } from '../demo/runner.js';
-import { findScenarios, SCENARIOS } from '../demo/scenarios.js';
+import { findScenarios } from '../demo/scenarios.js';
 import { overall, story } from '../demo/story.js';
 import { renderTable } from '../demo/table.js';
-import { argsError, UsageError, usageFailure, versionLine } from './args.js';
+import { argsError, missingPackage, UsageError, usageFailure, versionLine } from './args.js';
 import { checkReportPath, partialReportPath, writeReport } from './report-file.js';
 
-const USAGE = `Usage: lifeline demo [options]
+function usage(driver: DemoDriver): string {
+  const width = Math.max(0, ...Object.keys(DRIVERS).map((d) => d.length));
+  const drivers = Object.entries(DRIVERS).map(([name, d]) => `  ${name.padEnd(width)}  ${d.summary}`);
+  return `Usage: lifeline demo [options]
 
 Replays the incidents lifeline exists for (peer FIN, RST, a proxy's connection lifetime, black hole,
-partition, a peer that stops reading, server restart, writes under resets) against a database,
-through a plain pg.Pool and through lifeline-net/pg side by side, and shows what each application saw.
+partition, a peer that stops reading, server restart, writes under resets) against a server,
+through a plain client and through lifeline's side by side (by default pg.Pool and lifeline-net/pg),
+and shows what each application saw.
 
 Options:
+  --driver <name>         which server and clients (default: ${DEFAULT_DRIVER}); see Drivers below
   --quick                 short scenarios (under 30 s in all)
-  --database-url <url>    run against this Postgres instead of the embedded one (PGlite)
+  --url <url>             run against this server instead of the driver's default
+                          (${driver.name}: ${driver.defaultTarget}; e.g. ${driver.urlExample})
+  --database-url <url>    the same as --url
   --report <file>         where to write the HTML report (default: demo.html); checked before the run.
                           An interrupted run writes what finished to <file>.partial.html instead,
                           leaving the last full report as it was
   --json                  print the results as JSON on stdout (progress goes to stderr)
   --scenario <a,b,...>    run only these scenarios
   --seed <n>              seed for the fault proxies and the workload (default: 1)
-  -h, --help              show this help
+  -h, --help              show this help (with --driver: that driver's scenarios)
   --version               print the version
 
-Scenarios: ${SCENARIOS.map((s) => s.name).join(', ')}
+Drivers:
+${drivers.join('\n')}
+
+Scenarios (${driver.name}): ${driver.scenarios.map((s) => s.name).join(', ')}
 
 Exit codes: 0 done, 1 failed to run, 2 bad usage (a report path that cannot be written included),
 130 interrupted (Ctrl-C).`;
+}
 
 const SYNOPSIS =
-  'Usage: lifeline demo [--quick] [--database-url <url>] [--report <file>] [--json] [--scenario <a,b>] [--seed <n>]';
+  'Usage: lifeline demo [--quick] [--driver <name>] [--url <url>] [--report <file>] [--json] [--scenario <a,b>] [--seed <n>]';
 
 interface Parsed {
+  driver: DemoDriver;
   quick: boolean;
-  databaseUrl: string | undefined;
+  url: string | undefined;
   report: string;
   json: boolean;
   scenarios: string[] | undefined;
   seed: number;
 }
 
-/** A --database-url the runner can use: one host, a port from 1 to 65535 (password hidden in errors). */
-function databaseUrl(text: string): string {
-  const bad = (why: string): UsageError => new UsageError(`--database-url ${why}, got ${redact(text)}`);
-  if (!/^postgres(ql)?:\/\//.test(text)) throw bad('must be a postgres:// or postgresql:// URL');
-  let url: URL;
-  try {
-    url = new URL(text);
-  } catch {
-    throw bad('must be a URL with one host and a port from 1 to 65535');
-  }
-  if (url.hostname === '') throw bad('must name a host');
-  if (url.port === '0') throw bad('must have a port from 1 to 65535');
-  return text;
-}
-
 const OPTIONS = {
+  driver: { type: 'string', default: DEFAULT_DRIVER },
   quick: { type: 'boolean', default: false },
+  url: { type: 'string' },
   'database-url': { type: 'string' },
   report: { type: 'string', default: 'demo.html' },
   json: { type: 'boolean', default: false },
@@ -81,10 +82,49 @@ function options(argv: string[]) {
   }
 }
 
-function parse(argv: string[]): Parsed | 'help' | 'version' {
+/** A driver that could not be loaded: its optional package is missing (exit 1, not a usage error). */
+class DriverUnavailableError extends Error {}
+
+async function loadDriver(name: string): Promise<DemoDriver> {
+  let entry: ReturnType<typeof findDriver>;
+  try {
+    entry = findDriver(name);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  try {
+    return await entry.load();
+  } catch (error) {
+    const missing = missingPackage(error);
+    if (missing === undefined) throw error;
+    throw new DriverUnavailableError(
+      `the ${name} driver needs the package '${missing}', which is not installed. Install it (npm install ${missing}) or choose another --driver`,
+      { cause: error },
+    );
+  }
+}
+
+/** The server URL given as --url or --database-url, checked by the driver (password hidden in errors). */
+function serverUrl(
+  driver: DemoDriver,
+  values: { url?: string; 'database-url'?: string },
+): string | undefined {
+  if (values.url !== undefined && values['database-url'] !== undefined) {
+    throw new UsageError('--url and --database-url name the same thing: give one of them');
+  }
+  const option = values.url !== undefined ? '--url' : '--database-url';
+  const text = values.url ?? values['database-url'];
+  if (text === undefined) return undefined;
+  const problem = driver.checkUrl(text);
+  if (problem !== undefined) throw new UsageError(`${option} ${problem}, got ${redact(text)}`);
+  return text;
+}
+
+async function parse(argv: string[]): Promise<Parsed | { help: DemoDriver } | 'version'> {
   const { values, positionals } = options(argv);
-  if (values.help) return 'help';
   if (values.version) return 'version';
+  const driver = await loadDriver(values.driver);
+  if (values.help) return { help: driver };
   if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
   const seed = Number(values.seed);
   if (!Number.isSafeInteger(seed) || seed < 0)
@@ -94,13 +134,14 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
     .map((s) => s.trim())
     .filter(Boolean);
   try {
-    findScenarios(scenarios);
+    findScenarios(scenarios, driver.scenarios);
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
   return {
+    driver,
     quick: values.quick,
-    databaseUrl: values['database-url'] === undefined ? undefined : databaseUrl(values['database-url']),
+    url: serverUrl(driver, values),
     report: values.report,
     json: values.json,
     scenarios,
@@ -109,7 +150,10 @@ function parse(argv: string[]): Parsed | 'help' | 'version' {
 }
 
 /** Progress: one live line on a terminal, plain lines otherwise (logs, CI, pipes). */
-function progressPrinter(stream: NodeJS.WriteStream): {
+function progressPrinter(
+  stream: NodeJS.WriteStream,
+  labels: DriverLabels,
+): {
   onProgress: (e: ProgressEvent) => void;
   done(): void;
 } {
@@ -138,7 +182,7 @@ function progressPrinter(stream: NodeJS.WriteStream): {
           const fraction = Math.min(1, event.elapsedMs / event.totalMs);
           const bar = '█'.repeat(Math.round(fraction * 12)).padEnd(12, '░');
           const side = (s: typeof naive): string => `${s.ok} ok ${s.errors} err ${s.pending} pending`;
-          const line = `  ${bar}  pg.Pool ${side(naive)}  │  lifeline-net/pg ${side(lifeline)}`;
+          const line = `  ${bar}  ${labels.naive} ${side(naive)}  │  ${labels.lifeline} ${side(lifeline)}`;
           clear();
           // One row only: a line that wraps could not be cleared in place.
           stream.write(line.slice(0, Math.max(20, (stream.columns ?? 120) - 1)));
@@ -147,7 +191,7 @@ function progressPrinter(stream: NodeJS.WriteStream): {
         }
         case 'scenario-done':
           clear();
-          stream.write(`  ${story(event.result)}\n`);
+          stream.write(`  ${story(event.result, labels)}\n`);
           break;
       }
     },
@@ -159,22 +203,27 @@ export async function main(argv: string[]): Promise<number> {
   let options: Parsed;
   let reportPath: string;
   try {
-    const parsed = parse(argv);
-    if (parsed === 'help' || parsed === 'version') {
-      console.log(parsed === 'help' ? USAGE : versionLine());
+    const parsed = await parse(argv);
+    if (parsed === 'version' || 'help' in parsed) {
+      console.log(parsed === 'version' ? versionLine() : usage(parsed.help));
       return 0;
     }
     options = parsed;
     // Before the run, not after it: a report that cannot be written must not cost a minute of faults.
     reportPath = await checkReportPath(options.report);
   } catch (error) {
+    if (error instanceof DriverUnavailableError) {
+      console.error(`lifeline demo: ${error.message}`);
+      return 1;
+    }
     if (!(error instanceof UsageError)) throw error;
     console.error(usageFailure('lifeline demo', error.message, SYNOPSIS));
     return 2;
   }
+  const { labels } = options.driver;
 
   const out = options.json ? process.stderr : process.stdout;
-  const progress = progressPrinter(out);
+  const progress = progressPrinter(out, labels);
   const controller = new AbortController();
   const onSigint = (): void => {
     progress.done();
@@ -185,8 +234,9 @@ export async function main(argv: string[]): Promise<number> {
   let result: DemoResult;
   try {
     result = await runDemo({
+      driver: options.driver,
       quick: options.quick,
-      databaseUrl: options.databaseUrl,
+      url: options.url,
       scenarios: options.scenarios,
       seed: options.seed,
       signal: controller.signal,
@@ -194,7 +244,8 @@ export async function main(argv: string[]): Promise<number> {
     });
   } catch (error) {
     progress.done();
-    if (error instanceof EmbeddedPostgresUnavailableError) {
+    // A LifelineError is a failure the demo foresaw (a missing optional package): its message says it all.
+    if (error instanceof LifelineError) {
       console.error(`lifeline demo: ${error.message}`);
       return 1;
     }
@@ -207,11 +258,11 @@ export async function main(argv: string[]): Promise<number> {
   progress.done();
 
   // The results first: whatever happens to the report, the run is not lost.
-  const table = renderTable(result.scenarios);
+  const table = renderTable(result.scenarios, labels);
   if (options.json) {
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   } else {
-    out.write(`\n${table}\n\n${overall(result.scenarios)}\n`);
+    out.write(`\n${table}\n\n${overall(result.scenarios, labels)}\n`);
   }
   // An interrupted run's report goes next to the full one, never over it.
   const target = result.aborted ? partialReportPath(reportPath) : reportPath;

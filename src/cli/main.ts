@@ -3,7 +3,7 @@
 // `lifeline proxy` never pays for the demo's embedded database and the reverse. The build keeps these
 // dynamic imports as separate chunks: `demo` needs pg, an optional peer dependency; `proxy` does not.
 
-import { usageFailure, versionLine } from './args.js';
+import { missingPackage, usageFailure, versionLine } from './args.js';
 
 type Command = { summary: string; load: () => Promise<{ main: (argv: string[]) => Promise<number> }> };
 
@@ -32,14 +32,6 @@ function usage(): string {
 }
 
 const SYNOPSIS = `Usage: lifeline <${Object.keys(commands).join('|')}> [options]`;
-
-/** The package a command's module could not find, if that is why it failed to load (ESM or CJS build). */
-function missingPackage(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (code !== 'ERR_MODULE_NOT_FOUND' && code !== 'MODULE_NOT_FOUND') return undefined;
-  const match = /Cannot find (?:package|module) '((?:@[^/']+\/)?[^/'.][^/']*)/.exec((error as Error).message);
-  return match?.[1];
-}
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

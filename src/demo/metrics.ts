@@ -92,7 +92,13 @@ export class Recorder {
   okSoFar = 0;
   errorsSoFar = 0;
 
-  constructor(private readonly t0: number) {}
+  /** `t0`: the moment ops are measured from (performance.now()); startClock may set it later. */
+  constructor(private t0: number = performance.now()) {}
+
+  /** Measures from `t0` on: called once, before the first op, when the load's shared start is known. */
+  startClock(t0: number): void {
+    this.t0 = t0;
+  }
 
   now(): number {
     return performance.now() - this.t0;

@@ -3,6 +3,7 @@
 // script from the run's data embedded as JSON, which then sets data-charts-rendered on <body> (the
 // test in headless Chromium checks it).
 
+import type { DriverLabels } from './driver.js';
 import { INCIDENTS, incidentNumbers } from './incidents.js';
 import type { SideResult } from './metrics.js';
 import type { DemoResult, ScenarioResult } from './runner.js';
@@ -68,27 +69,29 @@ function incidentLabel(label: string): string {
   return ` <span class="incident">Incident ${links}.</span>`;
 }
 
-function scenarioSection(r: ScenarioResult, index: number): string {
+function scenarioSection(r: ScenarioResult, index: number, labels: DriverLabels): string {
+  const naive = escapeHtml(labels.naive);
+  const lifeline = escapeHtml(labels.lifeline);
   const rows = ROWS.map(
     ([label, figure, text]) => `<tr><th>${escapeHtml(label)}</th>${pair(figure, r, text)}</tr>`,
   ).join('');
   return `<section class="scenario" id="${escapeHtml(r.name)}" data-scenario="${escapeHtml(r.name)}">
 <h2>${index + 1}. ${escapeHtml(r.title)} <code>${escapeHtml(r.name)}</code></h2>
-<p class="fault">${escapeHtml(r.fault)}${incidentLabel(r.incident)} Workload: ${r.kind === 'write' ? 'INSERTs with unique ids' : 'indexed SELECTs'}.</p>
-<p class="story">${escapeHtml(story(r))}</p>
+<p class="fault">${escapeHtml(r.fault)}${incidentLabel(r.incident)} Workload: ${escapeHtml(r.kind === 'write' ? labels.write : labels.read)}.</p>
+<p class="story">${escapeHtml(story(r, labels))}</p>
 <div class="charts">
-  <figure><figcaption>pg.Pool</figcaption><div class="chart" data-index="${index}" data-side="naive"></div></figure>
-  <figure><figcaption>lifeline-net/pg</figcaption><div class="chart" data-index="${index}" data-side="lifeline"></div></figure>
+  <figure><figcaption>${naive}</figcaption><div class="chart" data-index="${index}" data-side="naive"></div></figure>
+  <figure><figcaption>${lifeline}</figcaption><div class="chart" data-index="${index}" data-side="lifeline"></div></figure>
 </div>
-<div class="scroll"><table class="figures"><thead><tr><th></th><th>pg.Pool</th><th>lifeline-net/pg</th></tr></thead><tbody>${rows}</tbody></table></div>
+<div class="scroll"><table class="figures"><thead><tr><th></th><th>${naive}</th><th>${lifeline}</th></tr></thead><tbody>${rows}</tbody></table></div>
 <div class="messages">
-  <div><h3>Errors pg.Pool's caller saw</h3><ul>${messages(r.naive)}</ul></div>
-  <div><h3>Errors lifeline-net/pg's caller saw</h3><ul>${messages(r.lifeline)}</ul></div>
+  <div><h3>Errors ${naive}'s caller saw</h3><ul>${messages(r.naive)}</ul></div>
+  <div><h3>Errors ${lifeline}'s caller saw</h3><ul>${messages(r.lifeline)}</ul></div>
 </div>
 </section>`;
 }
 
-function summaryTable(results: readonly ScenarioResult[]): string {
+function summaryTable(results: readonly ScenarioResult[], labels: DriverLabels): string {
   const count = (pick: (s: SideResult) => number) => (s: SideResult) => String(pick(s));
   const body = results
     .map(
@@ -120,7 +123,7 @@ function summaryTable(results: readonly ScenarioResult[]): string {
     )
     .join('');
   const group = (label: string): string => `<th colspan="2">${label}</th>`;
-  const sides = '<th>pg.Pool</th><th>lifeline</th>'.repeat(6);
+  const sides = `<th>${escapeHtml(labels.naive)}</th><th>lifeline</th>`.repeat(6);
   return `<div class="scroll"><table class="summary" id="summary"><thead>
 <tr><th rowspan="2">scenario</th>${group('app errors')}${group('hung ops')}${group('p99 ms')}${group('recovered')}${group("'error' events")}${group('writes lost or doubled')}</tr>
 <tr>${sides}</tr></thead><tbody>${body}</tbody></table></div>`;
@@ -199,25 +202,24 @@ const SCRIPT = `
 
 export function renderReport(result: DemoResult, tableText: string): string {
   const when = escapeHtml(result.startedAt.replace('T', ' ').replace(/\.\d+Z$/, ' UTC'));
+  const { labels } = result;
+  const versus = escapeHtml(`${labels.naive} vs ${labels.lifeline}`);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
-<title>lifeline demo: pg.Pool vs lifeline-net/pg</title><style>${STYLE}</style></head>
+<title>lifeline demo: ${versus}</title><style>${STYLE}</style></head>
 <body data-charts-rendered="0">
-<h1>lifeline demo: pg.Pool vs lifeline-net/pg</h1>
-<p>The same application workload ran through a plain <code>pg.Pool</code> and through <code>lifeline-net/pg</code> at the
-same time, each behind its own fault proxy to one database (${escapeHtml(result.database)}), and every scenario
+<h1>lifeline demo: ${versus}</h1>
+<p>The same application workload ran through a plain <code>${escapeHtml(labels.naive)}</code> and through <code>${escapeHtml(labels.lifeline)}</code> at the
+same time, each behind its own fault proxy to one server (${escapeHtml(result.database)}), and every scenario
 injected the same faults into both at the same moments. ${result.mode === 'quick' ? 'Quick mode' : 'Full mode'},
 seed ${result.seed}, ${when}, ${(result.elapsedMs / 1000).toFixed(1)} s.${result.aborted ? ' <strong>Interrupted: only the scenarios that finished are shown.</strong>' : ''}</p>
-<p><b>pg.Pool</b> runs as most services run it: defaults plus an <code>'error'</code> listener (without one, each
-<code>'error'</code> event counted below would have crashed the process), and a retry loop around writes.
-<b>lifeline-net/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query,
-reads declared idempotent. <b>Hung</b>: still pending well after the load stopped — in production, a request
+<p>${labels.setupHtml} <b>Hung</b>: still pending well after the load stopped — in production, a request
 waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets; dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
-<p class="story"><b>${escapeHtml(overall(result.scenarios))}</b></p>
+<p class="story"><b>${escapeHtml(overall(result.scenarios, labels))}</b></p>
 <p>In the tables, each figure is <span class="good-key">green</span> on the side that did better on it than the
 other side, <span class="bad-key">red</span> on the side that did worse, and plain where both did the same.</p>
-${summaryTable(result.scenarios)}
-${result.scenarios.map(scenarioSection).join('\n')}
+${summaryTable(result.scenarios, labels)}
+${result.scenarios.map((r, i) => scenarioSection(r, i, labels)).join('\n')}
 ${incidentsSection(result.scenarios)}
 <h2>As printed in the terminal</h2>
 <pre>${escapeHtml(tableText)}</pre>

@@ -1,14 +1,13 @@
-// Runs scenarios: for each, two fault proxies in front of one database, the naive pool behind one and
+// Runs scenarios: for each, two fault proxies in front of one server, the naive client behind one and
 // lifeline's behind the other, the same workload through both at the same time, the scenario's fault
-// script applied to both proxies at the same moments. Everything a scenario starts, it stops.
+// script applied to both proxies at the same moments. Everything a scenario starts, it stops. What the
+// server and the clients are is the driver's business (src/demo/drivers/).
 
-import { redact } from '../core/errors.js';
 import { FaultProxy } from '../faults/index.js';
-import { auditWrites, cleanupWrites, prepareDatabase, warmUp } from './database.js';
-import { startEmbeddedPostgres } from './embedded.js';
+import type { DemoDriver, DemoTarget, DriverLabels, Side, SideName, SideOptions } from './driver.js';
+import { DEFAULT_DRIVER, findDriver } from './drivers/index.js';
 import { Recorder, type SideResult } from './metrics.js';
 import { type FaultControl, findScenarios, type Scenario, TIMINGS, type Timing } from './scenarios.js';
-import { lifelineSide, naiveSide, type Side, type SideName, type SideOptions } from './sides.js';
 import { type Load, startLoad } from './workload.js';
 
 export const BUCKET_MS = 250;
@@ -22,8 +21,10 @@ const SETTLE_MARGIN_MS = 1000;
 
 export interface DemoOptions {
   quick?: boolean;
-  /** Run against this server instead of the embedded PGlite. */
-  databaseUrl?: string;
+  /** Which driver: a name in src/demo/drivers/index.ts (default 'pg'), or a driver already loaded. */
+  driver?: string | DemoDriver;
+  /** Run against this server instead of the driver's default one (for pg, the embedded PGlite). */
+  url?: string;
   scenarios?: readonly string[];
   seed?: number;
   signal?: AbortSignal;
@@ -46,6 +47,11 @@ export interface ScenarioResult {
 
 export interface DemoResult {
   mode: 'quick' | 'full';
+  /** The driver's name ('pg'). */
+  driver: string;
+  /** The driver's names for the two sides and its workload, for the table and the report. */
+  labels: DriverLabels;
+  /** The server the run went against (no password). */
   database: string;
   seed: number;
   startedAt: string;
@@ -105,42 +111,6 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-/** Codes that mean nothing answered at the address: the server is down, or the URL is wrong. */
-const UNREACHABLE = new Set([
-  'ECONNREFUSED',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ETIMEDOUT',
-]);
-
-/** Why the demo cannot use the database at `url` (already redacted), and what to do about it. */
-function databaseProblem(url: string, error: unknown): string {
-  const message = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown } | null)?.code;
-  const timedOut = /timeout/i.test(message);
-  if ((typeof code === 'string' && UNREACHABLE.has(code)) || timedOut) {
-    return (
-      `the database at ${url} is unreachable (${timedOut ? 'no answer within 10 s' : code}: ${message}). ` +
-      'Check that it is running and that --database-url is right, or leave --database-url out to use the embedded Postgres'
-    );
-  }
-  return `cannot use the database at ${url}: ${message}`;
-}
-
-function throughProxy(databaseUrl: string, address: { host: string; port: number }): string {
-  const url = new URL(databaseUrl);
-  url.hostname = address.host;
-  url.port = String(address.port);
-  return url.toString();
-}
-
-function upstreamOf(databaseUrl: string): string {
-  const url = new URL(databaseUrl);
-  return `${url.hostname}:${url.port || '5432'}`;
-}
-
 interface Running {
   name: SideName;
   recorder: Recorder;
@@ -151,7 +121,7 @@ interface Running {
 async function runScenario(
   scenario: Scenario,
   index: number,
-  context: { databaseUrl: string; timing: Timing; seed: number; runId: string; signal: AbortSignal },
+  context: { target: DemoTarget; timing: Timing; seed: number; runId: string; signal: AbortSignal },
   onProgress: (event: ProgressEvent) => void,
 ): Promise<ScenarioResult> {
   const { timing, signal } = context;
@@ -172,24 +142,31 @@ async function runScenario(
     for (const _ of SIDES) {
       const proxy = new FaultProxy({
         listen: '127.0.0.1:0',
-        upstream: upstreamOf(context.databaseUrl),
+        upstream: context.target.upstream,
         seed,
       });
       proxies.push(proxy);
       addresses.push(await proxy.start());
     }
-    // Loads start together, after both proxies are up, on one shared clock.
-    const start = performance.now();
+    const sides: { name: SideName; recorder: Recorder; side: Side }[] = [];
     for (const [i, name] of SIDES.entries()) {
-      const recorder = new Recorder(start);
+      const recorder = new Recorder();
       const options: SideOptions = {
-        url: throughProxy(context.databaseUrl, addresses[i] as { host: string; port: number }),
-        recorder,
+        proxy: addresses[i] as { host: string; port: number },
+        runId: scenarioRun,
+        onErrorEvent: () => {
+          recorder.uncaughtErrorEvents++;
+        },
         poolSize: POOL_SIZE,
         queryDeadlineMs: timing.queryDeadlineMs,
         attemptDeadlineMs: timing.attemptDeadlineMs,
       };
-      const side = name === 'naive' ? naiveSide(options) : lifelineSide(options);
+      sides.push({ name, recorder, side: await context.target.side(name, options) });
+    }
+    // Loads start together, after both proxies and both sides are up, on one shared clock.
+    const start = performance.now();
+    for (const { name, recorder, side } of sides) {
+      recorder.startClock(start);
       const load = startLoad(side.app, recorder, {
         kind: scenario.kind,
         workers: WORKERS,
@@ -197,8 +174,6 @@ async function runScenario(
         maxOpsPerWorker: MAX_OPS_PER_WORKER,
         thinkMs: THINK_MS,
         seed,
-        runId: scenarioRun,
-        side: name,
       });
       running.push({ name, recorder, side, load });
     }
@@ -257,7 +232,7 @@ async function runScenario(
   for (const r of running) {
     const audit =
       scenario.kind === 'write'
-        ? await auditWrites(context.databaseUrl, scenarioRun, r.name, r.load.acknowledged)
+        ? await context.target.auditWrites(scenarioRun, r.name, r.load.acknowledged)
         : { lost: 0, doubled: 0 };
     results[r.name] = r.recorder.summarise({
       durationMs: timing.durationMs,
@@ -281,9 +256,16 @@ async function runScenario(
   };
 }
 
+/** The driver `option` names (default: pg), loaded. */
+async function loadDriver(option: string | DemoDriver | undefined): Promise<DemoDriver> {
+  if (typeof option === 'object') return option;
+  return findDriver(option ?? DEFAULT_DRIVER).load();
+}
+
 /** Runs the demo. Never throws for an abort: returns what finished, with `aborted` set. */
 export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
-  const scenarios = findScenarios(options.scenarios);
+  const driver = await loadDriver(options.driver);
+  const scenarios = findScenarios(options.scenarios, driver.scenarios);
   const timing = options.quick ? TIMINGS.quick : TIMINGS.full;
   const seed = options.seed ?? 1;
   const signal = options.signal ?? new AbortController().signal;
@@ -293,45 +275,32 @@ export async function runDemo(options: DemoOptions = {}): Promise<DemoResult> {
   const runId = `${startedAt.getTime().toString(36)}-${process.pid}`;
   const results: ScenarioResult[] = [];
   let aborted = false;
-  let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
-  let databaseUrl = options.databaseUrl;
-  let database = databaseUrl === undefined ? '' : redact(databaseUrl);
+  let target: DemoTarget | undefined;
   try {
-    if (databaseUrl === undefined) {
-      onProgress({ type: 'database', message: 'starting embedded Postgres (PGlite over TCP)…' });
-      embedded = await startEmbeddedPostgres();
-      databaseUrl = embedded.url;
-      database = 'embedded PGlite over TCP (@electric-sql/pglite-socket)';
-    }
-    try {
-      await prepareDatabase(databaseUrl);
-      await warmUp(databaseUrl);
-    } catch (error) {
-      throw new Error(databaseProblem(redact(databaseUrl), error), { cause: error });
-    }
-    onProgress({ type: 'database', message: `database ready: ${database}` });
+    target = await driver.start({
+      url: options.url,
+      onProgress: (message) => onProgress({ type: 'database', message }),
+    });
+    onProgress({ type: 'database', message: `database ready: ${target.description}` });
     for (const [index, scenario] of scenarios.entries()) {
       if (signal.aborted) break;
       onProgress({ type: 'scenario', index, total: scenarios.length, scenario, timing });
-      const result = await runScenario(
-        scenario,
-        index,
-        { databaseUrl, timing, seed, runId, signal },
-        onProgress,
-      );
+      const result = await runScenario(scenario, index, { target, timing, seed, runId, signal }, onProgress);
       results.push(result);
       onProgress({ type: 'scenario-done', result });
     }
-    if (options.databaseUrl !== undefined) await cleanupWrites(databaseUrl, runId);
+    await target.cleanup(runId);
   } catch (error) {
     if (!(error instanceof Aborted)) throw error;
   } finally {
     aborted = signal.aborted;
-    await embedded?.stop();
+    await target?.stop();
   }
   return {
     mode: options.quick ? 'quick' : 'full',
-    database,
+    driver: driver.name,
+    labels: driver.labels,
+    database: target?.description ?? '',
     seed,
     startedAt: startedAt.toISOString(),
     elapsedMs: Math.round(performance.now() - began),

@@ -1,5 +1,7 @@
 // The incidents in docs/incidents.md as fault scripts. Each script drives both sides' proxies at the
-// same moments, so the naive pool and lifeline's meet exactly the same network.
+// same moments, so the naive client and lifeline's meet exactly the same network. The scripts act on TCP
+// only, so they apply to every driver; a driver picks those that make sense for its server and may add
+// its own (src/demo/drivers/index.ts).
 
 import type { FaultProxy, Stream, ToxicSpec, ToxicType } from '../faults/index.js';
 import type { OpKind } from './metrics.js';
@@ -236,13 +238,17 @@ export const SCENARIOS: readonly Scenario[] = [
   },
 ];
 
-export function findScenarios(names: readonly string[] | undefined): Scenario[] {
-  if (!names || names.length === 0) return [...SCENARIOS];
-  const unknown = names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+/** The scenarios named, in `from`'s order; all of `from` when none is named. Throws for a name not in it. */
+export function findScenarios(
+  names: readonly string[] | undefined,
+  from: readonly Scenario[] = SCENARIOS,
+): Scenario[] {
+  if (!names || names.length === 0) return [...from];
+  const unknown = names.filter((n) => !from.some((s) => s.name === n));
   if (unknown.length > 0) {
     throw new RangeError(
-      `unknown scenario ${unknown.map((n) => `'${n}'`).join(', ')}; choose from ${SCENARIOS.map((s) => s.name).join(', ')}`,
+      `unknown scenario ${unknown.map((n) => `'${n}'`).join(', ')}; choose from ${from.map((s) => s.name).join(', ')}`,
     );
   }
-  return SCENARIOS.filter((s) => names.includes(s.name));
+  return from.filter((s) => names.includes(s.name));
 }

@@ -1,5 +1,6 @@
 // What happened in a scenario, in a sentence a person reads, from the numbers alone.
 
+import type { DriverLabels } from './driver.js';
 import type { SideResult } from './metrics.js';
 import type { ScenarioResult } from './runner.js';
 
@@ -31,8 +32,10 @@ function sideStory(side: SideResult, name: string): string {
   return `${name}: ${parts.join('; ')}`;
 }
 
-export function story(result: ScenarioResult): string {
-  return `${sideStory(result.naive, 'pg.Pool')}. ${sideStory(result.lifeline, 'lifeline-net/pg')}.`;
+type Names = Pick<DriverLabels, 'naive' | 'lifeline'>;
+
+export function story(result: ScenarioResult, labels: Names): string {
+  return `${sideStory(result.naive, labels.naive)}. ${sideStory(result.lifeline, labels.lifeline)}.`;
 }
 
 function totals(results: readonly ScenarioResult[], pick: (r: ScenarioResult) => SideResult): string {
@@ -53,9 +56,9 @@ function totals(results: readonly ScenarioResult[], pick: (r: ScenarioResult) =>
 }
 
 /** The whole run in one sentence per side. */
-export function overall(results: readonly ScenarioResult[]): string {
+export function overall(results: readonly ScenarioResult[], labels: Names): string {
   return (
-    `In all: pg.Pool's callers saw ${totals(results, (r) => r.naive)}; ` +
-    `lifeline-net/pg's saw ${totals(results, (r) => r.lifeline)}.`
+    `In all: ${labels.naive}'s callers saw ${totals(results, (r) => r.naive)}; ` +
+    `${labels.lifeline}'s saw ${totals(results, (r) => r.lifeline)}.`
   );
 }

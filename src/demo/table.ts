@@ -1,6 +1,8 @@
-// The side-by-side table: one row per scenario, each figure as "pg.Pool → lifeline-net/pg". The same rows
-// render for a terminal (aligned columns) and as Markdown (docs and the README).
+// The side-by-side table: one row per scenario, each figure as "naive → lifeline" (for pg: "pg.Pool →
+// lifeline-net/pg", the names are the driver's). The same rows render for a terminal (aligned columns) and
+// as Markdown (docs and the README).
 
+import type { DriverLabels } from './driver.js';
 import type { SideResult } from './metrics.js';
 import type { ScenarioResult } from './runner.js';
 
@@ -46,7 +48,10 @@ function rows(results: readonly ScenarioResult[]): string[][] {
 
 const HEADERS = ['scenario', ...COLUMNS.map((c) => c.header)];
 
-export function renderTable(results: readonly ScenarioResult[]): string {
+export function renderTable(
+  results: readonly ScenarioResult[],
+  labels: Pick<DriverLabels, 'naive' | 'lifeline'>,
+): string {
   const body = rows(results);
   const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
@@ -55,7 +60,7 @@ export function renderTable(results: readonly ScenarioResult[]): string {
       .join('  ')
       .trimEnd();
   return [
-    'Each cell: pg.Pool → lifeline-net/pg. Same workload, same faults, at the same time.',
+    `Each cell: ${labels.naive}${ARROW}${labels.lifeline}. Same workload, same faults, at the same time.`,
     '',
     line(HEADERS),
     line(widths.map((w) => '─'.repeat(w))),

@@ -68,6 +68,9 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Usage: lifeline demo/);
     assert.match(r.stdout, /--database-url/);
+    // The drivers, and the default driver's scenarios.
+    assert.match(r.stdout, /^Drivers:\n {2}pg {2}pg\.Pool vs lifeline-net\/pg/m);
+    assert.match(r.stdout, /^Scenarios \(pg\): baseline, fin-all, /m);
   });
 
   it('--version prints the version and exits 0', async () => {
@@ -78,7 +81,7 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
     assert.equal(r.stdout.trim(), `lifeline (lifeline-net) ${version}`);
   });
 
-  it('a bad flag, scenario, seed or database port exits 2: the error and one line of usage', async () => {
+  it('a bad flag, driver, scenario, seed or server URL exits 2: the error and one line of usage', async () => {
     const cases: [string[], RegExp][] = [
       [['--bogus'], /^lifeline demo: unknown option '--bogus'$/m],
       [['--scenario', 'nope'], /nope/],
@@ -87,6 +90,15 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
       [
         ['--database-url', 'postgres://u:hunter2@127.0.0.1:99999/db'],
         /--database-url .*port from 1 to 65535/,
+      ],
+      [['--driver', 'nope'], /unknown driver 'nope'; choose from pg/],
+      [
+        ['--url', 'redis://u:hunter2@127.0.0.1:6379'],
+        /--url must be a postgres:\/\/ or postgresql:\/\/ URL, got redis:\/\/u:\*\*\*@/,
+      ],
+      [
+        ['--url', 'postgres://127.0.0.1/a', '--database-url', 'postgres://127.0.0.1/b'],
+        /--url and --database-url name the same thing: give one of them/,
       ],
     ];
     const results = await Promise.all(cases.map(([args]) => run(args)));

@@ -125,7 +125,7 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
   });
 
   it('prints a table with a row per scenario, for the terminal and as Markdown', () => {
-    const text = renderTable(result.scenarios);
+    const text = renderTable(result.scenarios, result.labels);
     const markdown = renderMarkdownTable(result.scenarios);
     for (const s of result.scenarios) {
       assert.match(text, new RegExp(`^${s.name}\\s`, 'm'));
@@ -137,7 +137,7 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
     skip: toolSkip('chromium'),
   }, async () => {
     const file = join(dir, 'demo.html');
-    const html = renderReport(result, renderTable(result.scenarios));
+    const html = renderReport(result, renderTable(result.scenarios, result.labels));
     assert.doesNotMatch(
       html,
       /<(script|link|img)[^>]+(src|href)=["']?https?:/i,
@@ -166,7 +166,7 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
     skip: toolSkip('chromium'),
   }, async () => {
     const file = join(dir, 'phone.html');
-    await writeFile(file, phonePage(renderReport(result, renderTable(result.scenarios))));
+    await writeFile(file, phonePage(renderReport(result, renderTable(result.scenarios, result.labels))));
     const body = /<body([^>]*)>/.exec(await dumpDom(file, join(dir, 'profile-phone')))?.[1] ?? '';
     const number = (name: string): number => Number(new RegExp(`data-${name}="(\\d+)"`).exec(body)?.[1]);
     // The charts were drawn, so the widths measured are those of the finished page.

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import { pgDriver } from '../../src/demo/drivers/pg.js';
 import { INCIDENTS } from '../../src/demo/incidents.js';
 import { MESSAGE_MAX, normaliseMessage, type SideResult, shorten } from '../../src/demo/metrics.js';
 import { renderReport } from '../../src/demo/report.js';
@@ -50,6 +51,8 @@ function scenario(name: string, naive: Partial<SideResult>, lifeline: Partial<Si
 function report(scenarios: ScenarioResult[]): string {
   const result: DemoResult = {
     mode: 'quick',
+    driver: pgDriver.name,
+    labels: pgDriver.labels,
     database: 'embedded',
     seed: 1,
     startedAt: '2026-11-29T12:00:00.000Z',
@@ -57,7 +60,7 @@ function report(scenarios: ScenarioResult[]): string {
     aborted: false,
     scenarios,
   };
-  return renderReport(result, renderTable(scenarios));
+  return renderReport(result, renderTable(scenarios, pgDriver.labels));
 }
 
 /** The two cells of a row of a scenario's figures table: [class of pg.Pool's, class of lifeline's]. */

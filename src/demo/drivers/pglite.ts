@@ -17,7 +17,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { PGlite as PGliteType } from '@electric-sql/pglite';
-import { LifelineError } from '../core/errors.js';
+import { LifelineError } from '../../core/errors.js';
 
 export interface EmbeddedPostgres {
   readonly host: string;

@@ -1,0 +1,251 @@
+// The demo's Postgres driver: everything `lifeline demo --driver pg` (the default) knows about Postgres.
+// The target is an embedded PGlite (pglite.ts) or the server at --url; the workload is an indexed SELECT
+// by primary key and an INSERT with a unique id; writes are counted on a direct connection after the run.
+//
+// The two sides run the same application code:
+//
+// naive: pg.Pool as most services run it — the defaults, plus the one thing everybody learns the hard
+// way: an 'error' listener, because without it an idle client's death is an uncaught 'error' event that
+// crashes the process (we count each one). Its app code retries a failed write twice, the usual
+// hand-written loop ("a half-dozen retries and it completes", incident 3).
+//
+// lifeline: lifeline-net/pg's Pool configured as the docs tell a user to: short keepalive and user timeout,
+// a deadline on every query, reads declared idempotent so a read on a connection that died is re-run
+// on another, writes not (a write whose outcome is unknown is reported, never silently re-sent).
+
+import pg from 'pg';
+import { DeadlineExceededError, Pool } from '../../adapters/pg/index.js';
+import { redact } from '../../core/errors.js';
+import { type Classification, type ExecuteOptions, execute } from '../../exec/index.js';
+import { classifyPostgres } from '../../protocols/index.js';
+import {
+  checkServerUrl,
+  type DemoDriver,
+  type DemoTarget,
+  type Side,
+  type SideOptions,
+  serverProblem,
+  throughProxy,
+  upstreamOf,
+  type WriteAudit,
+} from '../driver.js';
+import { SCENARIOS } from '../scenarios.js';
+import { ITEMS } from '../workload.js';
+import { startEmbeddedPostgres } from './pglite.js';
+
+const readSql = (key: number): string => `SELECT id, name FROM lifeline_demo_items WHERE id = ${key}`;
+
+const writeSql = (runId: string, side: string, id: number): string =>
+  `INSERT INTO lifeline_demo_writes (run_id, side, id) VALUES ('${runId}', '${side}', ${id})`;
+
+const NAIVE_WRITE_ATTEMPTS = 3;
+
+function naiveSide(url: string, options: SideOptions): Side {
+  const pool = new pg.Pool({ connectionString: url, max: options.poolSize });
+  pool.on('error', () => options.onErrorEvent());
+  return {
+    name: 'naive',
+    maxOpMs: undefined,
+    app: {
+      async read(key) {
+        await pool.query(readSql(key));
+      },
+      async write(id) {
+        const sql = writeSql(options.runId, 'naive', id);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            await pool.query(sql);
+            return;
+          } catch (error) {
+            if (attempt >= NAIVE_WRITE_ATTEMPTS) throw error;
+          }
+        }
+      },
+    },
+    close: () => pool.end(),
+  };
+}
+
+/**
+ * For an idempotent read, an attempt that hit its own deadline is just another outcome-unknown: worth another
+ * try within the read's deadline. Lost connections, a connection never found and an unknown outcome carry
+ * core/lost.ts's mark, which classifyPostgres reads.
+ */
+function classifyRead(error: unknown, sent: boolean): Classification {
+  if (error instanceof DeadlineExceededError) return { kind: 'outcome-unknown' };
+  return classifyPostgres(error, sent);
+}
+
+function lifelineSide(url: string, options: SideOptions): Side {
+  // No 'error' listener: lifeline-net/pg never turns a connection's death into an uncaught event.
+  const pool = new Pool({
+    connectionString: url,
+    max: options.poolSize,
+    lifeline: {
+      // Writes: one deadline for the statement, retried only when it was never sent.
+      queryDeadlineMs: options.queryDeadlineMs,
+      // PGlite ignores CancelRequest; don't keep a connection whose query timed out waiting for one.
+      cancelTimeoutMs: 200,
+      connectTimeoutMs: options.attemptDeadlineMs,
+      keepaliveIdleMs: 1000,
+      keepaliveIntervalMs: 1000,
+      keepaliveCount: 3,
+      userTimeoutMs: 3000,
+    },
+  });
+  // Reads: each attempt gets a short deadline of its own, and the read as a whole is retried inside a
+  // longer one, so a read survives an outage shorter than that (a stuck attempt doesn't use it all up).
+  const reads: ExecuteOptions = {
+    deadlineMs: options.queryDeadlineMs,
+    idempotent: true,
+    retry: { maxAttempts: 20, baseDelayMs: 25, maxDelayMs: 200 },
+    classify: classifyRead,
+  };
+  return {
+    name: 'lifeline',
+    maxOpMs: options.queryDeadlineMs,
+    app: {
+      async read(key) {
+        await execute(
+          () => pool.query({ text: readSql(key), idempotent: true, deadlineMs: options.attemptDeadlineMs }),
+          reads,
+        );
+      },
+      async write(id) {
+        await pool.query(writeSql(options.runId, 'lifeline', id));
+      },
+    },
+    close: () => pool.end(),
+  };
+}
+
+// The ground truth runs on a direct connection (not through a fault proxy): it is not part of the experiment.
+
+async function withClient<T>(url: string, fn: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 10_000 });
+  // A dying direct connection must surface as a rejected query, not an uncaught 'error' event.
+  client.on('error', () => {});
+  await client.connect();
+  try {
+    return await fn(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function prepareDatabase(url: string): Promise<void> {
+  await withClient(url, async (client) => {
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS lifeline_demo_items (id integer PRIMARY KEY, name text NOT NULL)',
+    );
+    await client.query(
+      `INSERT INTO lifeline_demo_items (id, name) SELECT i, 'item ' || i FROM generate_series(1, ${ITEMS}) AS i ON CONFLICT (id) DO NOTHING`,
+    );
+    // Deliberately no unique key on id: a write applied twice must show up as two rows, not as an error.
+    await client.query(
+      'CREATE TABLE IF NOT EXISTS lifeline_demo_writes (run_id text NOT NULL, side text NOT NULL, id integer NOT NULL)',
+    );
+  });
+}
+
+/**
+ * A few hundred reads before the first scenario, so the baseline doesn't pay for a cold database
+ * (PGlite's WebAssembly is still being optimised during its first thousand queries or so).
+ */
+async function warmUp(url: string): Promise<void> {
+  const pool = new pg.Pool({ connectionString: url, max: 4 });
+  pool.on('error', () => {});
+  try {
+    await Promise.all(
+      Array.from({ length: 4 }, async (_, worker) => {
+        for (let i = 0; i < 150; i++) await pool.query(readSql(1 + ((worker * 150 + i) % ITEMS)));
+      }),
+    );
+  } finally {
+    await pool.end();
+  }
+}
+
+/** Compares what the application was told (acknowledged ids) with what the table holds. */
+async function auditWrites(
+  url: string,
+  runId: string,
+  side: string,
+  acknowledged: ReadonlySet<number>,
+): Promise<WriteAudit> {
+  return withClient(url, async (client) => {
+    const result = await client.query<{ id: number; n: string }>(
+      'SELECT id, count(*) AS n FROM lifeline_demo_writes WHERE run_id = $1 AND side = $2 GROUP BY id',
+      [runId, side],
+    );
+    const present = new Map(result.rows.map((row) => [row.id, Number(row.n)]));
+    let lost = 0;
+    for (const id of acknowledged) if (!present.has(id)) lost++;
+    let doubled = 0;
+    for (const n of present.values()) if (n > 1) doubled++;
+    return { lost, doubled };
+  });
+}
+
+/** Removes this run's rows (every scenario's run id starts with it); the tables stay, another run may use them. */
+async function cleanupWrites(url: string, runId: string): Promise<void> {
+  await withClient(url, (client) =>
+    client.query("DELETE FROM lifeline_demo_writes WHERE run_id LIKE $1 || '-%'", [runId]),
+  );
+}
+
+const SETUP_HTML = `<b>pg.Pool</b> runs as most services run it: defaults plus an <code>'error'</code> listener (without one, each
+<code>'error'</code> event counted below would have crashed the process), and a retry loop around writes.
+<b>lifeline-net/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query,
+reads declared idempotent.`;
+
+export const pgDriver: DemoDriver = {
+  name: 'pg',
+  labels: {
+    naive: 'pg.Pool',
+    lifeline: 'lifeline-net/pg',
+    read: 'indexed SELECTs',
+    write: 'INSERTs with unique ids',
+    setupHtml: SETUP_HTML,
+  },
+  scenarios: SCENARIOS,
+  urlExample: 'postgres://user:pass@host:5432/db',
+  defaultTarget: 'an embedded Postgres (PGlite)',
+  checkUrl: (url) => checkServerUrl(url, ['postgres:', 'postgresql:']),
+  async start({ url, onProgress }): Promise<DemoTarget> {
+    let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+    let description = url === undefined ? '' : redact(url);
+    if (url === undefined) {
+      onProgress('starting embedded Postgres (PGlite over TCP)…');
+      embedded = await startEmbeddedPostgres();
+      description = 'embedded PGlite over TCP (@electric-sql/pglite-socket)';
+    }
+    const databaseUrl = embedded?.url ?? (url as string);
+    try {
+      await prepareDatabase(databaseUrl);
+      await warmUp(databaseUrl);
+    } catch (error) {
+      await embedded?.stop();
+      throw serverProblem(
+        `database at ${redact(databaseUrl)}`,
+        error,
+        'Check that it is running and that --database-url is right, or leave --database-url out to use the embedded Postgres',
+      );
+    }
+    return {
+      description,
+      upstream: upstreamOf(databaseUrl, 5432),
+      side(name, options) {
+        const through = throughProxy(databaseUrl, options.proxy);
+        return name === 'naive' ? naiveSide(through, options) : lifelineSide(through, options);
+      },
+      auditWrites: (runId, side, acknowledged) => auditWrites(databaseUrl, runId, side, acknowledged),
+      cleanup: async (runId) => {
+        if (embedded === undefined) await cleanupWrites(databaseUrl, runId);
+      },
+      stop: async () => {
+        await embedded?.stop().catch(() => {});
+      },
+    };
+  },
+};
