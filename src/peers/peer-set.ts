@@ -318,7 +318,13 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
         reject(error);
       };
       const pending: Pending = { lose: (error) => settle(error) };
-      const onAbort = (): void => settle(new ExecAbortedError(signal?.reason));
+      const onAbort = (): void => {
+        // Not needed any more (a hedge won, or the caller gave up): the time it has taken is a lower bound
+        // of its latency, so a peer that keeps losing to hedges is asked later next time.
+        const elapsed = this.clock() - started;
+        if (!(elapsed <= entry.latencyMs)) entry.recordLatency(elapsed);
+        settle(new ExecAbortedError(signal?.reason));
+      };
       const timer = setTimeout(() => {
         entry.recordLatency(timeoutMs);
         this.counters.slow++;
@@ -346,11 +352,11 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
         (error: unknown) => {
           if (done) return this.late(entry, false);
           this.counters.failures++;
-          this.failed(entry, codeOf(error));
-          if (REFUSED.has(codeOf(error))) this.down(entry, 'connection', error);
-          else if (isConnectionError(error) && entry.state === 'up')
-            this.move(entry, 'suspect', codeOf(error), 0);
-          if (!done) settle(error instanceof Error ? error : new Error(String(error), { cause: error }));
+          settle(error instanceof Error ? error : new Error(String(error), { cause: error }));
+          const code = codeOf(error);
+          this.failed(entry, code);
+          if (REFUSED.has(code)) this.down(entry, 'connection', error);
+          else if (isConnectionError(error) && entry.state === 'up') this.move(entry, 'suspect', code, 0);
         },
       );
     });
