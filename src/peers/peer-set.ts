@@ -129,7 +129,6 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     const key = this.keyOf(peer);
     if (this.entries.has(key)) return;
     this.entries.set(key, new PeerEntry(key, peer, this.detectorOptions));
-    this.incidents.recovered('membership');
     this.emit('added', { peer, key });
   }
 
@@ -383,6 +382,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
 
   private setMembers(peers: readonly P[]): void {
     if (this.closed) return;
+    this.incidents.recovered('membership');
     const keep = new Set<string>();
     for (const peer of peers) {
       keep.add(this.keyOf(peer));
