@@ -158,12 +158,31 @@ export function checkPgConfig(config: Readonly<Record<string, unknown>>): void {
   }
 }
 
-/** A per-query `deadlineMs` (pool.query or a checked-out client's query), checked where it is given. */
-export function checkQueryDeadline(deadlineMs: unknown): InvalidOptionError | undefined {
+/** A statement's own lifeline fields (`deadlineMs`, `idempotent`), as {@link queryOptions} read them. */
+export interface QueryOptions {
+  readonly deadlineMs: number | undefined;
+  readonly idempotent: boolean | undefined;
+}
+
+const NO_QUERY_OPTIONS: QueryOptions = Object.freeze({ deadlineMs: undefined, idempotent: undefined });
+const QUERY_RULES = { deadlineMs: ms(1), idempotent: { kind: 'boolean' } } as const;
+
+/**
+ * Reads and checks a statement's lifeline fields once, the same way for pool.query and a checked-out
+ * client's query: the error (InvalidOptionError naming the field) is returned, for the caller to reject with
+ * before anything is sent. A string, or a config without these fields, costs no allocation.
+ */
+export function queryOptions(config: unknown): QueryOptions | InvalidOptionError {
+  if (typeof config !== 'object' || config === null) return NO_QUERY_OPTIONS;
+  const { deadlineMs, idempotent } = config as { deadlineMs?: unknown; idempotent?: unknown };
+  if (deadlineMs === undefined && idempotent === undefined) return NO_QUERY_OPTIONS;
   try {
-    checkOption('lifeline-net/pg query', 'deadlineMs', deadlineMs, ms(1));
-    return undefined;
+    if (deadlineMs !== undefined)
+      checkOption('lifeline-net/pg query', 'deadlineMs', deadlineMs, QUERY_RULES.deadlineMs);
+    if (idempotent !== undefined)
+      checkOption('lifeline-net/pg query', 'idempotent', idempotent, QUERY_RULES.idempotent);
   } catch (error) {
     return error as InvalidOptionError;
   }
+  return { deadlineMs: deadlineMs as number | undefined, idempotent: idempotent as boolean | undefined };
 }

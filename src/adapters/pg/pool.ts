@@ -15,9 +15,16 @@ import type {
 } from 'pg';
 import pg from 'pg';
 import { markLost } from '../../core/lost.js';
-import { InvalidOptionError } from '../../core/options.js';
+import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
-import { type Attempt, type Classification, type ExecuteOptions, execute, RetryBudget } from '../../exec/index.js';
+import {
+  type Attempt,
+  type Classification,
+  type ExecuteOptions,
+  type Executor,
+  executor,
+  RetryBudget,
+} from '../../exec/index.js';
 import { Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
 import { classifyPostgres, sqlState } from '../../protocols/postgres.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
@@ -27,8 +34,8 @@ import { HostRotation, openOnAnyHost } from './failover.js';
 import { planHosts, type TargetSessionAttrs } from './hosts.js';
 import {
   checkPgConfig,
-  checkQueryDeadline,
   type LifelinePgOptions,
+  queryOptions,
   type ResolvedPgOptions,
   resolvePgOptions,
 } from './options.js';
@@ -74,10 +81,6 @@ interface PgPoolCounts extends PgPoolInstance {
 const PgPool: new (config?: PoolConfig) => PgPoolCounts = pg.Pool;
 
 const NOOP = () => {};
-// setTimeout's limit, execute()'s largest deadline: about 24.8 days, i.e. none.
-const NO_DEADLINE_MS = 2_147_483_647;
-// Deadlines shorter than this are real ones; longer is NO_DEADLINE_MS counting down.
-const FINITE_MS = 2_000_000_000;
 
 /**
  * What the server may have seen of a failed pool.query attempt. Lost connections carry core/lost.ts's mark
@@ -129,9 +132,8 @@ export class Pool extends PgPool {
   private readonly connects: ConnectFailures;
   /** Set by end() while issued work is still running: called when the last of it settles. */
   private allIssuedSettled: (() => void) | undefined;
-  private readonly unbounded: QueryRunOptions;
-  /** execute() options, built once: validated and cached by execute per object. */
-  private readonly plans: { default: ExecuteOptions; idempotent: ExecuteOptions; once: ExecuteOptions };
+  /** pool.query's retry policies, compiled once: as configured, and for a statement marked (not) idempotent. */
+  private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
 
   constructor(config: LifelinePoolConfig = {}) {
     const { lifeline, ...rest } = config;
@@ -153,10 +155,11 @@ export class Pool extends PgPool {
     }
     const plan = planHosts(rest, this.lifeline.targetSessionAttrs);
     this.run = { deadlineMs: this.lifeline.queryDeadlineMs, cancelTimeoutMs: this.lifeline.cancelTimeoutMs };
-    this.unbounded = { deadlineMs: undefined, cancelTimeoutMs: this.lifeline.cancelTimeoutMs };
     const base: ExecuteOptions = {
-      // pg has no statement deadline by default; neither does pool.query unless lifeline.queryDeadlineMs says.
-      deadlineMs: this.lifeline.queryDeadlineMs ?? NO_DEADLINE_MS,
+      // pg has no statement deadline by default; neither does pool.query unless lifeline.queryDeadlineMs
+      // says: without one, exec's longest (MAX_TIMER_MS, about 24.8 days). exec owns the deadline; each
+      // attempt bounds its acquire by attempt.timeLeftMs(), and exec's abort of the attempt stops the statement.
+      deadlineMs: this.lifeline.queryDeadlineMs ?? MAX_TIMER_MS,
       retry: {
         maxAttempts: this.lifeline.maxRetries + 1,
         baseDelayMs: this.lifeline.retryBackoffMs,
@@ -164,10 +167,10 @@ export class Pool extends PgPool {
       budget: new RetryBudget(),
       classify: classifyAttempt,
     };
-    this.plans = {
-      default: { ...base, idempotent: this.lifeline.idempotent },
-      idempotent: { ...base, idempotent: true },
-      once: { ...base, idempotent: false },
+    this.executors = {
+      default: executor({ ...base, idempotent: this.lifeline.idempotent }),
+      idempotent: executor({ ...base, idempotent: true }),
+      once: executor({ ...base, idempotent: false }),
     };
     // pg waits forever by default; lifeline never does: connectionTimeoutMillis, else lifeline.acquireTimeoutMs.
     this.acquireTimeoutMs = rest.connectionTimeoutMillis || this.lifeline.acquireTimeoutMs;
@@ -514,18 +517,19 @@ export class Pool extends PgPool {
     config: string | LifelineQueryConfig,
     values: unknown[] | undefined,
   ): Promise<QueryResult> {
-    let plan = this.plans.default;
-    if (typeof config === 'object' && config !== null) {
-      const idempotent = config.idempotent ?? this.lifeline.idempotent;
-      if (config.deadlineMs !== undefined) {
-        const invalid = checkQueryDeadline(config.deadlineMs);
-        if (invalid !== undefined) return Promise.reject(invalid);
-        plan = { ...this.plans.default, idempotent, deadlineMs: config.deadlineMs };
-      } else if (config.idempotent !== undefined) plan = idempotent ? this.plans.idempotent : this.plans.once;
-    }
+    const own = queryOptions(config);
+    if (own instanceof InvalidOptionError) return Promise.reject(own);
+    const run =
+      own.idempotent === undefined
+        ? this.executors.default
+        : own.idempotent
+          ? this.executors.idempotent
+          : this.executors.once;
     if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
     this.issued++;
-    return execute((attempt) => this.attempt(attempt, config, values), plan).then((result) => {
+    const op = (attempt: Attempt) => this.attempt(attempt, config, values);
+    const pending = own.deadlineMs === undefined ? run(op) : run(op, { deadlineMs: own.deadlineMs });
+    return pending.then((result) => {
       this.settled();
       return result;
     }, this.failed);
@@ -536,17 +540,18 @@ export class Pool extends PgPool {
     config: string | QueryConfig,
     values: unknown[] | undefined,
   ): Promise<QueryResult> {
-    // No AbortSignal here: creating one per query costs more than the rest of the attempt. The deadline,
-    // when there is one, bounds the acquire and arms runQuery's own timer (CancelRequest on expiry).
-    return this.checkout(Math.min(this.acquireTimeoutMs, attempt.deadline - Date.now()), true).then(
+    // No AbortSignal here: creating one per query costs more than the rest of the attempt. exec owns the
+    // deadline: what is left of it bounds the acquire, and exec's abort of the attempt (onAbort) stops the
+    // statement, so no timer of the adapter's own carries it.
+    return this.checkout(Math.min(this.acquireTimeoutMs, attempt.timeLeftMs()), true).then(
       (client) =>
         new Promise<QueryResult>((resolve, reject) => {
           this.lend(client);
-          const left = attempt.deadline - Date.now();
-          const run =
-            left < FINITE_MS
-              ? { deadlineMs: Math.max(1, left), cancelTimeoutMs: this.run.cancelTimeoutMs }
-              : this.unbounded;
+          const run: QueryRunOptions = {
+            deadlineMs: undefined,
+            cancelTimeoutMs: this.run.cancelTimeoutMs,
+            attempt,
+          };
           try {
             this.trace?.('dispatching query');
             runQuery(client, config, values, run, (err, result, sent) => {

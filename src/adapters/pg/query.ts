@@ -1,11 +1,12 @@
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
-import { MAX_TIMER_MS } from '../../core/options.js';
+import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
+import type { Attempt } from '../../exec/index.js';
+import { retiresConnection, sqlState } from '../../protocols/postgres.js';
 import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
 import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
-import { checkQueryDeadline } from './options.js';
-import { retiresConnection, sqlState } from '../../protocols/postgres.js';
+import { queryOptions } from './options.js';
 
 /** pg's QueryConfig plus lifeline's per-query fields; pg ignores the extra ones. */
 export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I> {
@@ -30,9 +31,14 @@ type RawQuery = (
 ) => void;
 
 export interface QueryRunOptions {
-  /** Time this attempt may take. */
+  /** Time the statement may take (a checked-out client's own timer); ignored with `attempt`. */
   deadlineMs: number | undefined;
   cancelTimeoutMs: number;
+  /**
+   * pool.query's attempt: exec owns the deadline, so no timer is armed here; the statement is stopped
+   * (CancelRequest, or the connection closed) when exec aborts the attempt.
+   */
+  attempt?: Attempt;
 }
 
 const RAW = Symbol('lifeline.pg.rawQuery');
@@ -68,10 +74,10 @@ export function runQuery(
   const before = socket.bytesWritten;
   let timer: NodeJS.Timeout | undefined;
   let answered = false;
-  const { deadlineMs } = options;
-  // Only a query with a deadline pays for the closure that stops it (the hot path has none).
+  const { deadlineMs, attempt } = options;
+  // Only a query with a deadline pays for the closure that stops it (a client's hot path has none).
   const stop =
-    deadlineMs === undefined || deadlineMs <= 0
+    attempt === undefined && (deadlineMs === undefined || deadlineMs <= 0)
       ? undefined
       : (): void => {
           if (answered) return;
@@ -110,7 +116,10 @@ export function runQuery(
     state.inFlight--;
     throw error;
   }
-  if (stop !== undefined) timer = setTimeout(stop, deadlineMs);
+  if (stop !== undefined) {
+    if (attempt !== undefined) attempt.onAbort(stop);
+    else timer = setTimeout(stop, deadlineMs);
+  }
 }
 
 /**
@@ -189,13 +198,13 @@ export function wrapClientQuery(client: PoolClient, options: QueryRunOptions): v
     const callback = (typeof second === 'function' ? second : third) as QueryCallback | undefined;
     const values = typeof second === 'function' ? undefined : (second as unknown[] | undefined);
     const config = first as string | LifelineQueryConfig;
-    const given = typeof config === 'object' ? config.deadlineMs : undefined;
-    const invalid = given === undefined ? undefined : checkQueryDeadline(given);
-    if (invalid !== undefined) {
-      if (callback === undefined) return Promise.reject(invalid);
-      process.nextTick(callback, invalid);
+    const own = queryOptions(config);
+    if (own instanceof InvalidOptionError) {
+      if (callback === undefined) return Promise.reject(own);
+      process.nextTick(callback, own);
       return undefined;
     }
+    const given = own.deadlineMs;
     const run = given === undefined ? options : { ...options, deadlineMs: given };
     if (callback !== undefined) {
       runQuery(client, config, values, run, (err, result) => callback(err, result));
