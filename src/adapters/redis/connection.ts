@@ -1,0 +1,67 @@
+import type net from 'node:net';
+import { type Death, LiveSocket } from '../../socket/index.js';
+import type { ConnectionEnd, ResolvedRedisLifelineOptions } from './options.js';
+
+/**
+ * lifeline's view of one driver connection: a LiveSocket on the driver's socket and whether a reply is
+ * awaited. The LiveSocket runs with idleData 'reject': bytes arriving while nothing is awaited mean the
+ * server is saying something unasked (an error before it closes, a reply to nobody) and the connection is
+ * retired. A subscriber connection, a RESP3 connection (push frames), a tracking or MONITOR connection
+ * receives data unasked by design: it is "pinned" — a reply is awaited for its whole life, with no deadline.
+ */
+export class WatchedConnection {
+  readonly live: LiveSocket;
+  readonly openedAt = Date.now();
+  /** The server's id for this connection (CLIENT ID), once known: what the lost-reply verifier asks about. */
+  clientId: string | undefined;
+  #awaiting = false;
+  #pinned = false;
+
+  constructor(
+    socket: net.Socket,
+    options: ResolvedRedisLifelineOptions,
+    pinned: boolean,
+    onEnd: (end: ConnectionEnd) => void,
+  ) {
+    this.live = LiveSocket.wrap(socket, { ...options.socket, idleData: 'reject' });
+    if (pinned) this.pin();
+    this.live.onClose((death: Death) => {
+      const end: ConnectionEnd = {
+        endpoint: this.live.endpoint,
+        cause: death.cause,
+        error: death.error ?? new Error(death.cause),
+        openForMs: Date.now() - this.openedAt,
+      };
+      onEnd(end);
+      options.onConnectionEnd?.(end);
+    });
+  }
+
+  get pinned(): boolean {
+    return this.#pinned;
+  }
+
+  /** Unasked data is normal from now on (subscriber, RESP3 push, tracking, MONITOR). */
+  pin(): void {
+    this.#pinned = true;
+    if (!this.#awaiting) this.#expect();
+  }
+
+  /** A command was written: its reply is awaited. */
+  sent(): void {
+    if (!this.#awaiting) this.#expect();
+  }
+
+  /** Every written command has its reply. */
+  drained(): void {
+    if (!this.#awaiting || this.#pinned) return;
+    this.#awaiting = false;
+    this.live.replyReceived();
+  }
+
+  #expect(): void {
+    this.#awaiting = true;
+    // 0: no deadline. Lost replies are the verifier's business, not a timer's (a BLPOP may wait for hours).
+    this.live.expectReply(0);
+  }
+}

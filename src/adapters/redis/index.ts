@@ -1,0 +1,10 @@
+export { isReadOnly, isSafeToResend } from '../../protocols/redis-commands.js';
+export {
+  RedisConnectionClosedError,
+  RedisOutcomeUnknownError,
+  RedisRetriesExhaustedError,
+} from './errors.js';
+export { type LifelineRedisOptions, Redis, Redis as default } from './ioredis.js';
+export { RedisDriverMissingError } from './load.js';
+export type { ConnectionEnd, RedisLifelineOptions, SubscriptionGap } from './options.js';
+export { RedisPipelineLostError } from './resend.js';
