@@ -111,49 +111,64 @@ async function within(promise: Promise<unknown>, ms: number): Promise<void> {
   clearTimeout(timer);
 }
 
-interface Running {
+interface SideRun {
   name: SideName;
   recorder: Recorder;
   side: Side;
-  load: Load;
+  /** Set by warmUp(). */
+  load?: Load;
 }
 
-async function runScenario(
-  scenario: Scenario,
-  index: number,
-  context: { target: DemoTarget; timing: Timing; seed: number; runId: string; signal: AbortSignal },
-  onProgress: (event: ProgressEvent) => void,
-): Promise<ScenarioResult> {
-  const { timing, signal } = context;
-  // Aborted by the run's signal, and at the end of the scenario so a still-running script stops.
-  const local = new AbortController();
-  const stopLocal = (): void => local.abort();
-  signal.addEventListener('abort', stopLocal, { once: true });
-  const running: Running[] = [];
-  const proxies: FaultProxy[] = [];
-  const faultTimesMs: number[] = [];
-  let script: Promise<void> = Promise.resolve();
-  let scriptError: unknown;
-  let ticker: NodeJS.Timeout | undefined;
-  const seed = context.seed + index * 7919;
-  const scenarioRun = `${context.runId}-${scenario.name}`;
-  try {
-    const addresses: { host: string; port: number }[] = [];
-    for (const _ of SIDES) {
-      const proxy = new FaultProxy({
-        listen: '127.0.0.1:0',
-        upstream: context.target.upstream,
-        seed,
-      });
-      proxies.push(proxy);
-      addresses.push(await proxy.start());
-    }
-    const sides: { name: SideName; recorder: Recorder; side: Side }[] = [];
-    for (const [i, name] of SIDES.entries()) {
+interface ScenarioContext {
+  target: DemoTarget;
+  timing: Timing;
+  seed: number;
+  runId: string;
+  signal: AbortSignal;
+}
+
+/**
+ * One scenario, phase by phase: start, warmUp, fault, observe, settle, then close (always) and tally.
+ * close() undoes whatever the phases got to, however far that was.
+ */
+class ScenarioRun {
+  /** Aborted by the run's signal, and at the end of the scenario so a still-running script stops. */
+  private readonly local = new AbortController();
+  private readonly stopLocal = (): void => this.local.abort();
+  private readonly proxies: FaultProxy[] = [];
+  private readonly sides: SideRun[] = [];
+  private readonly faultTimesMs: number[] = [];
+  private readonly seed: number;
+  /** Tags this scenario's writes on the server. */
+  private readonly runId: string;
+  /** The loads' shared clock: performance.now() when they started. */
+  private t0 = 0;
+  private script: Promise<void> = Promise.resolve();
+  private scriptError: unknown;
+  private ticker: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly scenario: Scenario,
+    index: number,
+    private readonly context: ScenarioContext,
+    private readonly onProgress: (event: ProgressEvent) => void,
+  ) {
+    this.seed = context.seed + index * 7919;
+    this.runId = `${context.runId}-${scenario.name}`;
+    context.signal.addEventListener('abort', this.stopLocal, { once: true });
+  }
+
+  /** Start: a fault proxy per side in front of the server, and each side's client behind its own proxy. */
+  async start(): Promise<void> {
+    const { target, timing } = this.context;
+    for (const name of SIDES) {
+      const proxy = new FaultProxy({ listen: '127.0.0.1:0', upstream: target.upstream, seed: this.seed });
+      this.proxies.push(proxy);
+      const address = await proxy.start();
       const recorder = new Recorder();
       const options: SideOptions = {
-        proxy: addresses[i] as { host: string; port: number },
-        runId: scenarioRun,
+        proxy: address,
+        runId: this.runId,
         onErrorEvent: () => {
           recorder.uncaughtErrorEvents++;
         },
@@ -161,99 +176,148 @@ async function runScenario(
         queryDeadlineMs: timing.queryDeadlineMs,
         attemptDeadlineMs: timing.attemptDeadlineMs,
       };
-      sides.push({ name, recorder, side: await context.target.side(name, options) });
+      this.sides.push({ name, recorder, side: await target.side(name, options) });
     }
-    // Loads start together, after both proxies and both sides are up, on one shared clock.
-    const start = performance.now();
-    for (const { name, recorder, side } of sides) {
-      recorder.startClock(start);
-      const load = startLoad(side.app, recorder, {
-        kind: scenario.kind,
+  }
+
+  /**
+   * Warm-up: both loads start together, once both proxies and both clients are up, on one shared clock.
+   * Until the fault, each side's ops make its pre-fault throughput (what "recovered" is measured against).
+   */
+  warmUp(): void {
+    this.t0 = performance.now();
+    for (const s of this.sides) {
+      s.recorder.startClock(this.t0);
+      s.load = startLoad(s.side.app, s.recorder, {
+        kind: this.scenario.kind,
         workers: WORKERS,
-        durationMs: timing.durationMs,
+        durationMs: this.context.timing.durationMs,
         maxOpsPerWorker: MAX_OPS_PER_WORKER,
         thinkMs: THINK_MS,
-        seed,
+        seed: this.seed,
       });
-      running.push({ name, recorder, side, load });
     }
-    script = scenario
+  }
+
+  /** Fault: the scenario's script runs alongside the loads, acting on both proxies at the same moments. */
+  fault(): void {
+    const act = async (action: (proxy: FaultControl) => unknown): Promise<void> => {
+      await Promise.all(this.proxies.map(async (p: FaultControl) => action(p)));
+    };
+    this.script = this.scenario
       .script({
-        timing,
-        at: (ms) => sleep(start + ms - performance.now(), local.signal),
+        timing: this.context.timing,
+        at: (ms) => sleep(this.t0 + ms - performance.now(), this.local.signal),
         all: async (action) => {
-          faultTimesMs.push(Math.round(performance.now() - start));
-          await Promise.all(proxies.map(async (p: FaultControl) => action(p)));
+          this.faultTimesMs.push(Math.round(performance.now() - this.t0));
+          await act(action);
         },
-        prepare: async (action) => {
-          await Promise.all(proxies.map(async (p: FaultControl) => action(p)));
-        },
+        prepare: act,
       })
       .catch((error: unknown) => {
         // Kept, not rethrown: a rejection nobody awaits yet would be an unhandled rejection.
-        if (!(error instanceof Aborted)) scriptError = error;
+        if (!(error instanceof Aborted)) this.scriptError = error;
       });
-    const totalMs = timing.durationMs;
-    ticker = setInterval(() => {
+  }
+
+  /** Observe: the load's whole duration, with the live counts every 250 ms. */
+  async observe(): Promise<void> {
+    const { scenario, t0 } = this;
+    const totalMs = this.context.timing.durationMs;
+    this.ticker = setInterval(() => {
       const sides = Object.fromEntries(
-        running.map((r) => [
-          r.name,
-          { ok: r.recorder.okSoFar, errors: r.recorder.errorsSoFar, pending: r.recorder.pending() },
+        this.sides.map((s) => [
+          s.name,
+          { ok: s.recorder.okSoFar, errors: s.recorder.errorsSoFar, pending: s.recorder.pending() },
         ]),
       ) as Record<SideName, LiveCounts>;
-      onProgress({ type: 'tick', scenario, elapsedMs: performance.now() - start, totalMs, sides });
+      this.onProgress({ type: 'tick', scenario, elapsedMs: performance.now() - t0, totalMs, sides });
     }, 250);
-    await sleep(timing.durationMs, signal);
-    for (const r of running) r.load.stop();
-    // A side that promises every op an end (a deadline) is given until that end; one that promises
-    // nothing gets the grace period. Whatever is still pending then is hung.
+    await sleep(totalMs, this.context.signal);
+  }
+
+  /**
+   * Settle: no new ops. A side that promises every op an end (a deadline) is given until that end; one that
+   * promises nothing gets the grace period. Whatever is still pending then is hung. Then the script ends.
+   */
+  async settle(): Promise<void> {
+    const { timing, signal } = this.context;
+    for (const s of this.sides) s.load?.stop();
     await Promise.all(
-      running.map(async (r) => {
-        const waitMs = r.side.maxOpMs === undefined ? timing.graceMs : r.side.maxOpMs + SETTLE_MARGIN_MS;
-        await Promise.race([r.load.finished, sleep(waitMs, signal)]);
-        r.recorder.freeze();
+      this.sides.map(async (s) => {
+        const waitMs = s.side.maxOpMs === undefined ? timing.graceMs : s.side.maxOpMs + SETTLE_MARGIN_MS;
+        await Promise.race([s.load?.finished, sleep(waitMs, signal)]);
+        s.recorder.freeze();
       }),
     );
-    local.abort();
-    await script;
-    if (scriptError !== undefined) throw scriptError;
-  } finally {
-    // On an abort the loads are still issuing ops: stop them before their pools go away.
-    for (const r of running) r.load.stop();
-    clearInterval(ticker);
-    local.abort();
-    signal.removeEventListener('abort', stopLocal);
-    await within(script, 1000);
-    // Stopping the proxies closes every connection, which unblocks whatever the pools still wait for.
-    await Promise.allSettled(proxies.map((p) => p.stop()));
-    await Promise.all(running.map((r) => within(r.side.close(), 2000)));
+    this.local.abort();
+    await this.script;
+    if (this.scriptError !== undefined) throw this.scriptError;
   }
-  const results = {} as Record<SideName, SideResult>;
-  for (const r of running) {
-    const audit =
-      scenario.kind === 'write'
-        ? await context.target.auditWrites(scenarioRun, r.name, r.load.acknowledged)
-        : { lost: 0, doubled: 0 };
-    results[r.name] = r.recorder.summarise({
+
+  /** Teardown, whatever happened: every load, the script, the proxies and the clients end, each bounded. */
+  async close(): Promise<void> {
+    // On an abort the loads are still issuing ops: stop them before their clients go away.
+    for (const s of this.sides) s.load?.stop();
+    clearInterval(this.ticker);
+    this.local.abort();
+    this.context.signal.removeEventListener('abort', this.stopLocal);
+    await within(this.script, 1000);
+    // Stopping the proxies closes every connection, which unblocks whatever the clients still wait for.
+    await Promise.allSettled(this.proxies.map((p) => p.stop()));
+    await Promise.all(this.sides.map((s) => within(s.side.close(), 2000)));
+  }
+
+  /** Tally: writes audited on the server itself, each side's figures summarised. */
+  async tally(): Promise<ScenarioResult> {
+    const { scenario, faultTimesMs } = this;
+    const { target, timing } = this.context;
+    const results = {} as Record<SideName, SideResult>;
+    for (const s of this.sides) {
+      const audit =
+        scenario.kind === 'write' && s.load
+          ? await target.auditWrites(this.runId, s.name, s.load.acknowledged)
+          : { lost: 0, doubled: 0 };
+      results[s.name] = s.recorder.summarise({
+        durationMs: timing.durationMs,
+        bucketMs: BUCKET_MS,
+        faultTimesMs,
+        lostWrites: audit.lost,
+        doubledWrites: audit.doubled,
+      });
+    }
+    return {
+      name: scenario.name,
+      title: scenario.title,
+      incident: scenario.incident,
+      fault: scenario.fault,
+      kind: scenario.kind,
       durationMs: timing.durationMs,
-      bucketMs: BUCKET_MS,
       faultTimesMs,
-      lostWrites: audit.lost,
-      doubledWrites: audit.doubled,
-    });
+      bucketMs: BUCKET_MS,
+      naive: results.naive,
+      lifeline: results.lifeline,
+    };
   }
-  return {
-    name: scenario.name,
-    title: scenario.title,
-    incident: scenario.incident,
-    fault: scenario.fault,
-    kind: scenario.kind,
-    durationMs: timing.durationMs,
-    faultTimesMs,
-    bucketMs: BUCKET_MS,
-    naive: results.naive,
-    lifeline: results.lifeline,
-  };
+}
+
+async function runScenario(
+  scenario: Scenario,
+  index: number,
+  context: ScenarioContext,
+  onProgress: (event: ProgressEvent) => void,
+): Promise<ScenarioResult> {
+  const run = new ScenarioRun(scenario, index, context, onProgress);
+  try {
+    await run.start();
+    run.warmUp();
+    run.fault();
+    await run.observe();
+    await run.settle();
+  } finally {
+    await run.close();
+  }
+  return run.tally();
 }
 
 /** The driver `option` names (default: pg), loaded. */
