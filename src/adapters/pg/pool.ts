@@ -14,9 +14,8 @@ import type {
   Submittable,
 } from 'pg';
 import pg from 'pg';
-import { markLost } from '../../core/lost.js';
 import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
-import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
+import { DeadlineExceededError } from '../../exec/errors.js';
 import {
   type Attempt,
   type Classification,
@@ -562,11 +561,9 @@ export class Pool extends PgPool {
                 return;
               }
               if (sent) attempt.markSent();
-              // execute() wraps an outcome-unknown failure itself; hand it the connection error underneath.
-              const cause = err instanceof OutcomeUnknownError ? err.cause : undefined;
-              if (typeof cause === 'object' && cause !== null) {
-                reject(markLost(cause, 'if-marked'));
-              } else reject(err);
+              // runQuery reports a lost reply as the connection's death marked sent (core/lost.ts), and exec
+              // decides: retried when idempotent, else OutcomeUnknownError, built there once.
+              reject(err);
             });
           } catch (error) {
             // A query pg cannot even build (pool.query(undefined)) throws before anything is sent; the client

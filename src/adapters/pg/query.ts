@@ -1,4 +1,5 @@
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
+import { markLost } from '../../core/lost.js';
 import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 import type { Attempt } from '../../exec/index.js';
@@ -109,7 +110,7 @@ export function runQuery(
       answered = true;
       const sent = socket.bytesWritten !== before;
       if (err === null || err === undefined) callback(null, result, sent);
-      else callback(translate(err, state, txBefore, sent), undefined, sent);
+      else callback(translate(err, state, txBefore, sent, attempt !== undefined), undefined, sent);
     });
   } catch (error) {
     // pg throws at once for a query it cannot even build (undefined): nothing was sent.
@@ -165,7 +166,13 @@ function closeToStop(client: PoolClient, state: ClientState): void {
   state.socket.destroy();
 }
 
-function translate(err: Error, state: ClientState, txBefore: string | null, sent: boolean): Error {
+function translate(
+  err: Error,
+  state: ClientState,
+  txBefore: string | null,
+  sent: boolean,
+  forExec = false,
+): Error {
   const code = sqlState(err);
   if (code !== undefined) {
     if (!retiresConnection(code)) return err;
@@ -173,14 +180,25 @@ function translate(err: Error, state: ClientState, txBefore: string | null, sent
     return txBefore === 'T' || txBefore === 'E' ? new PgTransactionLostError(state.host.label, err) : err;
   }
   if (state.death === undefined && !state.socket.destroyed) return err;
-  return lost(state, txBefore, sent, err);
+  return lost(state, txBefore, sent, err, forExec);
 }
 
-function lost(state: ClientState, txBefore: string | null, sent: boolean, cause: unknown): Error {
+function lost(
+  state: ClientState,
+  txBefore: string | null,
+  sent: boolean,
+  cause: unknown,
+  forExec = false,
+): Error {
   if (txBefore === 'T' || txBefore === 'E' || state.deathInTransaction) {
     return new PgTransactionLostError(state.host.label, cause);
   }
-  return sent ? new OutcomeUnknownError(1, cause) : new PgConnectionLostError(state.host.label, cause);
+  if (!sent) return new PgConnectionLostError(state.host.label, cause);
+  // Sent, and the reply lost. For pool.query the outcome goes to exec as it is (the death, marked sent): exec
+  // builds OutcomeUnknownError, knowing the attempt and whether the statement is idempotent. A checked-out
+  // client's caller gets it from here.
+  if (forExec && typeof cause === 'object' && cause !== null) return markLost(cause as Error, 'sent');
+  return new OutcomeUnknownError(1, cause);
 }
 
 /**
