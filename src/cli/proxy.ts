@@ -4,53 +4,13 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { argsError, parseHostPort, parsePort, UsageError, usageFailure, versionLine } from './args.js';
 import { api, apiBase, RefusedError, UnreachableError } from './proxy-api.js';
+import { describeProxy, describeToxic, type ProxyInfo, type ToxicInfo, table } from './proxy-format.js';
 import { HELP, SYNOPSIS, USAGE } from './proxy-help.js';
 
 /** Exit codes, stable for scripts. */
 const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
 
 const DEFAULT_API = process.env.LIFELINE_PROXY_URL ?? process.env.TOXIPROXY_URL ?? 'http://127.0.0.1:8474';
-
-type Proxy = { name: string; listen: string; upstream: string; enabled: boolean; toxics: Toxic[] };
-type Toxic = {
-  name: string;
-  type: string;
-  stream: string;
-  toxicity: number;
-  attributes: Record<string, number | boolean>;
-  target?: Record<string, number>;
-};
-
-function table(rows: string[][]): string {
-  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
-  return rows
-    .map((r) =>
-      r
-        .map((cell, i) => cell.padEnd(widths[i] ?? 0))
-        .join('  ')
-        .trimEnd(),
-    )
-    .join('\n');
-}
-
-function describeToxic(t: Toxic): string {
-  const attributes = Object.entries(t.attributes).map(([k, v]) => `${k}=${v}`);
-  const target = Object.entries(t.target ?? {}).map(([k, v]) => `${k}=${v}`);
-  return [
-    t.name,
-    `${t.type} on ${t.stream}`,
-    `toxicity=${t.toxicity}`,
-    ...attributes,
-    ...(target.length ? [`target: ${target.join(' ')}`] : []),
-  ].join('  ');
-}
-
-function describeProxy(p: Proxy): string {
-  const lines = [`${p.name}: ${p.listen} -> ${p.upstream} (${p.enabled ? 'enabled' : 'disabled'})`];
-  if (p.toxics.length === 0) lines.push('  no toxics');
-  for (const t of p.toxics) lines.push(`  ${describeToxic(t)}`);
-  return lines.join('\n');
-}
 
 /** `-a key=value`: numbers and true/false, as Toxiproxy's attributes are. */
 function attributes(pairs: string[] | undefined): Record<string, number | boolean> {
@@ -109,17 +69,30 @@ function oneProxy(positionals: string[], command: string): string {
   return name;
 }
 
-async function serve(argv: string[]): Promise<number> {
-  const { values } = parse(argv, {
-    host: { type: 'string', default: '127.0.0.1' },
-    port: { type: 'string', default: '8474' },
-    config: { type: 'string' },
-    seed: { type: 'string' },
-  });
-  if (values.help || values.version) {
-    console.log(values.help ? HELP.serve : versionLine());
-    return EXIT.ok;
-  }
+/** What a command gets: its parsed arguments, and (for commands that drive an API) where and how to print. */
+interface Invocation extends Parsed {
+  command: string;
+}
+
+/** A client command's link to the API: its base URL, and output as text or (--json) as the API's JSON. */
+function client(invocation: Invocation): {
+  base: URL;
+  print(data: unknown, text: () => string): void;
+} {
+  const json = invocation.values.json as boolean;
+  return {
+    base: apiBase(invocation.values.api as string),
+    print: (data, text) => console.log(json ? JSON.stringify(data, null, 2) : text()),
+  };
+}
+
+interface Command {
+  /** The command's own options (--api, --json, --help and --version are every command's). */
+  options: Options;
+  run(invocation: Invocation): Promise<number>;
+}
+
+async function serve({ values }: Invocation): Promise<number> {
   const port = parsePort(values.port as string, '--port', 0);
   const seed = integer(values.seed as string | undefined, '--seed');
   let config: unknown;
@@ -163,143 +136,200 @@ async function serve(argv: string[]): Promise<number> {
   return EXIT.ok;
 }
 
-async function client(command: string, argv: string[]): Promise<number> {
-  const toxicOptions = {
-    name: { type: 'string', short: 'n' },
-    toxicName: { type: 'string' },
-    type: { type: 'string', short: 't' },
-    stream: { type: 'string', short: 's' },
-    upstream: { type: 'boolean' },
-    downstream: { type: 'boolean' },
-    toxicity: { type: 'string' },
-    attribute: { type: 'string', short: 'a', multiple: true },
-    connection: { type: 'string' },
-    'after-bytes': { type: 'string' },
-    'idle-ms': { type: 'string' },
-  } as const;
-  const proxyOptions = {
-    listen: { type: 'string', short: 'l' },
-    upstream: { type: 'string', short: 'u' },
-    disabled: { type: 'boolean' },
-  } as const;
-  const { values, positionals } = parse(
-    argv,
-    command === 'toxic' ? toxicOptions : command === 'create' ? proxyOptions : {},
+async function list(invocation: Invocation): Promise<number> {
+  const { positionals } = invocation;
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const { base, print } = client(invocation);
+  const proxies = Object.values((await api(base, 'GET', '/proxies')) as Record<string, ProxyInfo>);
+  proxies.sort((a, b) => a.name.localeCompare(b.name));
+  print(proxies, () =>
+    proxies.length === 0
+      ? 'no proxies'
+      : table([
+          ['NAME', 'LISTEN', 'UPSTREAM', 'ENABLED', 'TOXICS'],
+          ...proxies.map((p) => [
+            p.name,
+            p.listen,
+            p.upstream,
+            p.enabled ? 'yes' : 'no',
+            String(p.toxics.length),
+          ]),
+        ]),
   );
-  if (values.help || values.version) {
-    console.log(values.help ? HELP[command] : versionLine());
+  return EXIT.ok;
+}
+
+async function inspect(invocation: Invocation): Promise<number> {
+  const name = oneProxy(invocation.positionals, invocation.command);
+  const { base, print } = client(invocation);
+  const proxy = (await api(base, 'GET', `/proxies/${encodeURIComponent(name)}`)) as ProxyInfo;
+  print(proxy, () => describeProxy(proxy));
+  return EXIT.ok;
+}
+
+async function create(invocation: Invocation): Promise<number> {
+  const { values } = invocation;
+  const name = oneProxy(invocation.positionals, invocation.command);
+  const { base, print } = client(invocation);
+  if (values.upstream === undefined) throw new UsageError('create needs --upstream <host:port>');
+  const proxy = (await api(base, 'POST', '/proxies', {
+    name,
+    upstream: parseHostPort(values.upstream as string, '--upstream'),
+    listen: parseHostPort((values.listen as string | undefined) ?? '127.0.0.1:0', '--listen'),
+    enabled: values.disabled !== true,
+  })) as ProxyInfo;
+  print(proxy, () => `created ${describeProxy(proxy)}`);
+  return EXIT.ok;
+}
+
+async function remove(invocation: Invocation): Promise<number> {
+  const name = oneProxy(invocation.positionals, invocation.command);
+  const { base, print } = client(invocation);
+  await api(base, 'DELETE', `/proxies/${encodeURIComponent(name)}`);
+  print({ deleted: name }, () => `deleted ${name}`);
+  return EXIT.ok;
+}
+
+async function toggle(invocation: Invocation): Promise<number> {
+  const path = `/proxies/${encodeURIComponent(oneProxy(invocation.positionals, invocation.command))}`;
+  const { base, print } = client(invocation);
+  const current = (await api(base, 'GET', path)) as ProxyInfo;
+  const proxy = (await api(base, 'POST', path, { enabled: !current.enabled })) as ProxyInfo;
+  print(proxy, () => `${proxy.name} is now ${proxy.enabled ? 'enabled' : 'disabled'}`);
+  return EXIT.ok;
+}
+
+/** `toxic add|update|remove <proxy>`: the action and the proxy, and what every action shares. */
+async function toxic(invocation: Invocation): Promise<number> {
+  const { values, positionals } = invocation;
+  const [action, proxyName, ...rest] = positionals;
+  if (action === undefined || !Object.hasOwn(TOXIC_ACTIONS, action)) {
+    throw new UsageError('toxic needs add, update or remove');
+  }
+  if (proxyName === undefined) throw new UsageError(`toxic ${action} needs a proxy name`);
+  if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
+  const { base, print } = client(invocation);
+  return TOXIC_ACTIONS[action as keyof typeof TOXIC_ACTIONS]({
+    values,
+    proxyName,
+    path: `/proxies/${encodeURIComponent(proxyName)}/toxics`,
+    base,
+    print,
+    name: (values.name ?? values.toxicName) as string | undefined,
+    toxicity: number(values.toxicity as string | undefined, '--toxicity'),
+    attributes: attributes(values.attribute as string[] | undefined),
+  });
+}
+
+interface ToxicRequest extends ReturnType<typeof client> {
+  values: Parsed['values'];
+  proxyName: string;
+  /** The proxy's toxics collection in the API. */
+  path: string;
+  name: string | undefined;
+  toxicity: number | undefined;
+  attributes: Record<string, number | boolean>;
+}
+
+/** The named toxic's path, for update and remove. */
+function toxicPath(request: ToxicRequest, action: string): string {
+  if (request.name === undefined) throw new UsageError(`toxic ${action} needs --name <toxic>`);
+  return `${request.path}/${encodeURIComponent(request.name)}`;
+}
+
+const TOXIC_ACTIONS = {
+  async add(request: ToxicRequest): Promise<number> {
+    const { values, name, toxicity } = request;
+    if (values.type === undefined) throw new UsageError('toxic add needs --type');
+    if (values.upstream && values.downstream)
+      throw new UsageError('give --upstream or --downstream, not both');
+    const stream = values.upstream ? 'upstream' : values.downstream ? 'downstream' : values.stream;
+    const target = {
+      connection: integer(values.connection as string | undefined, '--connection'),
+      afterBytes: integer(values['after-bytes'] as string | undefined, '--after-bytes'),
+      idleMs: number(values['idle-ms'] as string | undefined, '--idle-ms'),
+    };
+    const hasTarget = Object.values(target).some((v) => v !== undefined);
+    const toxic = (await api(request.base, 'POST', request.path, {
+      type: values.type,
+      ...(name === undefined ? {} : { name }),
+      ...(stream === undefined ? {} : { stream }),
+      ...(toxicity === undefined ? {} : { toxicity }),
+      attributes: request.attributes,
+      ...(hasTarget ? { target } : {}),
+    })) as ToxicInfo;
+    request.print(toxic, () => `added to ${request.proxyName}: ${describeToxic(toxic)}`);
+    return EXIT.ok;
+  },
+  async update(request: ToxicRequest): Promise<number> {
+    const path = toxicPath(request, 'update');
+    const { toxicity } = request;
+    const toxic = (await api(request.base, 'POST', path, {
+      ...(toxicity === undefined ? {} : { toxicity }),
+      attributes: request.attributes,
+    })) as ToxicInfo;
+    request.print(toxic, () => `updated on ${request.proxyName}: ${describeToxic(toxic)}`);
+    return EXIT.ok;
+  },
+  async remove(request: ToxicRequest): Promise<number> {
+    const path = toxicPath(request, 'remove');
+    await api(request.base, 'DELETE', path);
+    request.print({ removed: request.name }, () => `removed ${request.name} from ${request.proxyName}`);
+    return EXIT.ok;
+  },
+};
+
+/** Every `lifeline proxy` command; the help texts (proxy-help.ts) have the same keys. */
+const COMMANDS: Record<string, Command> = {
+  serve: {
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      port: { type: 'string', default: '8474' },
+      config: { type: 'string' },
+      seed: { type: 'string' },
+    },
+    run: serve,
+  },
+  list: { options: {}, run: list },
+  inspect: { options: {}, run: inspect },
+  create: {
+    options: {
+      listen: { type: 'string', short: 'l' },
+      upstream: { type: 'string', short: 'u' },
+      disabled: { type: 'boolean' },
+    },
+    run: create,
+  },
+  delete: { options: {}, run: remove },
+  toggle: { options: {}, run: toggle },
+  toxic: {
+    options: {
+      name: { type: 'string', short: 'n' },
+      toxicName: { type: 'string' },
+      type: { type: 'string', short: 't' },
+      stream: { type: 'string', short: 's' },
+      upstream: { type: 'boolean' },
+      downstream: { type: 'boolean' },
+      toxicity: { type: 'string' },
+      attribute: { type: 'string', short: 'a', multiple: true },
+      connection: { type: 'string' },
+      'after-bytes': { type: 'string' },
+      'idle-ms': { type: 'string' },
+    },
+    run: toxic,
+  },
+};
+
+/** Runs `command`: its arguments parsed with its options, --help and --version answered, then the command. */
+async function run(command: string, argv: string[]): Promise<number> {
+  const entry = Object.hasOwn(COMMANDS, command) ? COMMANDS[command] : undefined;
+  if (entry === undefined) throw new UsageError(`unknown command "${command}"`);
+  const parsed = parse(argv, entry.options);
+  if (parsed.values.help || parsed.values.version) {
+    console.log(parsed.values.help ? HELP[command] : versionLine());
     return EXIT.ok;
   }
-  const base = apiBase(values.api as string);
-  const json = values.json as boolean;
-  const print = (data: unknown, text: () => string) =>
-    console.log(json ? JSON.stringify(data, null, 2) : text());
-
-  switch (command) {
-    case 'list': {
-      if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-      const proxies = Object.values((await api(base, 'GET', '/proxies')) as Record<string, Proxy>);
-      proxies.sort((a, b) => a.name.localeCompare(b.name));
-      print(proxies, () =>
-        proxies.length === 0
-          ? 'no proxies'
-          : table([
-              ['NAME', 'LISTEN', 'UPSTREAM', 'ENABLED', 'TOXICS'],
-              ...proxies.map((p) => [
-                p.name,
-                p.listen,
-                p.upstream,
-                p.enabled ? 'yes' : 'no',
-                String(p.toxics.length),
-              ]),
-            ]),
-      );
-      return EXIT.ok;
-    }
-    case 'inspect': {
-      const proxy = (await api(
-        base,
-        'GET',
-        `/proxies/${encodeURIComponent(oneProxy(positionals, command))}`,
-      )) as Proxy;
-      print(proxy, () => describeProxy(proxy));
-      return EXIT.ok;
-    }
-    case 'create': {
-      const name = oneProxy(positionals, command);
-      if (values.upstream === undefined) throw new UsageError('create needs --upstream <host:port>');
-      const proxy = (await api(base, 'POST', '/proxies', {
-        name,
-        upstream: parseHostPort(values.upstream as string, '--upstream'),
-        listen: parseHostPort((values.listen as string | undefined) ?? '127.0.0.1:0', '--listen'),
-        enabled: values.disabled !== true,
-      })) as Proxy;
-      print(proxy, () => `created ${describeProxy(proxy)}`);
-      return EXIT.ok;
-    }
-    case 'delete': {
-      const name = oneProxy(positionals, command);
-      await api(base, 'DELETE', `/proxies/${encodeURIComponent(name)}`);
-      print({ deleted: name }, () => `deleted ${name}`);
-      return EXIT.ok;
-    }
-    case 'toggle': {
-      const path = `/proxies/${encodeURIComponent(oneProxy(positionals, command))}`;
-      const current = (await api(base, 'GET', path)) as Proxy;
-      const proxy = (await api(base, 'POST', path, { enabled: !current.enabled })) as Proxy;
-      print(proxy, () => `${proxy.name} is now ${proxy.enabled ? 'enabled' : 'disabled'}`);
-      return EXIT.ok;
-    }
-    case 'toxic': {
-      const [action, proxyName, ...rest] = positionals;
-      if (action === undefined || !['add', 'update', 'remove'].includes(action)) {
-        throw new UsageError('toxic needs add, update or remove');
-      }
-      if (proxyName === undefined) throw new UsageError(`toxic ${action} needs a proxy name`);
-      if (rest.length > 0) throw new UsageError(`unexpected argument "${rest[0]}"`);
-      const path = `/proxies/${encodeURIComponent(proxyName)}/toxics`;
-      const name = (values.name ?? values.toxicName) as string | undefined;
-      const toxicity = number(values.toxicity as string | undefined, '--toxicity');
-      const attrs = attributes(values.attribute as string[] | undefined);
-      if (action === 'add') {
-        if (values.type === undefined) throw new UsageError('toxic add needs --type');
-        if (values.upstream && values.downstream)
-          throw new UsageError('give --upstream or --downstream, not both');
-        const stream = values.upstream ? 'upstream' : values.downstream ? 'downstream' : values.stream;
-        const target = {
-          connection: integer(values.connection as string | undefined, '--connection'),
-          afterBytes: integer(values['after-bytes'] as string | undefined, '--after-bytes'),
-          idleMs: number(values['idle-ms'] as string | undefined, '--idle-ms'),
-        };
-        const hasTarget = Object.values(target).some((v) => v !== undefined);
-        const toxic = (await api(base, 'POST', path, {
-          type: values.type,
-          ...(name === undefined ? {} : { name }),
-          ...(stream === undefined ? {} : { stream }),
-          ...(toxicity === undefined ? {} : { toxicity }),
-          attributes: attrs,
-          ...(hasTarget ? { target } : {}),
-        })) as Toxic;
-        print(toxic, () => `added to ${proxyName}: ${describeToxic(toxic)}`);
-        return EXIT.ok;
-      }
-      if (name === undefined) throw new UsageError(`toxic ${action} needs --name <toxic>`);
-      const toxicPath = `${path}/${encodeURIComponent(name)}`;
-      if (action === 'remove') {
-        await api(base, 'DELETE', toxicPath);
-        print({ removed: name }, () => `removed ${name} from ${proxyName}`);
-        return EXIT.ok;
-      }
-      const toxic = (await api(base, 'POST', toxicPath, {
-        ...(toxicity === undefined ? {} : { toxicity }),
-        attributes: attrs,
-      })) as Toxic;
-      print(toxic, () => `updated on ${proxyName}: ${describeToxic(toxic)}`);
-      return EXIT.ok;
-    }
-    default:
-      throw new UsageError(`unknown command "${command}"`);
-  }
+  return entry.run({ ...parsed, command });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -317,13 +347,11 @@ export async function main(argv: string[]): Promise<number> {
     return EXIT.ok;
   }
   try {
-    if (command === 'serve') return await serve(rest);
-    if (!(command in HELP)) throw new UsageError(`unknown command "${command}"`);
-    return await client(command, rest);
+    return await run(command, rest);
   } catch (error) {
     const message = (error as Error).message;
     if (error instanceof UsageError) {
-      const known = HELP[command];
+      const known = Object.hasOwn(HELP, command) ? HELP[command] : undefined;
       console.error(
         known === undefined
           ? usageFailure('lifeline proxy', message, SYNOPSIS)
