@@ -1,0 +1,50 @@
+import { type Dispatcher, Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { type ConnectOption, lifelineConnector } from './connector.js';
+import { interceptorFor } from './interceptor.js';
+import { HttpPolicy, type LifelineHttpOptions } from './options.js';
+
+export interface AgentOptions extends UndiciAgent.Options {
+  /** What lifeline adds; every other option is undici's Agent's own. */
+  lifeline?: LifelineHttpOptions;
+}
+
+/**
+ * undici's Agent, made lifeline's: every pooled socket is watched by a LiveSocket (a socket the server
+ * closed leaves the pool on the event; one idle for nearly the server's idle cut, hinted or learned, is
+ * closed before reuse), and every request runs through `interceptor()`. Use it wherever undici takes a
+ * dispatcher: `request(url, { dispatcher })`, `fetch(url, { dispatcher })`, `setGlobalDispatcher(agent)`.
+ */
+export class Agent extends UndiciAgent {
+  readonly #dispatch: Dispatcher.Dispatch;
+
+  constructor(options: AgentOptions = {}) {
+    const { lifeline, connect, ...undici } = options;
+    const policy = new HttpPolicy(lifeline, 'Agent');
+    super({ ...undici, connect: lifelineConnector(connect as ConnectOption, policy) });
+    const plain: Pick<Dispatcher, 'dispatch'> = {
+      dispatch: (dispatchOptions, handler) => super.dispatch(dispatchOptions, handler),
+    };
+    // compose() wraps callers' legacy handlers (fetch's) into the handler API the interceptor speaks.
+    this.#dispatch = UndiciAgent.prototype.compose.call(plain, interceptorFor(policy)).dispatch;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#dispatch(options, handler);
+  }
+}
+
+let shared: Agent | undefined;
+
+/** The Agent `fetch` uses when the caller gives no dispatcher: made on first use, with default options. */
+export function defaultAgent(): Agent {
+  shared ??= new Agent();
+  return shared;
+}
+
+/** The WHATWG fetch (undici's), through lifeline's Agent unless `init.dispatcher` names another. */
+export function fetch(
+  input: Parameters<typeof undiciFetch>[0],
+  init?: Parameters<typeof undiciFetch>[1],
+): ReturnType<typeof undiciFetch> {
+  return undiciFetch(input, { ...init, dispatcher: init?.dispatcher ?? defaultAgent() });
+}

@@ -1,0 +1,38 @@
+import type net from 'node:net';
+import { buildConnector } from 'undici';
+import { SocketWatch } from './idle.js';
+import type { HttpPolicy } from './options.js';
+import { takeWriting } from './request.js';
+
+type Connector = buildConnector.connector;
+export type ConnectOption = buildConnector.BuildOptions | Connector | undefined;
+
+/**
+ * undici's `connect` option made lifeline's: every socket it opens (or that a given connector opens) is
+ * watched by a LiveSocket through SocketWatch, and each request written on it is tied to it, so the socket's
+ * idle time is known and a server's close while it is idle is seen and learned from.
+ */
+export function lifelineConnector(connect: ConnectOption, policy: HttpPolicy): Connector {
+  const open: Connector = typeof connect === 'function' ? connect : buildConnector(connect ?? {});
+  return (options, callback) => {
+    open(options, (error, socket) => {
+      if (error !== null) {
+        callback(error, null);
+        return;
+      }
+      const origin = `${options.protocol}//${options.hostname}${options.port ? `:${options.port}` : ''}`;
+      const watch = SocketWatch.watch(socket, policy.origin(origin).idle, policy.socket);
+      hookWrites(socket, watch);
+      callback(null, socket);
+    });
+  };
+}
+
+function hookWrites(socket: net.Socket, watch: SocketWatch): void {
+  const write = socket.write;
+  // undici writes a request right after onRequestStart, in the same synchronous run (see request.ts).
+  socket.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>): boolean {
+    takeWriting()?.bind(watch);
+    return Reflect.apply(write, this, args) as boolean;
+  } as net.Socket['write'];
+}

@@ -1,0 +1,108 @@
+import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
+import {
+  CircuitBreaker,
+  type CircuitBreakerOptions,
+  type ExecuteOptions,
+  type HedgeOptions,
+  HedgePolicy,
+  RetryBudget,
+  type RetryBudgetOptions,
+  type RetryOptions,
+  RetryPolicy,
+} from '../../exec/index.js';
+import { classifyHttp } from '../../protocols/index.js';
+import type { LiveSocketOptions } from '../../socket/index.js';
+import { OriginIdle } from './idle.js';
+
+/** What lifeline adds to an HTTP client. Every time is in milliseconds. */
+export interface LifelineHttpOptions {
+  /**
+   * Time for a request's response headers to arrive, retries and backoff included. Past it the request ends
+   * with DeadlineExceededError and its socket is retired. Default 300 000 (undici's headersTimeout).
+   */
+  deadlineMs?: number;
+  /** Attempts and backoff (exec's RetryPolicy). Default 3 attempts, first retry within 50 ms. */
+  retry?: RetryOptions;
+  /** A retry budget per origin, so a failing origin gets a bounded fraction of extra load; false: none. */
+  budget?: RetryBudgetOptions | false;
+  /** A circuit breaker per origin; off unless given. */
+  breaker?: CircuitBreakerOptions | false;
+  /** Hedging for idempotent requests with a replayable body; off unless given. */
+  hedge?: HedgeOptions | false;
+  /** Every origin's idle cut, when known (a proxy's or server's keep-alive timeout). */
+  idleCutMs?: number;
+  /** Learn each origin's idle cut from the FINs seen on idle sockets. Default true. */
+  learnIdleCut?: boolean;
+  /** How each pooled socket is watched (LiveSocket options: keepalive, TCP_USER_TIMEOUT, write stall). */
+  socket?: LiveSocketOptions;
+}
+
+const RULES: OptionRules = {
+  deadlineMs: { kind: 'number', min: 1, max: MAX_TIMER_MS },
+  retry: { kind: 'object', rules: {}, open: true },
+  budget: { kind: 'object', rules: {}, open: true },
+  breaker: { kind: 'object', rules: {}, open: true },
+  hedge: { kind: 'object', rules: {}, open: true },
+  idleCutMs: { kind: 'number', min: 1, max: MAX_TIMER_MS },
+  learnIdleCut: { kind: 'boolean' },
+  socket: { kind: 'object', rules: {}, open: true },
+};
+
+/** One origin's state: its idle cut, its breaker and budget, and the two execute plans its requests use. */
+export interface Origin {
+  readonly idle: OriginIdle;
+  /** For idempotent requests (by method or Idempotency-Key) whose body can be sent again. */
+  readonly safe: ExecuteOptions;
+  /** For every other request: retried only when not sent. */
+  readonly unsafe: ExecuteOptions;
+}
+
+/** LifelineHttpOptions checked once, with one Origin per origin made on first use. */
+export class HttpPolicy {
+  readonly socket: LiveSocketOptions;
+  readonly #options: LifelineHttpOptions;
+  readonly #retry: RetryPolicy;
+  readonly #origins = new Map<string, Origin>();
+
+  constructor(options: LifelineHttpOptions | undefined, owner: string) {
+    const given = options ?? {};
+    // `false` turns a policy off; only objects are checked against the nested rules.
+    const checked = { ...given } as Record<string, unknown>;
+    for (const key of ['budget', 'breaker', 'hedge'] as const) if (given[key] === false) delete checked[key];
+    validateOptions(owner, checked, RULES);
+    this.#options = given;
+    this.#retry = new RetryPolicy(given.retry);
+    // Checked now, so a bad nested option fails at construction, not at the first request.
+    if (given.budget) new RetryBudget(given.budget);
+    if (given.breaker) new CircuitBreaker(given.breaker);
+    if (given.hedge) new HedgePolicy(given.hedge);
+    this.socket = given.socket ?? {};
+  }
+
+  origin(key: string): Origin {
+    let origin = this.#origins.get(key);
+    if (origin === undefined) {
+      origin = this.#build(key);
+      this.#origins.set(key, origin);
+    }
+    return origin;
+  }
+
+  #build(key: string): Origin {
+    const o = this.#options;
+    const budget = o.budget === false ? undefined : new RetryBudget(o.budget ?? {});
+    const breaker = o.breaker ? new CircuitBreaker({ name: key, ...o.breaker }) : undefined;
+    const common: ExecuteOptions = {
+      deadlineMs: o.deadlineMs ?? 300_000,
+      retry: this.#retry,
+      classify: classifyHttp,
+      ...(budget === undefined ? {} : { budget }),
+      ...(breaker === undefined ? {} : { breaker }),
+    };
+    return {
+      idle: new OriginIdle(o.idleCutMs, o.learnIdleCut ?? true),
+      safe: { ...common, idempotent: true, ...(o.hedge ? { hedge: new HedgePolicy(o.hedge) } : {}) },
+      unsafe: { ...common, idempotent: false },
+    };
+  }
+}
