@@ -4,7 +4,10 @@ import { LifelineError } from '../core/errors.js';
 /** A proxy with this name is already registered (HTTP 409). */
 export class ProxyExistsError extends LifelineError {
   constructor(name: string) {
-    super('LIFELINE_PROXY_EXISTS', `proxy already exists: ${name}`);
+    super(
+      'LIFELINE_PROXY_EXISTS',
+      `proxy already exists: ${name}; choose another name, or delete that proxy first`,
+    );
   }
 }
 brand(ProxyExistsError, 'ProxyExistsError');
@@ -12,7 +15,10 @@ brand(ProxyExistsError, 'ProxyExistsError');
 /** No proxy with this name (HTTP 404). */
 export class ProxyNotFoundError extends LifelineError {
   constructor(name: string) {
-    super('LIFELINE_PROXY_NOT_FOUND', `proxy not found: ${name}`);
+    super(
+      'LIFELINE_PROXY_NOT_FOUND',
+      `proxy not found: ${name}; create it first, or check the name against the proxies there are`,
+    );
   }
 }
 brand(ProxyNotFoundError, 'ProxyNotFoundError');
@@ -28,7 +34,10 @@ brand(InvalidProxyError, 'InvalidProxyError');
 /** A toxic with this name already exists on the proxy (HTTP 409). */
 export class ToxicExistsError extends LifelineError {
   constructor(proxy: string, name: string) {
-    super('LIFELINE_TOXIC_EXISTS', `toxic already exists: ${name} on proxy ${proxy}`);
+    super(
+      'LIFELINE_TOXIC_EXISTS',
+      `toxic already exists: ${name} on proxy ${proxy}; choose another name, or update or remove that toxic`,
+    );
   }
 }
 brand(ToxicExistsError, 'ToxicExistsError');
@@ -36,7 +45,10 @@ brand(ToxicExistsError, 'ToxicExistsError');
 /** No toxic with this name on the proxy (HTTP 404). */
 export class ToxicNotFoundError extends LifelineError {
   constructor(proxy: string, name: string) {
-    super('LIFELINE_TOXIC_NOT_FOUND', `toxic not found: ${name} on proxy ${proxy}`);
+    super(
+      'LIFELINE_TOXIC_NOT_FOUND',
+      `toxic not found: ${name} on proxy ${proxy}; add it first, or check the name against the proxy's toxics`,
+    );
   }
 }
 brand(ToxicNotFoundError, 'ToxicNotFoundError');
@@ -52,7 +64,11 @@ brand(InvalidToxicError, 'InvalidToxicError');
 /** The listen address is taken by another process or proxy (HTTP 409). */
 export class AddressInUseError extends LifelineError {
   constructor(address: string, options?: { cause?: unknown }) {
-    super('LIFELINE_ADDRESS_IN_USE', `listen address already in use: ${address}`, options);
+    super(
+      'LIFELINE_ADDRESS_IN_USE',
+      `listen address already in use: ${address}; stop what listens there, or choose another address (port 0 picks a free one)`,
+      options,
+    );
   }
 }
 brand(AddressInUseError, 'AddressInUseError');

@@ -21,8 +21,8 @@ export class NetnsUnavailableError extends LifelineError {
   constructor(reason: string) {
     super(
       'LIFELINE_NETNS_UNAVAILABLE',
-      `Network namespaces are unavailable: ${reason}. Run as root on Linux with iproute2, iptables and socat ` +
-        'installed, or use the userspace FaultProxy.',
+      `network namespaces are unavailable: ${reason}. Run as root on Linux with iproute2, iptables and socat ` +
+        'installed, or use the userspace FaultProxy',
     );
   }
 }
@@ -32,7 +32,12 @@ brand(NetnsUnavailableError, 'NetnsUnavailableError');
 export class NetnsCommandError extends LifelineError {
   constructor(command: string, cause: unknown) {
     const detail = cause instanceof Error ? cause.message : String(cause);
-    super('LIFELINE_NETNS_COMMAND_FAILED', `\`${command}\` failed: ${detail.trim()}`, { cause });
+    super(
+      'LIFELINE_NETNS_COMMAND_FAILED',
+      `\`${command}\` failed: ${detail.trim().replace(/[.]$/, '')}. A NetnsHost needs root on Linux with iproute2, iptables and socat, ` +
+        'and one that was destroyed cannot be used again: create a new one',
+      { cause },
+    );
   }
 }
 brand(NetnsCommandError, 'NetnsCommandError');
@@ -43,7 +48,7 @@ export class NetemUnavailableError extends LifelineError {
     super(
       'LIFELINE_NETEM_UNAVAILABLE',
       'NetnsHost.delay() needs the tc netem qdisc, which this kernel does not have. ' +
-        "Use the FaultProxy's latency toxic for delays; NetnsHost offers blackhole() and loss().",
+        "Use the FaultProxy's latency toxic for delays; NetnsHost offers blackhole() and loss()",
     );
   }
 }

@@ -37,9 +37,9 @@ export class EmbeddedPostgresUnavailableError extends LifelineError {
   constructor(cause: unknown) {
     super(
       'LIFELINE_DEMO_NO_PGLITE',
-      'The embedded Postgres needs the optional packages @electric-sql/pglite and @electric-sql/pglite-socket. ' +
-        'Install them (npm i -D @electric-sql/pglite @electric-sql/pglite-socket) or point the demo at a server ' +
-        'you have: lifeline demo --database-url postgres://user:pass@host:5432/db',
+      'the embedded Postgres needs the optional packages @electric-sql/pglite and @electric-sql/pglite-socket, ' +
+        'which are not installed. Install them (npm i -D @electric-sql/pglite @electric-sql/pglite-socket) or point ' +
+        'the demo at a server you have: lifeline demo --database-url postgres://user:pass@host:5432/db',
       { cause },
     );
   }
