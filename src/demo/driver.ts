@@ -115,7 +115,7 @@ const UNREACHABLE = new Set([
 
 /**
  * Why the demo cannot use the server `what` (already redacted), and what to do: for a driver's start() to
- * throw. `advice` is the second half for an unreachable server ("Check that it is running and …").
+ * throw. `advice` is what to do ("Check that it is running and that --url is right, or …").
  */
 export function serverProblem(what: string, error: unknown, advice: string): Error {
   const message = error instanceof Error ? error.message : String(error);
@@ -127,7 +127,7 @@ export function serverProblem(what: string, error: unknown, advice: string): Err
       { cause: error },
     );
   }
-  return new Error(`cannot use the ${what}: ${message}`, { cause: error });
+  return new Error(`cannot use the ${what}: ${message.replace(/[.]$/, '')}. ${advice}`, { cause: error });
 }
 
 /** `url` with its host and port replaced by the fault proxy's: the same server, through the proxy. */

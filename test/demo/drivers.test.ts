@@ -54,6 +54,20 @@ describe('demo drivers', { timeout: 300_000 }, () => {
     assert.throws(() => findDriver('toString'), /unknown driver 'toString'/);
   });
 
+  it('pg with --url: a server that refuses the database is an error that says what to do', async (t) => {
+    if (!(await requireService(t, 'postgres'))) return;
+    const { host, port, user } = services.postgres;
+    const url = `postgres://${user}:hunter2@${host}:${port}/lifeline_no_such_db`;
+    await assert.rejects(runDemo({ url, quick: true, scenarios: ['baseline'] }), (error: Error) => {
+      assert.match(
+        error.message,
+        /^cannot use the database at postgres:\/\/\w+:\*\*\*@[^ ]+\/lifeline_no_such_db: .*lifeline_no_such_db.*\. Check that it is running and that --database-url is right/,
+      );
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    });
+  });
+
   it('pg with --url: the writes are audited on that server and its rows are removed after the run', async (t) => {
     if (!(await requireService(t, 'postgres'))) return;
     const { host, port, user, database } = services.postgres;
