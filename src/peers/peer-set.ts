@@ -128,7 +128,11 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     if (this.closed) throw new PeerSetClosedError();
     const key = this.keyOf(peer);
     if (this.entries.has(key)) return;
-    this.entries.set(key, new PeerEntry(key, peer, this.detectorOptions));
+    const entry = new PeerEntry(key, peer, this.detectorOptions);
+    // With heartbeats, silence counts from joining (Akka's expected-response-after): a peer that never
+    // answers one is judged down like one that stopped answering.
+    if (this.heartbeatSend !== undefined) entry.detector.restart(this.clock());
+    this.entries.set(key, entry);
     this.emit('added', { peer, key });
   }
 

@@ -22,7 +22,10 @@ const TYPE_SRV = 33;
 
 function encodeName(name: string): Buffer {
   const parts = name.split('.').filter((p) => p !== '');
-  return Buffer.concat([...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)])), Buffer.from([0])]);
+  return Buffer.concat([
+    ...parts.map((p) => Buffer.concat([Buffer.from([p.length]), Buffer.from(p)])),
+    Buffer.from([0]),
+  ]);
 }
 
 /** Reads the question's name; returns it and the offset after it. */

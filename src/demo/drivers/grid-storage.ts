@@ -1,0 +1,88 @@
+// The storage grid of incident 2, small: HTTP storage peers that each hold every share of every object
+// (GET /share/<object>/<index>) and answer heartbeats (GET /hb), with a delay the demo or a test turns up
+// to make one peer slow. And the client's two calls, over node:http with keep-alive.
+import { once } from 'node:events';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface StoragePeer {
+  readonly name: string;
+  readonly port: number;
+  /** Delay before each share is sent (heartbeats stay fast: the process is alive, its disk is slow). */
+  delayMs: number;
+  /** Requests for shares received. */
+  readonly served: number;
+  close(): Promise<void>;
+}
+
+/** Starts one storage peer on `host` (port 0: the OS picks). */
+export async function startStoragePeer(name: string, host = '127.0.0.1'): Promise<StoragePeer> {
+  let served = 0;
+  const peer = {
+    name,
+    port: 0,
+    delayMs: 0,
+    get served() {
+      return served;
+    },
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+  const server = http.createServer((request, response) => {
+    const share = /^\/share\/(\d+)\/(\d+)$/.exec(request.url ?? '');
+    if (request.url === '/hb') {
+      response.writeHead(204).end();
+      return;
+    }
+    if (share === null) {
+      response.writeHead(404).end();
+      return;
+    }
+    served++;
+    const body = `${name}:${share[1]}:${share[2]}`;
+    const send = (): void => {
+      if (!response.destroyed) response.writeHead(200, { 'content-length': body.length }).end(body);
+    };
+    if (peer.delayMs > 0) setTimeout(send, peer.delayMs).unref();
+    else send();
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, host);
+  await once(server, 'listening');
+  peer.port = (server.address() as AddressInfo).port;
+  return peer;
+}
+
+export interface GridAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** GETs `path` from a peer and resolves with the body (rejects on a non-2xx status or the signal). */
+export function get(
+  agent: http.Agent,
+  peer: GridAddress,
+  path: string,
+  signal?: AbortSignal,
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const request = http.get({ host: peer.host, port: peer.port, path, agent, signal }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => {
+        const status = response.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(Buffer.concat(chunks).toString());
+        else
+          reject(
+            Object.assign(new Error(`HTTP ${status} from ${peer.host}:${peer.port}`), {
+              code: `HTTP_${status}`,
+            }),
+          );
+      });
+      response.on('error', reject);
+    });
+    request.on('error', reject);
+  });
+}
