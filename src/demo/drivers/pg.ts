@@ -67,9 +67,10 @@ function naiveSide(url: string, options: SideOptions): Side {
 }
 
 /**
- * For an idempotent read, an attempt that hit its own deadline is just another outcome-unknown: worth another
- * try within the read's deadline. Lost connections, a connection never found and an unknown outcome carry
- * core/lost.ts's mark, which classifyPostgres reads.
+ * For an idempotent read, an attempt that hit its own deadline (the per-query deadlineMs) is just another
+ * outcome-unknown, worth another try within the read's deadline. Everything else is classifyPostgres's:
+ * a connection lost before or after sending, and an acquire that timed out, are in the shared
+ * connection-lost vocabulary it honours.
  */
 function classifyRead(error: unknown, sent: boolean): Classification {
   if (error instanceof DeadlineExceededError) return { kind: 'outcome-unknown' };
