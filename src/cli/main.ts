@@ -13,7 +13,7 @@ const commands: Record<string, Command> = {
     load: () => import('./proxy.js'),
   },
   demo: {
-    summary: 'pg.Pool vs lifeline-net/pg under real faults',
+    summary: 'a plain client vs lifeline under real faults (pg.Pool vs lifeline-net/pg; others with --driver)',
     load: () => import('./demo.js'),
   },
 };
