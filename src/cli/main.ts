@@ -13,7 +13,7 @@ const commands: Record<string, Command> = {
     load: () => import('./proxy.js'),
   },
   demo: {
-    summary: 'a plain client vs lifeline under real faults (pg.Pool vs lifeline-net/pg; others with --driver)',
+    summary: 'pg.Pool vs lifeline-net/pg under real faults (other clients: --driver)',
     load: () => import('./demo.js'),
   },
 };
