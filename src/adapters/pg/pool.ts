@@ -290,10 +290,15 @@ export class Pool extends PgPool {
     return this.core.stats().waiting;
   }
 
-  /** Lent-out clients past maxLifetimeSeconds, retired when released (as pg.Pool counts them). */
+  /**
+   * Lent-out clients past their lifetime, retired when released (as pg.Pool counts them). The lifetime is the
+   * core pool's: maxLifetimeSeconds shortened by lifeline.lifetimeJitter, per client, on the pool's clock.
+   */
   override get expiredCount(): number {
     if (this.maxLifetimeMs <= 0) return 0;
-    return this.expiredSince(Date.now() - this.maxLifetimeMs);
+    let n = 0;
+    for (const client of this.lent) if (this.core.expired(client)) n++;
+    return n;
   }
 
   /** The core pool's full snapshot: counters, evictions by reason, the last connect error. */
@@ -446,12 +451,6 @@ export class Pool extends PgPool {
     stateOf(client).checkedOut = true;
     this.lent.add(client);
     if (this.listenerCount('acquire') > 0) this.emit('acquire', client);
-  }
-
-  private expiredSince(createdBefore: number): number {
-    let n = 0;
-    for (const client of this.lent) if (stateOf(client).createdAt <= createdBefore) n++;
-    return n;
   }
 
   /** Back to the pool, or destroyed when `err` says so (pg's release(err)) or the connection is not reusable. */
