@@ -3,7 +3,7 @@
 // wrapper that could end an operation by a deadline ("floor") as the bound any such wrapper pays. Prints Markdown.
 // Standalone: node --import tsx bench/exec.ts   (bounded: ~20 s; every round is capped in time and ops)
 import { handleAll, retry, TimeoutStrategy, timeout, wrap } from 'cockatiel';
-import { CircuitBreaker, execute, RetryBudget } from '../src/index.js';
+import { CircuitBreaker, execute, executor, RetryBudget } from '../src/index.js';
 
 const ROUNDS = 7;
 const ROUND_MS = 250;
@@ -20,6 +20,8 @@ const guarded = {
   breaker: new CircuitBreaker(),
   deadlineMs: 1000,
 };
+// The recommended form: options compiled once, hoisted out of the call site.
+const hoisted = executor({ deadlineMs: 1000 });
 
 // The least any wrapper must do to be able to end an operation by its deadline whatever the operation
 // does: its own promise, settled from a reaction on the operation's promise. No deadline is kept here.
@@ -37,6 +39,7 @@ function casesFor(op: () => Promise<number>): Case[] {
     ['floor: bare `new Promise` + `then` around op (reference)', () => floor(op)],
     ['`execute(op)`', () => execute(op)],
     ['`execute(op, { idempotent, budget, breaker, deadlineMs })`', () => execute(op, guarded)],
+    ['`run(op)`, `run = executor({ deadlineMs: 1000 })` hoisted', () => hoisted(op)],
     // How the docs write it: a new options literal on every call.
     ['`execute(op, { deadlineMs: 1000 })`, a new literal each call', () => execute(op, { deadlineMs: 1000 })],
     [

@@ -1,3 +1,12 @@
+// Where a new pg connection goes. Why this and not exec's HostSet: the two answer different questions.
+// HostSet picks a host per *operation attempt* (per-host breakers fed by each attempt's outcome, probes, a
+// read/write route per call). A lifeline-net/pg Pool is one pool across the hosts, as pg.Pool and libpq's
+// multi-host strings are: pool.query takes whichever connection is idle, so no attempt ever chooses a host.
+// The only choice is made when a connection is opened, with libpq's rules: hosts in the order given,
+// target_session_attrs checked on the new connection itself, a host that refused moved to the back for
+// hostDownMs. Feeding a HostSet breaker from connects alone would open it on a connect-refusal count, which
+// is what the ordering already does without a state machine. A pg adapter with one pool per host (so that an
+// attempt does pick a host) would route through HostSet instead of this file.
 import type { PoolClient } from 'pg';
 import type { LiveSocketOptions } from '../../socket/index.js';
 import { type ClientConstructor, closeClient, openClient } from './client.js';
