@@ -6,7 +6,7 @@ import type { ConnectionEnd, ResolvedRedisLifelineOptions } from './options.js';
  * lifeline's view of one driver connection: a LiveSocket on the driver's socket and whether a reply is
  * awaited. The LiveSocket runs with idleData 'reject': bytes arriving while nothing is awaited mean the
  * server is saying something unasked (an error before it closes, a reply to nobody) and the connection is
- * retired. A subscriber connection, a RESP3 connection (push frames), a tracking or MONITOR connection
+ * retired. A subscriber connection, a tracking connection (RESP3 invalidation pushes) or a MONITOR connection
  * receives data unasked by design: it is "pinned" — a reply is awaited for its whole life, with no deadline.
  */
 export class WatchedConnection {
@@ -23,7 +23,7 @@ export class WatchedConnection {
     pinned: boolean,
     onEnd: (end: ConnectionEnd) => void,
   ) {
-    this.live = LiveSocket.wrap(socket, { ...options.socket, idleData: 'reject' });
+    this.live = LiveSocket.wrap(socket, { ...options.socket, idleData: 'reject', readTimeoutMs: 0 });
     if (pinned) this.pin();
     this.live.onClose((death: Death) => {
       const end: ConnectionEnd = {
@@ -61,7 +61,7 @@ export class WatchedConnection {
 
   #expect(): void {
     this.#awaiting = true;
-    // 0: no deadline. Lost replies are the verifier's business, not a timer's (a BLPOP may wait for hours).
-    this.live.expectReply(0);
+    // readTimeoutMs is 0 (lifeline sets it): no deadline. Lost replies are the verifier's business, not a timer's (a BLPOP may wait for hours).
+    this.live.expectReply();
   }
 }

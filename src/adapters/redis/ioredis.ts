@@ -298,7 +298,8 @@ Object.defineProperty(proto, 'stream', {
     const state = stateOf(this);
     state.stream = socket;
     if (socket === undefined || socket === null) return;
-    const pinned = this.options.protocol === 3 || this.options.monitor === true;
+    // RESP3 alone sends nothing unasked: push frames come with subscriptions and tracking, which pin.
+    const pinned = this.options.monitor === true;
     try {
       const conn = new WatchedConnection(socket, state.options, pinned, (end) => {
         state.lastCause = end.error;

@@ -51,7 +51,7 @@ export function judge(row: ClientRow | undefined): Verdict {
   if (row.pendingOutput > 0) return { lost: false, reason: 'the reply is still on its way' };
   return {
     lost: true,
-    reason: `the server has nothing in progress for it (idle ${row.idle} s, last command ${row.cmd || 'none'})`,
+    reason: `the server has nothing in progress for this connection (idle ${row.idle} s, last command ${row.cmd || 'none'})`,
   };
 }
 
@@ -60,8 +60,8 @@ export class RedisReplyLostError extends LifelineError {
   constructor(endpoint: string, silentMs: number, reason: string) {
     super(
       'LIFELINE_REDIS_REPLY_LOST',
-      `no reply from ${endpoint} for ${silentMs} ms and the server, asked on another connection (CLIENT LIST ID), ` +
-        `says ${reason}: the connection was closed. Something between client and server swallows bytes ` +
+      `no reply from ${endpoint} for ${silentMs} ms, and asked on another connection (CLIENT LIST ID), ` +
+        `${reason}: the connection was closed. Something between client and server swallows bytes ` +
         "(a proxy, a NAT, a firewall); commands in flight are handled as on any lost connection. Raise 'replyOverdueMs' if replies are legitimately slow",
     );
   }
