@@ -1,3 +1,4 @@
+import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
 import { markLost } from '../../core/lost.js';
 import { AcquireTimeoutError } from '../../pool/index.js';
@@ -18,6 +19,7 @@ export class PgConnectionLostError extends LifelineError {
     this.host = host;
   }
 }
+brand(PgConnectionLostError, 'PgConnectionLostError');
 markLost(PgConnectionLostError.prototype, 'not-sent');
 
 /**
@@ -38,6 +40,7 @@ export class PgTransactionLostError extends LifelineError {
     this.host = host;
   }
 }
+brand(PgTransactionLostError, 'PgTransactionLostError');
 
 /** No host in the list accepted a connection matching target_session_attrs. */
 export class PgNoHostError extends LifelineError {
@@ -49,6 +52,7 @@ export class PgNoHostError extends LifelineError {
     );
   }
 }
+brand(PgNoHostError, 'PgNoHostError');
 
 function describe(error: unknown): string {
   if (error instanceof Error) {
@@ -81,6 +85,7 @@ export class PgConnectError extends LifelineError {
     this.final = final;
   }
 }
+brand(PgConnectError, 'PgConnectError');
 
 /**
  * The `Client` class given to the pool connected nothing over the socket lifeline handed it (`stream`):
@@ -97,6 +102,7 @@ export class PgUnsupportedClientError extends LifelineError {
     );
   }
 }
+brand(PgUnsupportedClientError, 'PgUnsupportedClientError');
 
 /** pg.Pool's text for a connect that timed out, which applications match on; lifeline's own text follows it. */
 export const PG_CONNECT_TIMEOUT = 'timeout exceeded when trying to connect';

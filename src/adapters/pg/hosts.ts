@@ -1,4 +1,5 @@
 import type { PoolConfig } from 'pg';
+import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
 
 /** libpq's target_session_attrs: which kind of server a new connection must land on. */
@@ -39,6 +40,7 @@ export class PgConfigError extends LifelineError {
     super('LIFELINE_PG_CONFIG', redact(message));
   }
 }
+brand(PgConfigError, 'PgConfigError');
 
 const DEFAULT_PORT = 5432;
 
