@@ -4,7 +4,7 @@
 // 90–110 ms of idle, on one connection.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { request, Agent as UndiciAgent } from 'undici';
+import { type Dispatcher, request, Agent as UndiciAgent } from 'undici';
 import { Agent, fetch, interceptor, OutcomeUnknownError } from '../../../src/adapters/http/index.js';
 import { doubled, type Origin, raceRun, resetIdleRequests, type Send, startOrigin } from './support.js';
 
