@@ -2,7 +2,8 @@
 // housekeeping and after a check's event-loop turn; dead-at-birth reads the same contained alive()), deaths
 // reported once, and the pre-handout check (one event-loop turn so pending FIN/RST events land, then a ping)
 // that is also the idle keepalive.
-import { coarseNow, timerMs } from '../core/time.js';
+import { timerMs } from '../core/time.js';
+import { poolNow } from './clock.js';
 import type { PoolCore } from './core.js';
 import { type Entry, EntryState } from './entry.js';
 import { FactoryCallbackError, PingTimeoutError } from './errors.js';
@@ -34,16 +35,20 @@ export class Checker<T> {
   /**
    * The dead-check: why `entry` must not be lent ('dead': onDeath fired, alive() false or alive() threw;
    * 'lifetime': past its jittered lifetime), or undefined when it is usable. A death found here is reported
-   * ('death' once; a throwing alive() also on 'error').
+   * ('death' once; a throwing alive() also on 'error'). Small on purpose: it runs twice per acquire+release
+   * and must inline into the hot path.
    */
   unusable(entry: Entry<T>, now: number): 'dead' | 'lifetime' | undefined {
-    if (entry.diedAt < 0) {
-      const error = this.aliveError(entry);
-      if (error === undefined) return now >= entry.expiresAt ? 'lifetime' : undefined;
-      this.reportDeath(entry, error ?? undefined);
-      if (error !== null) this.core.emitError(error);
-    }
+    if (entry.diedAt >= 0) return 'dead';
+    const error = this.aliveError(entry);
+    if (error === undefined) return now < entry.expiresAt ? undefined : 'lifetime';
+    this.reportDead(entry, error);
     return 'dead';
+  }
+
+  private reportDead(entry: Entry<T>, error: FactoryCallbackError | null): void {
+    this.reportDeath(entry, error ?? undefined);
+    if (error !== null) this.core.emitError(error);
   }
 
   /** The one "retire if unusable" path: destroys `entry` and returns true when {@link unusable} says so. */
@@ -57,7 +62,7 @@ export class Checker<T> {
   /** Records a death once ('death' event); the entry is destroyed by whoever holds it next. */
   reportDeath(entry: Entry<T>, error: Error | undefined): void {
     if (entry.diedAt >= 0) return;
-    entry.diedAt = coarseNow();
+    entry.diedAt = poolNow();
     entry.diedWith = error;
     this.core.events.emit('death', entry.resource, error);
   }
@@ -74,14 +79,14 @@ export class Checker<T> {
   start(entry: Entry<T>, waiter: Waiter<T> | undefined): void {
     entry.move(Checking);
     entry.waiter = waiter;
-    if (waiter !== undefined) waiter.state = WaiterState.Reserved;
+    if (waiter !== undefined) waiter.reserve();
     setImmediate(afterTurn, this, entry);
   }
 
   /** @internal The event-loop turn of a check has passed: pending FIN/RST events have landed by now. */
   afterTurn(entry: Entry<T>): void {
     if (entry.state !== Checking) return;
-    const reason = this.unusable(entry, coarseNow());
+    const reason = this.unusable(entry, poolNow());
     if (reason !== undefined) {
       this.finish(entry, reason);
       return;
@@ -96,7 +101,7 @@ export class Checker<T> {
     // The caller's deadline may come before the ping's: the caller then gets its timeout on time, and the
     // ping goes on to decide whether the resource stays (a slow answer is not a dead resource).
     const waiter = entry.waiter;
-    const left = waiter === undefined ? Number.POSITIVE_INFINITY : waiter.deadline - coarseNow();
+    const left = waiter === undefined ? Number.POSITIVE_INFINITY : waiter.deadline - poolNow();
     const deadlineTimer =
       left < timeoutMs
         ? setTimeout(
@@ -150,7 +155,7 @@ export class Checker<T> {
       core.destroy(entry, 'drain');
       return;
     }
-    const now = coarseNow();
+    const now = poolNow();
     entry.verifiedAt = now;
     if (waiting) {
       if (now < waiter.deadline) {

@@ -3,8 +3,9 @@
 // acting on this state sit beside it, one file each: creator.ts (creation, backoff, dead-at-birth),
 // checks.ts (the one dead-check, the pre-handout check and ping), waiters.ts (queue, deadlines, abort) and
 // housekeeper.ts (idle timeout, lifetime, keepalive, leaks); pool.ts is the public facade.
-import { coarseNow, timerMs } from '../core/time.js';
+import { timerMs } from '../core/time.js';
 import { Checker } from './checks.js';
+import { poolNow } from './clock.js';
 import { Creator } from './creator.js';
 import { Entry, EntryState, tag, taggedEntry } from './entry.js';
 import { PoolClosedError, PoolDrainingError } from './errors.js';
@@ -17,6 +18,17 @@ import { type Waiter, WaiterState } from './waiter.js';
 import { WaiterQueue } from './waiters.js';
 
 const { Idle, Checking, Busy, Destroyed } = EntryState;
+
+/** Whether 'acquire' and 'release' have listeners, so the hot path need not ask the emitter per call. */
+export class Listening {
+  acquire = false;
+  release = false;
+
+  refresh(events: PoolEmitter<unknown>): void {
+    this.acquire = events.listenerCount('acquire') > 0;
+    this.release = events.listenerCount('release') > 0;
+  }
+}
 
 export type PoolState = 'open' | 'draining' | 'closed';
 
@@ -34,6 +46,8 @@ export class PoolCore<T> {
   readonly waiters: WaiterQueue<T>;
   readonly creator: Creator<T>;
   readonly checker: Checker<T>;
+  /** Which hot-path events have listeners (kept by the Pool facade). */
+  readonly listening = new Listening();
   private readonly housekeeper: Housekeeper<T>;
 
   acquired = 0;
@@ -96,7 +110,7 @@ export class PoolCore<T> {
       entry.acquireSite = site;
       entry.leakCheckAt = now + this.options.leakDetectionMs;
     }
-    if (this.events.listenerCount('acquire') > 0) this.events.emit('acquire', entry.resource);
+    if (this.listening.acquire) this.events.emit('acquire', entry.resource);
   }
 
   lendTo(entry: Entry<T>, waiter: Waiter<T>, now: number): void {
@@ -106,9 +120,8 @@ export class PoolCore<T> {
 
   /** An entry that is usable now goes to the first waiter, else back to the idle list. */
   offer(entry: Entry<T>, now: number): void {
-    const waiter = this.waiters.shift();
-    if (waiter !== undefined) {
-      this.lendTo(entry, waiter, now);
+    if (this.waiters.length > 0) {
+      this.lendTo(entry, this.waiters.shift()!, now);
       return;
     }
     entry.move(Idle);
@@ -123,7 +136,7 @@ export class PoolCore<T> {
   /** Serves queued waiters from the idle list, then starts the creates still needed. */
   dispatch(): void {
     while (this.waiters.length > 0 && this.state === 'open') {
-      const now = coarseNow();
+      const now = poolNow();
       const entry = this.takeIdle(now);
       if (entry === undefined) break;
       this.serve(entry, this.waiters.shift()!, now);

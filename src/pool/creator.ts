@@ -3,7 +3,8 @@
 // and counts one created dead (onDeath fired during registration, or alive() false) as a failed create.
 
 import { fullJitterMs } from '../core/backoff.js';
-import { coarseNow, preciseNow, timerMs } from '../core/time.js';
+import { timerMs } from '../core/time.js';
+import { poolNow, poolPreciseNow } from './clock.js';
 import type { PoolCore } from './core.js';
 import { type Entry, EntryState } from './entry.js';
 import { CreatedDeadError, CreateTimeoutError, FactoryCallbackError } from './errors.js';
@@ -38,7 +39,7 @@ export class Creator<T> {
       const total = core.entries.size + this.pending;
       if (total >= o.max) return;
       if (core.waiters.length <= this.pending && total >= o.min) return;
-      const wait = this.notBefore - coarseNow();
+      const wait = this.notBefore - poolNow();
       if (wait > 0) {
         if (this.backoffTimer === undefined) {
           this.backoffTimer = setTimeout(() => {
@@ -114,7 +115,7 @@ export class Creator<T> {
       core.finishDrainIfDone();
       return;
     }
-    const now = preciseNow();
+    const now = poolPreciseNow();
     const o = core.options;
     const lifetime =
       o.maxLifetimeMs === Number.POSITIVE_INFINITY
@@ -183,7 +184,7 @@ export class Creator<T> {
     this.lastError = err;
     const o = core.options;
     this.notBefore =
-      coarseNow() + fullJitterMs(this.failuresInARow, o.createRetryBaseDelayMs, o.createRetryMaxDelayMs);
+      poolNow() + fullJitterMs(this.failuresInARow, o.createRetryBaseDelayMs, o.createRetryMaxDelayMs);
     if (report) core.emitError(err);
     this.pump();
   }

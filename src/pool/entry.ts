@@ -19,12 +19,18 @@ export const EntryState = {
 export type EntryState = (typeof EntryState)[keyof typeof EntryState];
 
 const { Idle, Checking, Busy, Destroyed } = EntryState;
-const TRANSITIONS: Readonly<Record<EntryState, number>> = {
-  [Idle]: Checking | Busy | Destroyed,
-  [Checking]: Idle | Busy | Destroyed,
-  [Busy]: Idle | Busy | Destroyed,
-  [Destroyed]: 0,
-};
+// Indexed by state (a packed array: one load on the hot path, where a keyed object costs a lookup).
+const TRANSITIONS: readonly number[] = [
+  0,
+  /* Idle */ Checking | Busy | Destroyed,
+  /* Checking */ Idle | Busy | Destroyed,
+  0,
+  /* Busy */ Idle | Busy | Destroyed,
+  0,
+  0,
+  0,
+  /* Destroyed */ 0,
+];
 
 const NAMES: Readonly<Record<EntryState, string>> = {
   [Idle]: 'idle',
@@ -68,7 +74,7 @@ export class Entry<T> {
   }
 
   move(to: EntryState): void {
-    if ((TRANSITIONS[this.state] & to) === 0) {
+    if ((TRANSITIONS[this.state]! & to) === 0) {
       throw new Error(`lifeline pool bug: resource moved from ${NAMES[this.state]} to ${NAMES[to]}`);
     }
     this.state = to;

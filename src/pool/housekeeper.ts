@@ -1,6 +1,6 @@
 // Housekeeping: a periodic, unref'd task over the idle resources (dead ones retired, lifetime with jitter,
 // idle timeout above min, keepalive checks) and the lent-out ones (leak detection), then creates up to min.
-import { preciseNow } from '../core/time.js';
+import { poolPreciseNow } from './clock.js';
 import type { PoolCore } from './core.js';
 import { EntryState } from './entry.js';
 
@@ -24,7 +24,7 @@ export class Housekeeper<T> {
   run(): void {
     const core = this.core;
     if (core.state !== 'open') return;
-    const now = preciseNow();
+    const now = poolPreciseNow();
     const o = core.options;
     // Front to back is least to most recently released, so idle timeout removes the coldest first.
     for (const entry of core.idle.toArray()) {

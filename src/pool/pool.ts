@@ -1,9 +1,11 @@
 // The Pool facade: the public API (acquire, release, use, failWaiting, drain, stats) and the hot path of
 // lending an idle resource. The state and the tasks behind it live in core.ts and the files it names.
+
 import { EventEmitter } from 'node:events';
 import { brand } from '../core/brand.js';
+import { guardedEmit } from '../core/events.js';
 import { InvalidOptionError } from '../core/options.js';
-import { coarseNow } from '../core/time.js';
+import { poolNow } from './clock.js';
 import { PoolCore } from './core.js';
 import { EntryState } from './entry.js';
 import { AbortError, InvalidReleaseError, PoolClosedError, PoolDrainingError } from './errors.js';
@@ -45,11 +47,12 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
    */
   acquire(options?: AcquireOptions): Promise<T> {
     const core = this.core;
-    // Hot path: no options, nobody queued, an idle resource that needs no event-loop turn.
-    if (options === undefined && core.waiters.length === 0 && core.state === 'open') {
-      const now = coarseNow();
-      const entry = core.takeIdle(now);
-      if (entry !== undefined) {
+    if (options === undefined && core.state === 'open') {
+      const now = poolNow();
+      // Hot path: nobody queued, an idle resource that needs no event-loop turn.
+      if (core.waiters.length === 0) {
+        const entry = core.takeIdle(now);
+        if (entry === undefined) return this.queue(now, core.options.acquireTimeoutMs, undefined);
         if (now - entry.verifiedAt < core.options.validateAfterIdleMs) {
           core.lend(entry, now, core.acquireSite());
           return Promise.resolve(entry.resource);
@@ -58,8 +61,19 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
         core.checker.start(entry, waiter);
         return waiter.promise;
       }
+      // The steady state under load: behind others, in arrival order.
+      return this.queue(now, core.options.acquireTimeoutMs, undefined);
     }
     return this.acquireSlow(options);
+  }
+
+  /** Queues a new waiter; starts a create if the pool may grow. */
+  private queue(now: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<T> {
+    const core = this.core;
+    const waiter = core.waiters.create(now, timeoutMs, signal, core.acquireSite());
+    core.waiters.push(waiter);
+    if (core.entries.size + core.creator.pending < core.options.max) core.creator.pump();
+    return waiter.promise;
   }
 
   private acquireSlow(options: AcquireOptions | undefined): Promise<T> {
@@ -74,20 +88,17 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
       core.waiters.aborts++;
       return Promise.reject(new AbortError(signal.reason));
     }
-    const now = coarseNow();
+    const now = poolNow();
     const timeoutMs = options?.timeoutMs ?? core.options.acquireTimeoutMs;
-    const waiter = core.waiters.create(now, timeoutMs, signal, core.acquireSite());
     if (core.waiters.length === 0) {
       const entry = core.takeIdle(now);
       if (entry !== undefined) {
+        const waiter = core.waiters.create(now, timeoutMs, signal, core.acquireSite());
         core.serve(entry, waiter, now);
         return waiter.promise;
       }
     }
-    core.waiters.push(waiter);
-    // Checked here first because a full pool with a queue is the steady state under load.
-    if (core.entries.size + core.creator.pending < core.options.max) core.creator.pump();
-    return waiter.promise;
+    return this.queue(now, timeoutMs, signal);
   }
 
   /**
@@ -106,14 +117,12 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
       throw new InvalidReleaseError();
     }
     core.released++;
-    // emit() builds an arguments array even with no listener; asked per call, not tracked, so
-    // removeAllListeners() (which drops any tracking listeners too) cannot make events go missing.
-    if (this.listenerCount('release') > 0) this.emit('release', resource);
+    if (core.listening.release) this.emit('release', resource);
     if (options !== undefined && (options.destroy === true || options.error !== undefined)) {
       core.destroy(entry, 'released-destroy');
       return;
     }
-    const now = coarseNow();
+    const now = poolNow();
     if (core.checker.retireIfUnusable(entry, now)) return;
     if (core.state !== 'open') {
       core.destroy(entry, 'drain');
@@ -169,15 +178,34 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
   stats(): PoolStats {
     return this.core.stats();
   }
-
-  /**
-   * Whether `resource` (this pool's) is past its lifetime: `maxLifetimeMs` shortened by its own jitter, on
-   * the pool's clock. Such a resource is retired when released. For an owner that reports lifetimes (pg's
-   * expiredCount) without keeping a clock of its own.
-   */
-  expired(resource: T): boolean {
-    const entry = this.core.entryOf(resource);
-    return entry !== undefined && coarseNow() >= entry.expiresAt;
-  }
 }
 brand(Pool, 'Pool');
+// Listeners under core/events.ts's rule: a throwing one is rethrown on the next tick, never into the pool's state.
+Object.defineProperty(Pool.prototype, 'emit', { value: guardedEmit, configurable: true, writable: true });
+
+// emit() builds an arguments array even with no listener, and listenerCount() per operation costs ~7% of an
+// acquire+release; so the pool keeps flags of which hot-path events have listeners, refreshed after every
+// method that adds or removes one. once() wrappers and removeAllListeners() go through these methods too, so
+// the flags cannot go stale (test/pool/events.test.ts).
+const MUTATORS = [
+  'addListener',
+  'on',
+  'prependListener',
+  'once',
+  'prependOnceListener',
+  'removeListener',
+  'off',
+  'removeAllListeners',
+] as const;
+for (const name of MUTATORS) {
+  const original = EventEmitter.prototype[name] as (this: EventEmitter, ...args: unknown[]) => unknown;
+  Object.defineProperty(Pool.prototype, name, {
+    configurable: true,
+    writable: true,
+    value: function (this: Pool<unknown>, ...args: unknown[]): unknown {
+      const result = original.apply(this, args);
+      (this as unknown as { core: PoolCore<unknown> }).core.listening.refresh(this);
+      return result;
+    },
+  });
+}

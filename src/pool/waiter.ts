@@ -1,3 +1,6 @@
+// One pending acquire: its promise, deadline, signal and state. Reused once answered when nothing else can
+// still refer to it (see WaiterQueue.recycle).
+
 /** Where an acquire call is: queued, holding a reserved resource under check, or answered. */
 export const WaiterState = { Queued: 1, Reserved: 2, Settled: 3 } as const;
 export type WaiterState = (typeof WaiterState)[keyof typeof WaiterState];
@@ -5,6 +8,8 @@ export type WaiterState = (typeof WaiterState)[keyof typeof WaiterState];
 /** What a waiter calls back into when its AbortSignal fires. */
 export interface WaiterOwner<T> {
   abortWaiter(waiter: Waiter<T>): void;
+  /** Takes back a fulfilled waiter nothing refers to any more, for reuse. */
+  recycle(waiter: Waiter<T>): void;
 }
 
 // The Promise executor is a shared function reading this slot instead of a closure made per acquire.
@@ -21,23 +26,24 @@ function bind(resolve: (value: never) => void, reject: (error: Error) => void): 
  */
 export class Waiter<T> {
   state: WaiterState = WaiterState.Queued;
-  readonly promise: Promise<T>;
+  promise!: Promise<T>;
   resolve!: (value: T) => void;
   reject!: (error: Error) => void;
   readonly owner: WaiterOwner<T>;
-  readonly deadline: number;
-  readonly timeoutMs: number;
-  readonly signal: AbortSignal | undefined;
-  readonly site: Error | undefined;
+  deadline = 0;
+  timeoutMs = 0;
+  signal: AbortSignal | undefined = undefined;
+  site: Error | undefined = undefined;
+  /** Once reserved for a check, a timer may still hold it: such a waiter is never reused. */
+  reserved = false;
 
-  constructor(
-    owner: WaiterOwner<T>,
-    deadline: number,
-    timeoutMs: number,
-    signal: AbortSignal | undefined,
-    site: Error | undefined,
-  ) {
+  constructor(owner: WaiterOwner<T>) {
     this.owner = owner;
+  }
+
+  /** (Re)starts it as a new, queued acquire with a new promise. */
+  init(deadline: number, timeoutMs: number, signal: AbortSignal | undefined, site: Error | undefined): this {
+    this.state = WaiterState.Queued;
     this.deadline = deadline;
     this.timeoutMs = timeoutMs;
     this.signal = signal;
@@ -48,6 +54,13 @@ export class Waiter<T> {
     );
     binding = undefined;
     if (signal !== undefined) signal.addEventListener('abort', this);
+    return this;
+  }
+
+  /** Reserved for a resource under check. */
+  reserve(): void {
+    this.state = WaiterState.Reserved;
+    this.reserved = true;
   }
 
   handleEvent(): void {
@@ -56,7 +69,11 @@ export class Waiter<T> {
 
   fulfil(value: T): void {
     this.settle();
-    this.resolve(value);
+    const resolve = this.resolve;
+    // Only the queue and the pool's lending code referred to a waiter that was never reserved and had no
+    // signal; both are done with it now.
+    if (!this.reserved && this.signal === undefined) this.owner.recycle(this);
+    resolve(value);
   }
 
   fail(error: Error): void {

@@ -1,13 +1,18 @@
 // The waiters: acquires queued for a resource, in arrival order, with one timer for all their deadlines and
 // their AbortSignals. A waiter costs no timer of its own; the one timer is armed at the earliest deadline.
-import { preciseNow, timerMs } from '../core/time.js';
+import { timerMs } from '../core/time.js';
+import { poolPreciseNow } from './clock.js';
 import { AbortError, AcquireTimeoutError } from './errors.js';
 import { Deque } from './queue.js';
 import type { PoolStats } from './stats.js';
 import { Waiter, type WaiterOwner, WaiterState } from './waiter.js';
 
+/** Answered waiters kept for reuse, at most (a burst beyond this allocates as usual). */
+const MAX_FREE = 256;
+
 export class WaiterQueue<T> implements WaiterOwner<T> {
   private readonly queue = new Deque<Waiter<T>>();
+  private readonly free: Waiter<T>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly onDeadline = (): void => this.expire();
@@ -29,7 +34,16 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
     signal: AbortSignal | undefined,
     site: Error | undefined,
   ): Waiter<T> {
-    return new Waiter<T>(this, now + timeoutMs, timeoutMs, signal, site);
+    const waiter = this.free.pop() ?? new Waiter<T>(this);
+    return waiter.init(now + timeoutMs, timeoutMs, signal, site);
+  }
+
+  /** @internal Keeps a fulfilled waiter for reuse: an acquire under load then allocates only its promise. */
+  recycle(waiter: Waiter<T>): void {
+    if (this.free.length < MAX_FREE) {
+      waiter.site = undefined;
+      this.free.push(waiter);
+    }
   }
 
   /** Queues at the back. */
@@ -40,7 +54,7 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
 
   /** Puts a waiter whose reserved resource failed its check back at the head: it keeps its place. */
   requeueFront(waiter: Waiter<T>): void {
-    waiter.state = WaiterState.Queued;
+    waiter.state = WaiterState.Queued; // still marked reserved: a check's timer may hold it
     this.queue.unshift(waiter);
     if (waiter.deadline < this.timerAt) this.arm(waiter.deadline);
   }
@@ -86,7 +100,7 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
     this.timerAt = at;
     // Ref'd on purpose: while someone awaits an acquire the process must not exit under them. Durations
     // past what a Node timer holds are clamped; the timer re-arms for what is left, so it stays exact.
-    this.timer = setTimeout(this.onDeadline, timerMs(Math.max(0, at - preciseNow())));
+    this.timer = setTimeout(this.onDeadline, timerMs(Math.max(0, at - poolPreciseNow())));
   }
 
   disarm(): void {
@@ -99,7 +113,7 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
   private expire(): void {
     this.timer = undefined;
     this.timerAt = Number.POSITIVE_INFINITY;
-    const now = preciseNow();
+    const now = poolPreciseNow();
     let next = Number.POSITIVE_INFINITY;
     // The state as it was when the deadline hit, the timed-out waiters included.
     const stats = this.queue.length > 0 ? this.stats() : undefined;
