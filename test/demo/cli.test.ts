@@ -69,7 +69,7 @@ describe('lifeline demo (CLI)', { timeout: 120_000 }, () => {
     assert.match(r.stdout, /Usage: lifeline demo/);
     assert.match(r.stdout, /--database-url/);
     // The drivers, and the default driver's scenarios.
-    assert.match(r.stdout, /^Drivers:\n {2}pg {2}pg\.Pool vs lifeline-net\/pg/m);
+    assert.match(r.stdout, /^Drivers:\n {2}pg +pg\.Pool vs lifeline-net\/pg/m);
     assert.match(r.stdout, /^Scenarios \(pg\): baseline, fin-all, /m);
   });
 
