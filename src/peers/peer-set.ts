@@ -17,7 +17,7 @@ import {
 import { OutlierPolicy } from './outlier.js';
 import { PeerEntry, type PeerState, type Pending, peerTransitions } from './peer.js';
 import type { PhiOptions } from './phi.js';
-import { type PeerResult, type QuorumHost, type QuorumOptions, runQuorum } from './quorum.js';
+import { NO_OPTIONS, type PeerResult, type QuorumHost, type QuorumOptions, runQuorum } from './quorum.js';
 import { newStats, type PeerSetStats, type PeerStats } from './stats.js';
 import { HedgeThrottle } from './throttle.js';
 
@@ -226,18 +226,18 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
   }
 
   /** k answers from k peers, with alternates and hedging; resolves in the order the answers came. */
-  quorum<T>(k: number, fn: PeerCall<P, T>, options: QuorumOptions = {}): Promise<PeerResult<P, T>[]> {
+  quorum<T>(k: number, fn: PeerCall<P, T>, options: QuorumOptions = NO_OPTIONS): Promise<PeerResult<P, T>[]> {
     if (this.closed) return Promise.reject(new PeerSetClosedError());
     return runQuorum(this, k, fn, options);
   }
 
   /** The first answer from any peer (quorum of 1). */
-  async any<T>(fn: PeerCall<P, T>, options: QuorumOptions = {}): Promise<PeerResult<P, T>> {
+  async any<T>(fn: PeerCall<P, T>, options: QuorumOptions = NO_OPTIONS): Promise<PeerResult<P, T>> {
     return (await this.quorum(1, fn, options))[0]!;
   }
 
   /** An answer from every usable peer (quorum of all). */
-  all<T>(fn: PeerCall<P, T>, options: QuorumOptions = {}): Promise<PeerResult<P, T>[]> {
+  all<T>(fn: PeerCall<P, T>, options: QuorumOptions = NO_OPTIONS): Promise<PeerResult<P, T>[]> {
     return this.quorum(Math.max(1, this.candidates().length), fn, options);
   }
 
@@ -326,7 +326,8 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
         // of its latency, so a peer that keeps losing to hedges is asked later next time.
         const elapsed = this.clock() - started;
         if (!(elapsed <= entry.latencyMs)) entry.recordLatency(elapsed);
-        settle(new ExecAbortedError(signal?.reason));
+        const reason: unknown = signal?.reason;
+        settle(reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason));
       };
       const timer = setTimeout(() => {
         entry.recordLatency(timeoutMs);

@@ -32,6 +32,10 @@ export const DRIVERS: Readonly<Record<string, DriverEntry>> = {
     summary: 'pg.Pool vs lifeline-net/pg (default: an embedded Postgres, PGlite)',
     load: async () => (await import('./pg.js')).pgDriver,
   },
+  grid: {
+    summary: 'a naive k-of-n client vs lifeline-net/peers on a storage grid of 10 HTTP peers (incident 2)',
+    load: async () => (await import('./grid.js')).gridDriver,
+  },
 };
 
 /** Error thrown by findDriver: the name is not one of DRIVERS. */
