@@ -1,5 +1,6 @@
-// What one side (one pool) of one scenario did, measured from the application's point of view: an op
-// is one `pool.query` as the app's code sees it, including whatever retries the pool does inside.
+// What one side (one client) of one scenario did, measured from the application's point of view: an op
+// is one read or write as the app's code sees it (for pg, one `pool.query`), including whatever retries
+// the client does inside.
 
 export type OpKind = 'read' | 'write';
 
