@@ -27,7 +27,11 @@ test('expiredCount counts a lent client as expired exactly when its release reti
       counted.push(before - pool.expiredCount === 1);
       retiredOnRelease.push(retired.has(client));
     }
-    assert.deepEqual(counted, retiredOnRelease, 'counted as expired = retired when released, client by client');
+    assert.deepEqual(
+      counted,
+      retiredOnRelease,
+      'counted as expired = retired when released, client by client',
+    );
     assert.equal(pool.expiredCount, 0);
   } finally {
     await pool.end();
