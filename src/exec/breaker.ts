@@ -1,5 +1,6 @@
 import { backoffCeilingMs } from '../core/backoff.js';
 import { brand } from '../core/brand.js';
+import { Listeners } from '../core/events.js';
 import {
   badNumberArgument,
   InvalidOptionError,
@@ -94,7 +95,7 @@ export class CircuitBreaker {
   private failedProbes = 0;
   private probesInFlight = 0;
   private probeSuccesses = 0;
-  private readonly listeners = new Set<(event: BreakerStateEvent) => void>();
+  private readonly listeners = new Listeners<BreakerStateEvent>();
   // first: successes, second: failures.
   private readonly window: SlidingCounts;
 
@@ -247,13 +248,8 @@ export class CircuitBreaker {
       to === 'open'
         ? { breaker: this.name, from, to, at: now, retryAt: this.reopenAt }
         : { breaker: this.name, from, to, at: now };
-    for (const listener of this.listeners) {
-      try {
-        listener(event);
-      } catch {
-        // A listener's bug must not corrupt the breaker's state.
-      }
-    }
+    // core/events.ts's rule: a throwing listener cannot corrupt the breaker's state; its error is rethrown later.
+    this.listeners.emit(event);
   }
 }
 brand(CircuitBreaker, 'CircuitBreaker');
