@@ -1,3 +1,4 @@
+import { listenerFailed, notify } from '../core/events.js';
 import type { BreakerStateEvent } from './breaker.js';
 import type { Classification } from './classify/classification.js';
 import type { Host } from './hosts.js';
@@ -106,10 +107,11 @@ export function toSink(events: ExecEvents | EmitterLike): EventSink {
           ? (name) => (emitter.listenerCount as (name: string) => number)(name) > 0
           : () => true,
       send(name, event) {
+        // core/events.ts's rule: a listener's throw never breaks the call it observes; it is rethrown later.
         try {
           emitter.emit(name, event);
-        } catch {
-          // A listener's bug must not break the call it observes.
+        } catch (error) {
+          listenerFailed(error);
         }
       },
     };
@@ -119,11 +121,8 @@ export function toSink(events: ExecEvents | EmitterLike): EventSink {
   return {
     wants: (name) => typeof handler(name) === 'function',
     send(name, event) {
-      try {
-        handler(name)?.call(callbacks, event);
-      } catch {
-        // A listener's bug must not break the call it observes.
-      }
+      const listener = handler(name);
+      if (listener !== undefined) notify(listener, event, callbacks);
     },
   };
 }

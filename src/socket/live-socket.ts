@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { brand } from '../core/brand.js';
+import { guardedEmit, notify } from '../core/events.js';
 import { LifelineError, redact } from '../core/errors.js';
 import { checkOption, InvalidOptionError } from '../core/options.js';
 import {
@@ -605,16 +606,8 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     this.emit('death', death);
     const hooks = [...this.#hooks];
     this.#hooks.clear();
-    for (const { hook } of hooks) {
-      try {
-        hook(death);
-      } catch (hookError) {
-        // A failing hook must not stop the others; it surfaces like a throwing event listener would.
-        process.nextTick(() => {
-          throw hookError;
-        });
-      }
-    }
+    // core/events.ts's rule: a failing hook does not stop the others; its error is rethrown on the next tick.
+    for (const { hook } of hooks) notify(hook, death);
   }
 
   #moveTo(next: LiveState): void {
@@ -645,3 +638,5 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
   }
 }
 brand(LiveSocket, 'LiveSocket');
+// Listeners of 'state' and 'death' under core/events.ts's rule: a throw cannot stop a transition half-way.
+Object.defineProperty(LiveSocket.prototype, 'emit', { value: guardedEmit, configurable: true, writable: true });
