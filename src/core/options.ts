@@ -1,3 +1,4 @@
+// Option and argument validation, once at construction: the rules, InvalidOptionError, describe().
 import { brand } from './brand.js';
 import { LifelineError } from './errors.js';
 import { redact } from './redact.js';

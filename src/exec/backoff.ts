@@ -1,3 +1,4 @@
+// RetryPolicy: how many attempts, and the full-jitter delay between them (core/backoff.ts).
 import { fullJitterMs } from '../core/backoff.js';
 import { brand } from '../core/brand.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';

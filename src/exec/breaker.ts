@@ -1,3 +1,4 @@
+// CircuitBreaker: one target's closed/open/half-open state, driven by the calls' verdicts.
 import { backoffCeilingMs } from '../core/backoff.js';
 import { brand } from '../core/brand.js';
 import { Listeners } from '../core/events.js';

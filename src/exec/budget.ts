@@ -1,3 +1,4 @@
+// RetryBudget: a token bucket fed by successes that bounds retries and hedges.
 import { brand } from '../core/brand.js';
 import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../core/options.js';
 import { SlidingCounts } from './window.js';

@@ -1,3 +1,4 @@
+// execute()'s typed events and the sink that delivers them under core/events.ts's listener rule.
 import { listenerFailed, notify } from '../core/events.js';
 import type { BreakerStateEvent } from './breaker.js';
 import type { Classification } from './classify/classification.js';

@@ -1,3 +1,4 @@
+// HedgePolicy: when a second attempt of an idempotent operation starts (the observed latency percentile).
 import { brand } from '../core/brand.js';
 import {
   badNumberArgument,

@@ -1,3 +1,4 @@
+// HostSet: many endpoints with a breaker each, failover, read/write routing and health probes.
 import { brand } from '../core/brand.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 import {

@@ -1,3 +1,4 @@
+// Toxiproxy's listen/upstream address form (`host:port`, `[v6]:port`, `:port`), parsed and checked.
 import { describe } from '../core/options.js';
 import { InvalidProxyError } from './errors.js';
 

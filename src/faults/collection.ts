@@ -1,3 +1,4 @@
+// The set of named proxies the control API manages, and Toxiproxy's populate format.
 import { formatAddress, parseAddress } from './address.js';
 import { InvalidProxyError, ProxyExistsError, ProxyNotFoundError } from './errors.js';
 import { nameProblem } from './names.js';

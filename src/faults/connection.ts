@@ -1,3 +1,4 @@
+// One proxied connection: the client's socket and the upstream one, joined by a link per direction.
 import net from 'node:net';
 import type { HostPort } from './address.js';
 import { Link, type LinkOwner } from './link.js';

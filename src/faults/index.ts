@@ -1,3 +1,4 @@
+// The `lifeline-net/faults` entry point: FaultProxy, its toxics, the Toxiproxy-compatible API, netns hosts.
 export { type HostPort, parseAddress } from './address.js';
 export { ProxyCollection, type ProxyConfig } from './collection.js';
 export {

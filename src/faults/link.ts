@@ -1,3 +1,4 @@
+// One direction of a proxied connection: source to destination through that stream's toxic stages.
 import type { Socket } from 'node:net';
 import { GatedStage } from './gate.js';
 import { deriveSeed, mulberry32 } from './rng.js';

@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: NetnsHost's setup, faults and teardown are one lifecycle over the same namespace,
+// veth pair and iptables rules; the proxy's userspace faults live in proxy.ts and toxics/.
 import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';

@@ -1,3 +1,4 @@
+// FaultProxy: a TCP proxy whose connections pass through toxics, per direction, with a seeded RNG.
 import net from 'node:net';
 import { brand } from '../core/brand.js';
 import { formatAddress, type HostPort, parseAddress } from './address.js';

@@ -1,3 +1,4 @@
+// The control server: Toxiproxy's HTTP API (same routes and JSON) over a ProxyCollection, plus metrics.
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { LifelineError } from '../core/errors.js';

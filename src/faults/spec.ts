@@ -1,3 +1,4 @@
+// Toxic specs as given to addToxic or the API: checked, with Toxiproxy's defaults filled in.
 import { describe, MAX_TIMER_MS } from '../core/options.js';
 import { InvalidToxicError } from './errors.js';
 import { nameProblem } from './names.js';

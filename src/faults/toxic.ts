@@ -1,3 +1,4 @@
+// The toxic model: types, streams, targeting, attribute schemas, and the stage every toxic runs as.
 import { describe, MAX_TIMER_MS } from '../core/options.js';
 import { InvalidToxicError } from './errors.js';
 

@@ -1,3 +1,4 @@
+// The `lifeline-net/peers` entry point: PeerSet, quorum calls and their options.
 export {
   type DownCause,
   MembershipResolveError,

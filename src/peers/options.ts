@@ -1,3 +1,4 @@
+// PeerSet's options and the transport type (one call to one peer), checked once.
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 import type { IncidentLine, PeerLogger } from './incidents.js';
 import type { Membership } from './membership.js';

@@ -1,3 +1,7 @@
+// Over 400 lines on purpose: the set's state (members, detector checks, heartbeats, and the call path with
+// its adaptive timeout, PeerLostError and late answers) is one object whose parts all read and move the same
+// per-peer entries; quorum, the detector, outlier ejection, the throttle and the incident log have files
+// of their own.
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
 import type { LifelineError } from '../core/errors.js';

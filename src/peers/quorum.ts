@@ -1,3 +1,4 @@
+// quorum(k, op): k successes from the peers, hedged to alternates, the rest aborted when satisfied.
 import { InvalidOptionError, type OptionRules, timerMs, validateOptions } from '../core/options.js';
 import { DeadlineExceededError, ExecAbortedError } from '../exec/index.js';
 import { QuorumFailedError } from './errors.js';

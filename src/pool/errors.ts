@@ -1,3 +1,4 @@
+// Pool's errors: acquire and create timeouts, draining and closed pools, misused releases, failing factories.
 import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 import { markLost } from '../core/lost.js';

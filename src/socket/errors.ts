@@ -1,3 +1,4 @@
+// LiveSocket's errors: one class per way a connection dies, each marked as a lost connection (core/lost.ts).
 import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 import { markLost } from '../core/lost.js';

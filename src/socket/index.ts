@@ -1,3 +1,4 @@
+// The socket layer's public surface: LiveSocket, its options, states and errors.
 export {
   ConnectFailedError,
   ConnectionResetError,

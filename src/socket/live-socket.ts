@@ -1,3 +1,5 @@
+// Over 400 lines on purpose: LiveSocket is one state machine over one socket, and every event that moves it
+// reads the same private state; its options, TCP helpers, states, errors and reply watch live beside it.
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';

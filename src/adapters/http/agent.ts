@@ -1,3 +1,4 @@
+// undici's Agent made lifeline's: pooled sockets watched by LiveSocket, idle cuts honoured, safe retries.
 import { type Dispatcher, Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { type ConnectOption, lifelineConnector } from './connector.js';
 import { interceptorFor } from './interceptor.js';

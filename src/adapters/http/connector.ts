@@ -1,3 +1,4 @@
+// undici's `connect` option made lifeline's: every socket it opens watched, each request tied to its socket.
 import type net from 'node:net';
 import { buildConnector } from 'undici';
 import { SocketWatch } from './idle.js';

@@ -1,3 +1,5 @@
+// A node:http Agent made lifeline's: watched sockets, idle cuts, reuse of a just-closed socket retried when
+// safe.
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';

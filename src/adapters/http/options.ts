@@ -1,3 +1,4 @@
+// What lifeline adds to an HTTP client (options under `lifeline`), checked once.
 import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import {
   CircuitBreaker,

@@ -1,3 +1,4 @@
+// One HTTP request through execute(): whether its body can be replayed and its failure retried.
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Attempt, ExecAbortedError, execute } from '../../exec/index.js';

@@ -1,3 +1,4 @@
+// One pooled pg client as lifeline sees it: its LiveSocket, its state, and closing it.
 import net from 'node:net';
 import tls from 'node:tls';
 import type pg from 'pg';

@@ -1,3 +1,5 @@
+// lifeline-net/pg's errors: a lost connection, transaction or reply, a failed connect, an unusable Client
+// class.
 import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
 import { markLost } from '../../core/lost.js';

@@ -1,3 +1,4 @@
+// The `lifeline-net/pg` entry point: the drop-in Pool for pg.Pool and its errors.
 export { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 export { AcquireTimeoutError } from '../../pool/index.js';
 export { liveSocketOf } from './client.js';

@@ -1,3 +1,4 @@
+// lifeline-net/pg's options (pg's config plus `lifeline`), checked once at construction.
 import {
   checkOption,
   InvalidOptionError,

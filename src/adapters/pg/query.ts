@@ -1,3 +1,4 @@
+// One statement on one client: its deadline, CancelRequest, and what the server may have seen when it fails.
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
 import { markLost } from '../../core/lost.js';
 import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';

@@ -1,3 +1,4 @@
+// The `lifeline-net/redis` entry point: ioredis and node-redis clients made lifeline's.
 export { isReadOnly, isSafeToResend } from '../../protocols/redis-commands.js';
 export {
   RedisConnectionClosedError,

@@ -1,3 +1,4 @@
+// ioredis made lifeline's: a watched connection, and in-flight commands re-sent only when safe.
 import type net from 'node:net';
 import type { Redis as IORedis, RedisOptions } from 'ioredis';
 import type { DeathCause } from '../../socket/index.js';

@@ -1,3 +1,4 @@
+// The half_close toxic (lifeline's own): a FIN one way while the other direction stays open.
 import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
 import { TimerStage } from './timer-stage.js';
 

@@ -1,3 +1,4 @@
+// Every toxic definition by its Toxiproxy type name.
 import type { AttributeSchema, ToxicDefinition, ToxicType } from '../toxic.js';
 import { bandwidth } from './bandwidth.js';
 import { halfClose } from './half-close.js';

@@ -1,3 +1,4 @@
+// The latency toxic (Toxiproxy's): each chunk delayed by latency ± jitter, order kept.
 import { MAX_TIMER_MS } from '../../core/options.js';
 import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';

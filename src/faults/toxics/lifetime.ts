@@ -1,3 +1,4 @@
+// The lifetime toxic (lifeline's own): every connection cut at a given age, like a managed proxy's limit.
 import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
 import { TimerStage } from './timer-stage.js';
 

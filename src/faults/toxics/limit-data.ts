@@ -1,3 +1,4 @@
+// The limit_data toxic (Toxiproxy's): N bytes through, then a close.
 import { type Attributes, BaseStage, type ToxicDefinition } from '../toxic.js';
 
 const schema = {

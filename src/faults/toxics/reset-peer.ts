@@ -1,3 +1,4 @@
+// The reset_peer toxic (Toxiproxy's): an RST both ways some time after the first data.
 import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
 import { TimerStage } from './timer-stage.js';
 

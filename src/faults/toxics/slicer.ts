@@ -1,3 +1,4 @@
+// The slicer toxic (Toxiproxy's): chunks cut into small slices sent apart.
 import { MAX_TIMER_MS } from '../../core/options.js';
 import type { Attributes, ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';

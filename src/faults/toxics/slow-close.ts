@@ -1,3 +1,4 @@
+// The slow_close toxic (Toxiproxy's): the FIN passed on late.
 import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
 import { TimerStage } from './timer-stage.js';
 

@@ -1,3 +1,4 @@
+// The stall_reads toxic (lifeline's own): the source stops being read, so the sender's writes back up.
 import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
 import { TimerStage } from './timer-stage.js';
 

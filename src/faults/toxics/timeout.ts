@@ -1,3 +1,4 @@
+// The timeout toxic (Toxiproxy's): a black hole, then (optionally) a close.
 import { type Attributes, ms, type Sink, type StageContext, type ToxicDefinition } from '../toxic.js';
 import { TimerStage } from './timer-stage.js';
 
