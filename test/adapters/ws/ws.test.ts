@@ -16,7 +16,9 @@ import {
 } from '../../../src/adapters/ws/index.js';
 import { InvalidOptionError } from '../../../src/core/options.js';
 import type { FaultProxy } from '../../../src/faults/index.js';
+import { NetnsHost } from '../../../src/faults/index.js';
 import { proxyTo, sleep, until } from '../../faults/helpers.js';
+import { requireNetns } from '../../support/tools.js';
 
 const FAST = { heartbeat: { intervalMs: 100, timeoutMs: 200 } };
 
@@ -35,8 +37,8 @@ async function wsServer(
   return { server, connections, proxy, port };
 }
 
-async function client(t: TestContext, port: number): Promise<WatchedWebSocket> {
-  const ws = new WebSocket(`ws://127.0.0.1:${port}`);
+async function client(t: TestContext, port: number, host = '127.0.0.1'): Promise<WatchedWebSocket> {
+  const ws = new WebSocket(`ws://${host}:${port}`);
   const watched = watch(ws, FAST);
   t.after(() => ws.terminate());
   await once(ws, 'open');
@@ -113,4 +115,30 @@ test('bad heartbeat options are refused at construction', () => {
   assert.throws(() => watch(ws, { heartbeat: { intervalMs: -1 } }), InvalidOptionError);
   assert.throws(() => watch(ws, { heartbeat: { timeoutMs: Number.NaN } }), InvalidOptionError);
   ws.terminate();
+});
+
+test('kernel-level silence (iptables DROP in a network namespace) is found by the heartbeat on both sides', {
+  timeout: 20_000,
+}, async (t) => {
+  if (!requireNetns(t)) return;
+  const host = await NetnsHost.create();
+  t.after(() => host.destroy());
+  const server = new WebSocketServer({ port: 0, host: host.gatewayAddress });
+  await once(server, 'listening');
+  const connections = watchServer(server, FAST);
+  t.after(() => {
+    for (const c of server.clients) c.terminate();
+    server.close();
+  });
+  const { port } = await host.serve((server.address() as AddressInfo).port);
+  const watched = await client(t, port, host.address);
+  await until(() => connections.list().length === 1);
+  const serverSide = connections.of([...server.clients][0] as WebSocket);
+  assert.ok(serverSide);
+  await host.blackhole();
+  const [reason] = await once(watched, 'dead');
+  assert.equal(reason.cause, 'heartbeat');
+  await until(() => serverSide.closeReason !== undefined);
+  assert.equal(serverSide.closeReason?.cause, 'heartbeat');
+  assert.deepEqual(connections.list(), []);
 });
