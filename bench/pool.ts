@@ -2,10 +2,15 @@
 // one run, with 1 and 64 borrowers over 10 resources. lifeline runs with its liveness checks on: alive() is
 // evaluated on every handout and release, and validateAfterIdleMs is at its default. Rounds of the pools
 // are interleaved so machine noise (other work on the same cores) hits them alike; the median round counts.
-// Standalone: `node --import tsx bench/pool.ts` (≈ 30 s).
-import { EventEmitter } from 'node:events';
+// The floor row is an ideal pool (one resolved promise per acquire, nothing per release) in the same run.
+// The memory row: heap and RSS of 1,000 idle pooled TCP connections, lifeline's Pool against pg-pool, each
+// in a fresh child process (see memoryChild). Standalone: `node --expose-gc --import tsx bench/pool.ts`.
+import { spawn } from 'node:child_process';
+import { EventEmitter, once } from 'node:events';
 import { createRequire } from 'node:module';
+import net from 'node:net';
 import os from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as genericPool from 'generic-pool';
 import { Pool as TarnPool } from 'tarn';
 import { Pool } from '../src/pool/index.js';
@@ -14,6 +19,8 @@ const RESOURCES = 10;
 const OPS_PER_ROUND = 100_000;
 const WARMUP_ROUNDS = 3;
 const ROUNDS = 9;
+const CONNECTIONS = 1000;
+const MEMORY_RUNS = 3;
 const FLOOR = 'floor: ideal pool (`Promise.resolve(resource)`, no-op release)';
 
 /** The resource: what a LiveSocket-backed factory would read in alive(). */
@@ -185,6 +192,137 @@ function formatOps(ops: number): string {
   return ops >= 1e6 ? `${(ops / 1e6).toFixed(2)} M` : `${(ops / 1e3).toFixed(0)} k`;
 }
 
+// ——— memory: 1,000 idle pooled TCP connections ————————————————————————————————————————————————————————
+// Both pools hold the same thing, a connected raw net.Socket per resource, so the difference is the pools'
+// own bookkeeping: lifeline's Pool<net.Socket> (alive() = not destroyed, timeouts off) against pg-pool with a
+// Client that is a raw socket and nothing else (pg.Client's parser and buffers would be charged to pg-pool
+// otherwise). Each runs in a fresh child process that loads the same modules; the server is the parent, so
+// the accepted sockets are not in the measured process. Figures are after gc(), minus the same reading
+// before the pool was made.
+
+function openSocket(port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** A pg.Client stand-in for pg-pool that is one connected socket. */
+class SocketClient extends EventEmitter {
+  _queryable = true;
+  _ending = false;
+  socket: net.Socket | undefined;
+  constructor(private readonly options: { port: number }) {
+    super();
+  }
+  connect(callback: (error?: Error) => void): void {
+    openSocket(this.options.port).then((socket) => {
+      this.socket = socket;
+      callback();
+    }, callback);
+  }
+  end(callback?: () => void): void {
+    this._ending = true;
+    this.socket?.destroy();
+    if (callback) process.nextTick(callback);
+  }
+}
+
+async function fillLifeline(port: number): Promise<() => Promise<void>> {
+  const pool = new Pool<net.Socket>({
+    factory: {
+      create: () => openSocket(port),
+      destroy: (socket) => {
+        socket.destroy();
+      },
+      alive: (socket) => !socket.destroyed,
+    },
+    max: CONNECTIONS,
+    idleTimeoutMs: 0,
+    maxLifetimeMs: 0,
+    createConcurrency: 100,
+  });
+  const held = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.acquire()));
+  for (const socket of held) pool.release(socket);
+  return () => pool.drain();
+}
+
+async function fillPgPool(port: number): Promise<() => Promise<void>> {
+  const pool = new PgPool({ Client: SocketClient, port, max: CONNECTIONS, idleTimeoutMillis: 0 });
+  const held = await Promise.all(Array.from({ length: CONNECTIONS }, () => pool.connect()));
+  for (const client of held) client.release();
+  return () => pool.end();
+}
+
+async function settledUsage(): Promise<NodeJS.MemoryUsage> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) throw new Error('the memory row needs --expose-gc');
+  for (let i = 0; i < 3; i++) {
+    gc();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return process.memoryUsage();
+}
+
+/** Child mode: fills one pool and prints its heap and RSS growth as JSON. */
+async function memoryChild(which: string, port: number): Promise<void> {
+  const before = await settledUsage();
+  const close = which === 'lifeline' ? await fillLifeline(port) : await fillPgPool(port);
+  const after = await settledUsage();
+  console.log(JSON.stringify({ heap: after.heapUsed - before.heapUsed, rss: after.rss - before.rss }));
+  await close();
+}
+
+async function measureMemory(): Promise<Record<string, { heap: number; rss: number }>> {
+  const accepted = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    accepted.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => accepted.delete(socket));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as net.AddressInfo;
+  const samples: Record<string, { heap: number[]; rss: number[] }> = {
+    lifeline: { heap: [], rss: [] },
+    'pg-pool': { heap: [], rss: [] },
+  };
+  const self = fileURLToPath(import.meta.url);
+  for (let run = 0; run < MEMORY_RUNS; run++) {
+    for (const which of Object.keys(samples)) {
+      const child = spawn(
+        process.execPath,
+        ['--expose-gc', '--import', 'tsx', self, '--memory-child', which, String(port)],
+        { stdio: ['ignore', 'pipe', 'inherit'] },
+      );
+      let out = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        out += chunk;
+      });
+      const [code] = (await once(child, 'exit')) as [number | null];
+      if (code !== 0) throw new Error(`memory child ${which} exited with ${code}`);
+      const { heap, rss } = JSON.parse(out) as { heap: number; rss: number };
+      samples[which]!.heap.push(heap);
+      samples[which]!.rss.push(rss);
+    }
+  }
+  server.close();
+  for (const socket of accepted) socket.destroy();
+  const result: Record<string, { heap: number; rss: number }> = {};
+  for (const [which, s] of Object.entries(samples)) {
+    result[which] = { heap: median(s.heap), rss: median(s.rss) };
+  }
+  return result;
+}
+
+function formatBytes(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(2)} MB`;
+}
+
 async function main(): Promise<void> {
   const contenders = [await lifeline(), await pgPool(), await tarn(), await generic(), floor()];
   const results = new Map<string, Record<number, number>>();
@@ -223,6 +361,26 @@ async function main(): Promise<void> {
     ]);
     console.log(`| ${name} | ${cells.join(' | ')} |`);
   }
+
+  const memory = await measureMemory();
+  const ours = memory.lifeline!;
+  const theirs = memory['pg-pool']!;
+  console.log(
+    `\n${CONNECTIONS} idle pooled TCP connections to a local server, growth after gc(), median of ${MEMORY_RUNS} runs in fresh processes:\n`,
+  );
+  console.log('| Pool | heap | RSS |');
+  console.log('|---|---:|---:|');
+  console.log(`| lifeline Pool | ${formatBytes(ours.heap)} | ${formatBytes(ours.rss)} |`);
+  console.log(`| pg-pool | ${formatBytes(theirs.heap)} | ${formatBytes(theirs.rss)} |`);
+  console.log(
+    `| ratio lifeline / pg-pool | ${(ours.heap / theirs.heap).toFixed(2)}× | ${(ours.rss / theirs.rss).toFixed(2)}× |`,
+  );
 }
 
-await main();
+if (process.argv[2] === '--memory-child') {
+  await memoryChild(process.argv[3]!, Number(process.argv[4]));
+} else if (process.argv[2] === '--memory') {
+  console.log(JSON.stringify(await measureMemory()));
+} else {
+  await main();
+}
