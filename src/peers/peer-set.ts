@@ -58,10 +58,6 @@ function codeOf(error: unknown): string {
 }
 
 /**
- * Why this file is over 300 lines: the set's state (members, detector checks, heartbeats, the call path
- * with its adaptive timeout and late answers) is one object; quorum, the detector, outlier ejection, the
- * throttle and the incident log live in their own files.
- *
  * A set of peers, each with a phi-accrual detector, a latency model and outlier ejection. A peer judged
  * down leaves the usable set with one `state` event and every call outstanding to it fails at once with
  * PeerLostError; quorum() asks k peers, sends to alternates on failure and hedges past the hedge delay.
@@ -333,12 +329,16 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
         const reason: unknown = signal?.reason;
         settle(reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason));
       };
-      const timer = setTimeout(() => {
+      // Given up on one turn after the timer, once the loop's I/O callbacks ran: on a busy loop the timer
+      // can come due while the answer is already waiting in the kernel.
+      const giveUp = (): void => {
+        if (done) return;
         entry.recordLatency(timeoutMs);
         this.counters.slow++;
+        settle(new PeerSlowError(entry.key, timeoutMs));
         this.failed(entry, 'LIFELINE_PEER_SLOW');
-        if (!done) settle(new PeerSlowError(entry.key, timeoutMs));
-      }, timerMs(timeoutMs));
+      };
+      const timer = setTimeout(() => setImmediate(giveUp), timerMs(timeoutMs));
       entry.outstanding.add(pending);
       signal?.addEventListener('abort', onAbort, { once: true });
       let result: Promise<T>;

@@ -108,10 +108,12 @@ export function runQuorum<P, T>(
       attempts++;
       if (hedge) host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
       let timer: NodeJS.Timeout | undefined;
+      let settled = false;
       if (hedgeDelay !== undefined && hedgeDelay !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(() => {
-          hedgeTimers.delete(timer!);
-          if (finished || next >= order.length) return;
+        // Decided one turn later, after the loop's I/O callbacks: on a busy loop the timer can come due while
+        // the answer is already waiting in the kernel, and a hedge then would only add load.
+        const hedgeNow = (): void => {
+          if (settled || finished || next >= order.length) return;
           if (!host.throttle.allows()) {
             host.counters.hedgesThrottled++;
             host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: true });
@@ -119,11 +121,16 @@ export function runQuorum<P, T>(
           }
           host.counters.hedges++;
           launch(true);
+        };
+        timer = setTimeout(() => {
+          hedgeTimers.delete(timer!);
+          setImmediate(hedgeNow);
         }, timerMs(hedgeDelay));
         hedgeTimers.add(timer);
       }
       host.attempt(entry, fn, stop.signal).then(
         (value) => {
+          settled = true;
           inflight--;
           if (timer !== undefined) {
             clearTimeout(timer);
@@ -134,6 +141,7 @@ export function runQuorum<P, T>(
           if (results.length >= k) finish(undefined);
         },
         (error: unknown) => {
+          settled = true;
           inflight--;
           if (timer !== undefined) {
             clearTimeout(timer);

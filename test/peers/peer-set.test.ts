@@ -251,12 +251,13 @@ test(
     const set = new PeerSet<string>({
       members: names,
       logger: () => {},
-      hedge: { delayMs: 20, maxTokens: 4 },
+      hedge: { delayMs: 200, maxTokens: 4 },
+      minCallTimeoutMs: 10_000,
     });
     const call = transport(behaviour);
     for (let i = 0; i < 3; i++) await Promise.all(names.map((n) => set.call(n, call)));
     const slow = set.candidates()[0]!.key;
-    behaviour.get(slow)!.delayMs = 1000;
+    behaviour.get(slow)!.delayMs = 5000;
     const aborts: string[] = [];
     const watched = async (peer: string, signal: AbortSignal): Promise<string> => {
       signal.addEventListener('abort', () => aborts.push(peer));
@@ -271,7 +272,7 @@ test(
     // Failures take tokens: at or below half of maxTokens no hedge is sent.
     for (let i = 0; i < 3; i++) set.throttle.failure();
     assert.equal(set.throttle.allows(), false);
-    for (const n of names) behaviour.get(n)!.delayMs = 60;
+    for (const n of names) behaviour.get(n)!.delayMs = 400;
     await set.quorum(1, watched);
     assert.equal(set.stats().hedges, 1);
     assert.equal(set.stats().hedgesThrottled, 1);
