@@ -1,5 +1,7 @@
 // One proxied connection: the client's socket and the upstream one, joined by a link per direction.
+
 import net from 'node:net';
+import { preciseNow } from '../core/time.js';
 import type { HostPort } from './address.js';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream } from './toxic.js';
@@ -26,7 +28,7 @@ export class Connection implements LinkOwner {
   readonly upstream: Link;
   readonly downstream: Link;
   idleBeforeMs = 0;
-  private lastActivity = performance.now();
+  private lastActivity = preciseNow();
   private readonly server: net.Socket;
   private open = 2;
 
@@ -59,7 +61,7 @@ export class Connection implements LinkOwner {
   }
 
   touch(): void {
-    const now = performance.now();
+    const now = preciseNow();
     this.idleBeforeMs = now - this.lastActivity;
     this.lastActivity = now;
   }

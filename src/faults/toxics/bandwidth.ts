@@ -1,3 +1,4 @@
+import { preciseNow } from '../../core/time.js';
 import type { Attributes, ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 
@@ -19,7 +20,7 @@ class BandwidthStage extends DelayStage<Attributes<typeof schema>> {
       return;
     }
     const piece = Math.max(1, Math.floor(bytesPerMs * 100));
-    this.clock = Math.max(this.clock, performance.now());
+    this.clock = Math.max(this.clock, preciseNow());
     this.hold(chunk);
     for (let offset = 0; offset < chunk.length; offset += piece) {
       const size = Math.min(piece, chunk.length - offset);

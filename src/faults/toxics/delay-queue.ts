@@ -1,4 +1,4 @@
-import { timerMs } from '../../core/options.js';
+import { preciseNow, timerMs } from '../../core/time.js';
 import { BaseStage } from '../toxic.js';
 
 // Timers fire up to ~1 ms late; wake this much early and finish the wait on setImmediate turns, so a
@@ -26,7 +26,7 @@ export abstract class DelayStage<A> extends BaseStage<A> {
 
   abstract override write(chunk: Buffer): void;
 
-  /** Queues a whole chunk to leave at `due` (performance.now() clock). */
+  /** Queues a whole chunk to leave at `due` (core/time.ts clock). */
   protected enqueue(chunk: Buffer, due: number): void {
     this.hold(chunk);
     this.schedule(chunk.length, due);
@@ -41,7 +41,7 @@ export abstract class DelayStage<A> extends BaseStage<A> {
   protected schedule(size: number, due: number): void {
     // Nothing held: the stage was detached while its subclass was still cutting a chunk.
     if (this.chunkHead === this.chunks.length) return;
-    if (this.head === this.sizes.length && due <= performance.now()) {
+    if (this.head === this.sizes.length && due <= preciseNow()) {
       const piece = this.take(size);
       // Everything held has left: let go of the chunks (nothing else is pending, nothing to keep).
       if (this.chunkHead === this.chunks.length) this.reset();
@@ -96,7 +96,7 @@ export abstract class DelayStage<A> extends BaseStage<A> {
   }
 
   private arm(): void {
-    const wait = (this.dues[this.head] ?? 0) - performance.now();
+    const wait = (this.dues[this.head] ?? 0) - preciseNow();
     // flush() re-arms while the head is not due, so a wait past one timer's limit takes several.
     if (wait > EARLY_WAKE_MS) this.timer = setTimeout(this.flush, timerMs(wait - EARLY_WAKE_MS));
     else this.immediate = setImmediate(this.flush);
@@ -105,7 +105,7 @@ export abstract class DelayStage<A> extends BaseStage<A> {
   private readonly flush = (): void => {
     this.timer = undefined;
     this.immediate = undefined;
-    const now = performance.now();
+    const now = preciseNow();
     while (this.head < this.sizes.length && (this.dues[this.head] ?? 0) <= now) {
       const piece = this.take(this.sizes[this.head]!);
       this.head++;

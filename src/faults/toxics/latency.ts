@@ -1,5 +1,7 @@
 // The latency toxic (Toxiproxy's): each chunk delayed by latency ± jitter, order kept.
+
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { preciseNow } from '../../core/time.js';
 import { type Attributes, ms, type ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 
@@ -10,7 +12,7 @@ class LatencyStage extends DelayStage<Attributes<typeof schema>> {
   override write(chunk: Buffer): void {
     const { latency, jitter } = this.attributes;
     const delay = jitter > 0 ? latency + (this.context.random() * 2 - 1) * jitter : latency;
-    this.enqueue(chunk, performance.now() + Math.max(0, delay));
+    this.enqueue(chunk, preciseNow() + Math.max(0, delay));
   }
 }
 

@@ -1,5 +1,7 @@
 // The slicer toxic (Toxiproxy's): chunks cut into small slices sent apart.
+
 import { MAX_TIMER_MS } from '../../core/options.js';
+import { preciseNow } from '../../core/time.js';
 import type { Attributes, ToxicDefinition } from '../toxic.js';
 import { DelayStage } from './delay-queue.js';
 
@@ -19,7 +21,7 @@ class SlicerStage extends DelayStage<Attributes<typeof schema>> {
 
   override write(chunk: Buffer): void {
     const { average_size, size_variation, delay } = this.attributes;
-    this.clock = Math.max(this.clock, performance.now());
+    this.clock = Math.max(this.clock, preciseNow());
     this.hold(chunk);
     let offset = 0;
     while (offset < chunk.length) {

@@ -1,4 +1,4 @@
-import { timerMs } from '../../core/options.js';
+import { timerMs } from '../../core/time.js';
 import { BaseStage } from '../toxic.js';
 
 /**
