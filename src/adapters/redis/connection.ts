@@ -47,6 +47,19 @@ export class WatchedConnection {
     if (!this.#awaiting) this.#expect();
   }
 
+  /**
+   * Every write on the socket awaits a reply from now on: for a driver that writes commands lifeline does
+   * not see (node-redis's handshake, resubscription, CLIENT ID).
+   */
+  countWrites(socket: net.Socket): void {
+    const write = socket.write;
+    const sent = () => this.sent();
+    socket.write = function (this: net.Socket, ...args: unknown[]): boolean {
+      sent();
+      return Reflect.apply(write, this, args) as boolean;
+    } as typeof socket.write;
+  }
+
   /** A command was written: its reply is awaited. */
   sent(): void {
     if (!this.#awaiting) this.#expect();

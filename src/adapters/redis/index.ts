@@ -7,5 +7,6 @@ export {
 } from './errors.js';
 export { type LifelineRedisOptions, Redis, Redis as default } from './ioredis.js';
 export { RedisDriverMissingError } from './load.js';
+export { createClient, type LifelineRedisClientOptions } from './node-redis.js';
 export type { ConnectionEnd, RedisLifelineOptions, SubscriptionGap } from './options.js';
 export { RedisPipelineLostError } from './resend.js';

@@ -74,8 +74,16 @@ const IORedisBase = loadDriver<{ Redis: IORedisClass }>('ioredis', 'Redis').Redi
  * (client name, database, tracking, subscriptions) restored on each new connection.
  */
 export class Redis extends IORedisBase {
-  constructor(...args: ConstructorParameters<IORedisClass>) {
-    super(...args);
+  constructor(port: number, host: string, options: LifelineRedisOptions);
+  constructor(path: string, options: LifelineRedisOptions);
+  constructor(port: number, options: LifelineRedisOptions);
+  constructor(port: number, host: string);
+  constructor(options: LifelineRedisOptions);
+  constructor(port: number);
+  constructor(path: string);
+  constructor();
+  constructor(arg1?: unknown, arg2?: unknown, arg3?: unknown) {
+    super(arg1 as number, arg2 as string, arg3 as never);
     const state = stateOf(this);
     state.constructing = false;
     const self = this as unknown as Internals;

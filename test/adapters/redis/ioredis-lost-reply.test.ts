@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Redis as PlainRedis } from 'ioredis';
-import { OutcomeUnknownError } from '../../../src/exec/index.js';
 import { Redis, RedisPipelineLostError } from '../../../src/adapters/redis/index.js';
+import { OutcomeUnknownError } from '../../../src/exec/index.js';
 import { loseNextReply, newestConnection, withLab } from './support.js';
 
 const options = { retryStrategy: () => 20, lazyConnect: true } as const;

@@ -15,7 +15,9 @@ describe('ioredis API: session state across connections', () => {
       sub.on('error', () => {});
       const received: string[] = [];
       sub.on('message', (_channel: string, message: string) => received.push(message));
-      sub.on('pmessage', (_pattern: string, _channel: string, message: string) => received.push(`p:${message}`));
+      sub.on('pmessage', (_pattern: string, _channel: string, message: string) =>
+        received.push(`p:${message}`),
+      );
       await sub.subscribe(`${prefix}a`, `${prefix}b`);
       await sub.psubscribe(`${prefix}p*`);
       // Idle for longer than replyOverdueMs, then a message arrives unasked: neither kills the connection.

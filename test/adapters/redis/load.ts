@@ -24,7 +24,13 @@ export interface Outcome {
 }
 
 /** `rounds` rounds of `callers` concurrent callers, each round an INCR, an RPUSH and a GET per caller. */
-export async function runLoad(ops: Ops, lab: Lab, rounds: number, callers = 8, pauseMs = 5): Promise<Outcome> {
+export async function runLoad(
+  ops: Ops,
+  lab: Lab,
+  rounds: number,
+  callers = 8,
+  pauseMs = 5,
+): Promise<Outcome> {
   const { prefix } = lab;
   const outcome: Outcome = {
     incrOk: 0,
@@ -109,12 +115,22 @@ export const faults: Record<string, (lab: Lab) => Promise<void>> = {
     }
   },
   async 'a lifetime cut of every connection'({ proxy }) {
-    proxy.addToxic({ name: 'lifetime', type: 'lifetime', stream: 'downstream', attributes: { lifetime: 60 } });
+    proxy.addToxic({
+      name: 'lifetime',
+      type: 'lifetime',
+      stream: 'downstream',
+      attributes: { lifetime: 60 },
+    });
     await sleep(400);
     proxy.removeToxic('lifetime');
   },
   async 'a stall of the replies'({ proxy }) {
-    proxy.addToxic({ name: 'stall', type: 'stall_reads', stream: 'downstream', attributes: { duration: 300 } });
+    proxy.addToxic({
+      name: 'stall',
+      type: 'stall_reads',
+      stream: 'downstream',
+      attributes: { duration: 300 },
+    });
     await sleep(400);
     proxy.removeToxic('stall');
   },

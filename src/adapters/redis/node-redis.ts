@@ -1,0 +1,361 @@
+// node-redis made lifeline's: a watched connection, and in-flight commands re-sent only when safe.
+import { createRequire } from 'node:module';
+import type {
+  RedisClientOptions,
+  RedisClientType,
+  RedisFunctions,
+  RedisModules,
+  RedisScripts,
+  RespVersions,
+  TypeMapping,
+} from 'redis';
+import { LifelineError } from '../../core/errors.js';
+import { isSafeToResend } from '../../protocols/redis-commands.js';
+import { WatchedConnection } from './connection.js';
+import {
+  RedisConnectionClosedError,
+  RedisOutcomeUnknownError,
+  RedisRetriesExhaustedError,
+} from './errors.js';
+import { loadDriver } from './load.js';
+import {
+  type RedisLifelineOptions,
+  type ResolvedRedisLifelineOptions,
+  resolveLifelineOptions,
+} from './options.js';
+import { takeConnectedSocket, watchClientSockets } from './socket-capture.js';
+import { verifyOverdueReplies } from './verify.js';
+
+type NodeRedis = typeof import('redis');
+type ParserClass = new () => { redisArgs: unknown[] };
+type CommandTable = Record<string, { parseCommand(parser: unknown, ...args: unknown[]): void }>;
+
+const driver = loadDriver<NodeRedis>('redis', 'createClient');
+
+/** node-redis's command definitions and parser: the exact arguments a method call sends. */
+function loadCommandTable(): { commands: CommandTable; Parser: ParserClass } | undefined {
+  try {
+    const fromRedis = createRequire(createRequire(import.meta.url).resolve('redis'));
+    const commands = (fromRedis('@redis/client/dist/lib/commands') as { default: CommandTable }).default;
+    const { BasicCommandParser } = fromRedis('@redis/client/dist/lib/client/parser') as {
+      BasicCommandParser: ParserClass;
+    };
+    return { commands, Parser: BasicCommandParser };
+  } catch {
+    return undefined;
+  }
+}
+
+const table = loadCommandTable();
+
+/** The arguments `client[method](...args)` sends (`['SET', 'k', 'v', 'NX']`), or undefined when unknown. */
+function redisArgs(method: string, args: readonly unknown[]): string[] | undefined {
+  if (method === 'sendCommand' || method === 'addCommand') {
+    const first = args[0];
+    return Array.isArray(first) ? first.map((arg) => String(arg)) : undefined;
+  }
+  const command = table?.commands[method];
+  if (table === undefined || command === undefined) return undefined;
+  try {
+    const parser = new table.Parser();
+    command.parseCommand(parser, ...args);
+    return parser.redisArgs.map((arg) => String(arg));
+  } catch {
+    return undefined;
+  }
+}
+
+const SUBSCRIBE_METHODS = new Set([
+  'subscribe',
+  'SUBSCRIBE',
+  'pSubscribe',
+  'PSUBSCRIBE',
+  'sSubscribe',
+  'SSUBSCRIBE',
+  'monitor',
+  'MONITOR',
+]);
+const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
+
+/** An error that says the connection went away under the command (not the server's answer). */
+function isConnectionLoss(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  if (error instanceof LifelineError) return error.code !== 'LIFELINE_OUTCOME_UNKNOWN';
+  if (error instanceof driver.SocketClosedUnexpectedlyError || error instanceof driver.SocketTimeoutError)
+    return true;
+  const code: unknown = Reflect.get(error, 'code');
+  return typeof code === 'string' && resetCodes.has(code);
+}
+
+/** lifeline's state for one node-redis client (shared by its views: withTypeMapping(), …). */
+interface ClientState {
+  options: ResolvedRedisLifelineOptions;
+  conn: WatchedConnection | undefined;
+  /** Commands issued through lifeline and not settled yet. */
+  pending: number;
+  endpoint: string;
+  gapSince: number | undefined;
+  gapCause: string;
+  subscribedAtDeath: boolean;
+}
+
+type AnyClient = Record<string | symbol, unknown> & {
+  isOpen: boolean;
+  isPubSubActive: boolean;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+  emit(event: string, ...args: unknown[]): boolean;
+  duplicate(overrides?: unknown): AnyClient;
+  sendCommand(args: string[]): Promise<unknown>;
+  destroy(): void;
+  connect(): Promise<unknown>;
+  options?: { socket?: { host?: string; port?: number; path?: string } };
+};
+
+/** Sends `call()` and, after a connection loss, again while that is safe, up to maxResends times. */
+function run(
+  state: ClientState,
+  client: AnyClient,
+  method: string,
+  args: readonly unknown[],
+  call: () => Promise<unknown>,
+  attempt = 1,
+): Promise<unknown> {
+  if (state.pending++ === 0) state.conn?.sent();
+  const settle = () => {
+    if (--state.pending === 0) state.conn?.drained();
+  };
+  return call().then(
+    (value) => {
+      settle();
+      return value;
+    },
+    (error: unknown) => {
+      settle();
+      if (!isConnectionLoss(error)) throw error;
+      // node-redis rejects on a socket error only the commands it had written; unwritten ones stay queued.
+      const sent = redisArgs(method, args);
+      const name = (sent?.[0] ?? method).toLowerCase();
+      const safe = sent !== undefined && isSafeToResend(name, sent.slice(1), state.options.idempotent);
+      if (!safe) throw new RedisOutcomeUnknownError(name, state.endpoint, error);
+      if (!client.isOpen) throw new RedisConnectionClosedError(name, state.endpoint, true, error);
+      if (attempt > state.options.maxResends) {
+        throw new RedisRetriesExhaustedError(name, state.endpoint, attempt, error);
+      }
+      return run(state, client, method, args, call, attempt + 1);
+    },
+  );
+}
+
+/** A MULTI or pipeline builder whose chained calls are recorded, so a read-only one can be built again. */
+function wrapMulti(state: ClientState, client: AnyClient, make: () => AnyClient): AnyClient {
+  const recorded: [string, unknown[]][] = [];
+  let multi = make();
+  const exec = (method: string, execArgs: unknown[], attempt: number): Promise<unknown> =>
+    (
+      Reflect.apply(
+        multi[method] as (...a: unknown[]) => Promise<unknown>,
+        multi,
+        execArgs,
+      ) as Promise<unknown>
+    ).catch((error: unknown) => {
+      if (!isConnectionLoss(error)) throw error;
+      const safe = recorded.every(([m, a]) => {
+        const sent = redisArgs(m, a);
+        return sent?.[0] !== undefined && isSafeToResend(sent[0], sent.slice(1), state.options.idempotent);
+      });
+      const what = method.toLowerCase().includes('pipeline')
+        ? 'a pipeline was sent'
+        : 'a MULTI … EXEC transaction was sent';
+      if (!safe) throw new RedisOutcomeUnknownError('exec', state.endpoint, error, what);
+      if (!client.isOpen) throw new RedisConnectionClosedError('exec', state.endpoint, true, error);
+      if (attempt > state.options.maxResends)
+        throw new RedisRetriesExhaustedError('exec', state.endpoint, attempt, error);
+      multi = make();
+      for (const [m, a] of recorded) Reflect.apply(multi[m] as (...x: unknown[]) => unknown, multi, a);
+      return exec(method, execArgs, attempt + 1);
+    });
+  const view: AnyClient = new Proxy(multi, {
+    get(_target, property) {
+      const value = Reflect.get(multi, property, multi);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      if (/^(exec|EXEC|execAsPipeline|execTyped|execAsPipelineTyped)$/.test(property)) {
+        return (...execArgs: unknown[]) => exec(property, execArgs, 1);
+      }
+      return (...args: unknown[]) => {
+        const result: unknown = Reflect.apply(value, multi, args);
+        if (result !== multi) return result;
+        recorded.push([property, args]);
+        return view;
+      };
+    },
+  }) as AnyClient;
+  return view;
+}
+
+/** The lifeline view of a node-redis client (or of one of its `with…()` views). */
+function wrapClient(client: AnyClient, state: ClientState, driverOptions: object): AnyClient {
+  const cache = new Map<string, unknown>();
+  const view: AnyClient = new Proxy(client, {
+    get(target, property) {
+      const value = Reflect.get(target, property, target);
+      if (typeof value !== 'function' || typeof property !== 'string') return value;
+      const cached = cache.get(property);
+      if (cached !== undefined) return cached;
+      let wrapped: (...args: unknown[]) => unknown;
+      if (property === 'sendCommand' || table?.commands[property] !== undefined) {
+        wrapped = (...args: unknown[]) =>
+          run(state, target, property, args, () => Reflect.apply(value, target, args) as Promise<unknown>);
+      } else if (property === 'multi' || property === 'MULTI') {
+        wrapped = () => wrapMulti(state, target, () => Reflect.apply(value, target, []) as AnyClient);
+      } else if (property === 'duplicate') {
+        wrapped = (...args: unknown[]) =>
+          attach(Reflect.apply(value, target, args) as AnyClient, state.options, {
+            ...driverOptions,
+            ...(args[0] as object | undefined),
+          });
+      } else {
+        wrapped = (...args: unknown[]) => {
+          if (SUBSCRIBE_METHODS.has(property)) state.conn?.pin();
+          return viewOf(Reflect.apply(value, target, args), target, view, state, driverOptions);
+        };
+      }
+      cache.set(property, wrapped);
+      return wrapped;
+    },
+  }) as AnyClient;
+  return view;
+}
+
+/** Maps the client itself (connect() resolves to it) and its `with…()` views to lifeline views. */
+function viewOf(
+  result: unknown,
+  target: AnyClient,
+  view: AnyClient,
+  state: ClientState,
+  options: object,
+): unknown {
+  if (result === target) return view;
+  if (result instanceof Promise) return result.then((value) => (value === target ? view : value));
+  if (typeof result === 'object' && result !== null && Object.getPrototypeOf(result) === target) {
+    return wrapClient(result as AnyClient, state, options);
+  }
+  return result;
+}
+
+/** `CLIENT LIST ID <id>` on a short-lived duplicate of the client (same address, credentials, TLS). */
+async function askServer(client: AnyClient, id: string, timeoutMs: number): Promise<string> {
+  const side = client.duplicate({
+    socket: { ...client.options?.socket, reconnectStrategy: false, connectTimeout: timeoutMs },
+    pingInterval: undefined,
+    clientSideCache: undefined,
+  });
+  side.on('error', () => {});
+  try {
+    const answer = Promise.race([
+      side.connect().then(() => side.sendCommand(['CLIENT', 'LIST', 'ID', id])),
+      new Promise((_, reject) => setTimeout(() => reject(new Error('no answer')), timeoutMs).unref()),
+    ]);
+    return String(await answer);
+  } finally {
+    side.destroy();
+  }
+}
+
+/** Puts lifeline on a node-redis client: its sockets watched, its commands sent again only when safe. */
+function attach(client: AnyClient, options: ResolvedRedisLifelineOptions, driverOptions: object): AnyClient {
+  const socketOptions = client.options?.socket;
+  const state: ClientState = {
+    options,
+    conn: undefined,
+    pending: 0,
+    endpoint: socketOptions?.path ?? `${socketOptions?.host ?? 'localhost'}:${socketOptions?.port ?? 6379}`,
+    gapSince: undefined,
+    gapCause: 'unknown',
+    subscribedAtDeath: false,
+  };
+  watchClientSockets();
+  const channels = (): boolean => client.isPubSubActive;
+  client.on('connect', () => {
+    const socket = takeConnectedSocket();
+    if (socket === undefined) return;
+    // pingInterval sends PINGs lifeline does not see settle: their replies must not count as idle data.
+    const pinned = channels() || Reflect.get(driverOptions, 'pingInterval') !== undefined;
+    const conn = new WatchedConnection(socket, options, pinned, (end) => {
+      state.endpoint = end.endpoint;
+      if (client.isPubSubActive && state.gapSince === undefined) {
+        state.gapSince = Date.now();
+        state.gapCause = end.cause;
+      }
+    });
+    conn.countWrites(socket);
+    state.conn = conn;
+    state.endpoint = conn.live.endpoint;
+    if (options.replyOverdueMs > 0) {
+      verifyOverdueReplies(
+        conn.live,
+        options.replyOverdueMs,
+        (id) => askServer(client, id, options.replyOverdueMs),
+        () => conn.clientId,
+        () => conn.pinned,
+      );
+    }
+  });
+  client.on('ready', () => {
+    const conn = state.conn;
+    if (state.gapSince !== undefined && client.isPubSubActive) {
+      // node-redis resubscribes before 'ready': the gap ends here.
+      client.emit('subscriptionGap', { durationMs: Date.now() - state.gapSince, cause: state.gapCause });
+      state.gapSince = undefined;
+    }
+    if (conn !== undefined && options.replyOverdueMs > 0 && !client.isPubSubActive) {
+      const ask = ['CLIENT', 'ID'];
+      run(state, client, 'sendCommand', [ask], () => client.sendCommand(ask)).then(
+        (id) => {
+          conn.clientId = String(id);
+        },
+        () => {},
+      );
+    }
+    if (client.isPubSubActive) conn?.pin();
+  });
+  return wrapClient(client, state, driverOptions);
+}
+
+/** node-redis's own default for its generic parameters (modules, functions, scripts, type mapping). */
+// biome-ignore lint/complexity/noBannedTypes: the same default as node-redis's types, so the client types match
+type Empty = {};
+
+/** node-redis's options plus lifeline's, under `lifeline`. */
+export type LifelineRedisClientOptions<
+  M extends RedisModules = Empty,
+  F extends RedisFunctions = Empty,
+  S extends RedisScripts = Empty,
+  RESP extends RespVersions = 3,
+  TYPE_MAPPING extends TypeMapping = Empty,
+> = RedisClientOptions<M, F, S, RESP, TYPE_MAPPING> & { lifeline?: RedisLifelineOptions };
+
+/**
+ * node-redis's createClient, with lifeline put in: a LiveSocket on every connection, a command that lost its
+ * connection sent again when that is safe (read-only or idempotent) instead of failing, typed errors for the
+ * rest, the gap of a subscriber's resubscription reported ('subscriptionGap').
+ */
+export function createClient<
+  M extends RedisModules = Empty,
+  F extends RedisFunctions = Empty,
+  S extends RedisScripts = Empty,
+  RESP extends RespVersions = 3,
+  TYPE_MAPPING extends TypeMapping = Empty,
+>(
+  options?: LifelineRedisClientOptions<M, F, S, RESP, TYPE_MAPPING>,
+): RedisClientType<M, F, S, RESP, TYPE_MAPPING> {
+  const { lifeline, ...driverOptions } = options ?? {};
+  const resolved = resolveLifelineOptions('createClient', lifeline);
+  const client = driver.createClient(driverOptions as RedisClientOptions<M, F, S, RESP, TYPE_MAPPING>);
+  return attach(client as unknown as AnyClient, resolved, driverOptions) as unknown as RedisClientType<
+    M,
+    F,
+    S,
+    RESP,
+    TYPE_MAPPING
+  >;
+}
