@@ -31,7 +31,7 @@ export const READ_ONLY: ReadonlySet<string> = new Set(
 export const SAFE_NON_DATA: ReadonlySet<string> = new Set(
   (
     'ping echo select time info lastsave role hello auth readonly readwrite asking wait ' +
-    'client|getname client|id client|info client|setname client|tracking client|trackinginfo client|getredir ' +
+    'client|getname client|id client|info client|list client|setname client|tracking client|trackinginfo client|getredir ' +
     'client|caching command|count command|docs command|info command|list command|getkeys ' +
     'command|getkeysandflags config|help acl|whoami acl|cat pubsub|channels pubsub|numpat pubsub|numsub ' +
     'pubsub|shardchannels pubsub|shardnumsub subscribe psubscribe ssubscribe unsubscribe punsubscribe ' +
@@ -42,7 +42,7 @@ export const SAFE_NON_DATA: ReadonlySet<string> = new Set(
 
 /** Commands that block by design: no reply for as long as they wait (XREAD only with BLOCK). */
 export const BLOCKING: ReadonlySet<string> = new Set(
-  'blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin xread xreadgroup wait waitaof'.split(' '),
+  'blmove blmpop blpop brpop brpoplpush bzmpop bzpopmax bzpopmin xread xreadgroup wait'.split(' '),
 );
 
 type ArgsCheck = (args: readonly string[]) => boolean;
