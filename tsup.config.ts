@@ -7,6 +7,7 @@ export default defineConfig({
     faults: 'src/faults/index.ts',
     'cli/main': 'src/cli/main.ts',
     pg: 'src/adapters/pg/index.ts',
+    redis: 'src/adapters/redis/index.ts',
     peers: 'src/peers/index.ts',
   },
   format: ['esm', 'cjs'],
