@@ -25,7 +25,7 @@ export class PeerLostError extends LifelineError {
     cause?: unknown,
   ) {
     const heard = Number.isNaN(evidence.lastHeardAgoMs)
-      ? 'never heard from'
+      ? 'no sign of life yet'
       : `last heard ${Math.round(evidence.lastHeardAgoMs)} ms ago`;
     const why: Record<DownCause, string> = {
       phi: `it went silent (phi ${evidence.phi.toFixed(1)}, ${heard})`,
