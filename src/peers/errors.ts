@@ -1,3 +1,4 @@
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 
 /** Why a peer was judged down. */
@@ -41,6 +42,7 @@ export class PeerLostError extends LifelineError {
     );
   }
 }
+brand(PeerLostError, 'PeerLostError');
 
 /**
  * The call took much longer than the peers' recent latency (the adaptive timeout), so it was given up on
@@ -59,6 +61,7 @@ export class PeerSlowError extends LifelineError {
     );
   }
 }
+brand(PeerSlowError, 'PeerSlowError');
 
 /** Fewer peers answered than the quorum needs: not enough usable peers, or too many failed. */
 export class QuorumFailedError extends LifelineError {
@@ -78,6 +81,7 @@ export class QuorumFailedError extends LifelineError {
     );
   }
 }
+brand(QuorumFailedError, 'QuorumFailedError');
 
 /** The peer set was closed: no further calls are made. */
 export class PeerSetClosedError extends LifelineError {
@@ -85,6 +89,7 @@ export class PeerSetClosedError extends LifelineError {
     super('LIFELINE_PEER_SET_CLOSED', 'the peer set is closed; create a new PeerSet to make calls again');
   }
 }
+brand(PeerSetClosedError, 'PeerSetClosedError');
 
 /** Re-resolving the DNS membership failed; the set keeps its last known members. */
 export class MembershipResolveError extends LifelineError {
@@ -101,3 +106,4 @@ export class MembershipResolveError extends LifelineError {
     );
   }
 }
+brand(MembershipResolveError, 'MembershipResolveError');

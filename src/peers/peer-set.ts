@@ -2,8 +2,10 @@
 // its adaptive timeout, PeerLostError and late answers) is one object whose parts all read and move the same
 // per-peer entries; quorum, the detector, outlier ejection, the throttle and the incident log have files
 // of their own.
+
 import { EventEmitter } from 'node:events';
 import { performance } from 'node:perf_hooks';
+import { brand } from '../core/brand.js';
 import type { LifelineError } from '../core/errors.js';
 import { InvalidOptionError, timerMs } from '../core/options.js';
 import { ExecAbortedError, HedgePolicy, isConnectionError } from '../exec/index.js';
@@ -296,7 +298,16 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     return this.hedgePolicy.delayMs();
   }
 
-  attempt<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, signal: AbortSignal | undefined): Promise<T> {
+  /**
+   * One attempt: `signal` is the caller's; a quorum passes `group` instead and cancels its attempts
+   * through it (no listener per attempt on a shared signal).
+   */
+  attempt<T>(
+    entry: PeerEntry<P>,
+    fn: PeerCall<P, T>,
+    signal: AbortSignal | undefined,
+    group?: Set<Pending>,
+  ): Promise<T> {
     if (this.closed) return Promise.reject(new PeerSetClosedError());
     if (entry.state === 'down') return Promise.reject(new PeerLostError(this.evidence(entry, 'connection')));
     if (signal?.aborted) return Promise.reject(new ExecAbortedError(signal.reason));
@@ -313,6 +324,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
         clearTimeout(timer);
         signal?.removeEventListener('abort', onAbort);
         entry.outstanding.delete(pending);
+        group?.delete(pending);
         if (error === undefined) {
           resolve(value as T);
           return;
@@ -320,15 +332,18 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
         controller.abort(error);
         reject(error);
       };
-      const pending: Pending = { lose: (error) => settle(error) };
-      const onAbort = (): void => {
-        // Not needed any more (a hedge won, or the caller gave up): the time it has taken is a lower bound
-        // of its latency, so a peer that keeps losing to hedges is asked later next time.
-        const elapsed = this.clock() - started;
-        if (!(elapsed <= entry.latencyMs)) entry.recordLatency(elapsed);
-        const reason: unknown = signal?.reason;
-        settle(reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason));
+      const pending: Pending = {
+        lose: (error) => settle(error),
+        cancel: (reason) => {
+          if (done) return;
+          // Not needed any more (a hedge won, or the caller gave up): the time it has taken is a lower
+          // bound of its latency, so a peer that keeps losing to hedges is asked later next time.
+          const elapsed = this.clock() - started;
+          if (!(elapsed <= entry.latencyMs)) entry.recordLatency(elapsed);
+          settle(reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason));
+        },
       };
+      const onAbort = (): void => pending.cancel(signal?.reason);
       // Given up on one turn after the timer, once the loop's I/O callbacks ran: on a busy loop the timer
       // can come due while the answer is already waiting in the kernel.
       const giveUp = (): void => {
@@ -340,6 +355,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
       };
       const timer = setTimeout(() => setImmediate(giveUp), timerMs(timeoutMs));
       entry.outstanding.add(pending);
+      group?.add(pending);
       signal?.addEventListener('abort', onAbort, { once: true });
       let result: Promise<T>;
       try {
@@ -537,3 +553,4 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     }
   }
 }
+brand(PeerSet, 'peers.PeerSet');

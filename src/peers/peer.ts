@@ -16,6 +16,8 @@ export const peerTransitions: Readonly<Record<PeerState, readonly PeerState[]>> 
 /** A call waiting on a peer: failing it settles the caller's promise at once. */
 export interface Pending {
   lose(error: Error): void;
+  /** No longer wanted (`reason` is the caller's abort reason or the quorum's "not needed"). */
+  cancel(reason: unknown): void;
 }
 
 // Weight of the newest latency in the moving average: about the last 5 calls dominate.

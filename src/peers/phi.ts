@@ -1,3 +1,4 @@
+import { brand } from '../core/brand.js';
 import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../core/options.js';
 
 /** The phi-accrual detector's settings, named and defaulted as Akka's `akka.cluster.failure-detector`. */
@@ -136,3 +137,4 @@ export class PhiAccrualDetector {
     this.squares += interval * interval;
   }
 }
+brand(PhiAccrualDetector, 'peers.PhiAccrualDetector');

@@ -3,7 +3,7 @@ import { InvalidOptionError, type OptionRules, timerMs, validateOptions } from '
 import { DeadlineExceededError, ExecAbortedError } from '../exec/index.js';
 import { QuorumFailedError } from './errors.js';
 import type { PeerCall } from './options.js';
-import type { PeerEntry } from './peer.js';
+import type { PeerEntry, Pending } from './peer.js';
 import type { PeerSetStats } from './stats.js';
 import type { HedgeThrottle } from './throttle.js';
 
@@ -28,7 +28,12 @@ export interface QuorumHost<P> {
   readonly counters: PeerSetStats;
   candidates(): PeerEntry<P>[];
   hedgeDelayMs(): number | undefined;
-  attempt<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, signal: AbortSignal | undefined): Promise<T>;
+  attempt<T>(
+    entry: PeerEntry<P>,
+    fn: PeerCall<P, T>,
+    signal: AbortSignal | undefined,
+    group: Set<Pending>,
+  ): Promise<T>;
   emit(event: 'hedge', info: { peer: P; key: string; throttled: boolean }): boolean;
 }
 
@@ -78,7 +83,8 @@ export function runQuorum<P, T>(
   const hedgeDelay = options.hedgeDelayMs ?? host.hedgeDelayMs();
 
   return new Promise((resolve, reject) => {
-    const stop = new AbortController();
+    // The attempts in flight: cancelled directly at the end (cheaper than a shared AbortSignal).
+    const group = new Set<Pending>();
     const results: PeerResult<P, T>[] = [];
     const errors: unknown[] = [];
     const hedgeTimers = new Set<NodeJS.Timeout>();
@@ -94,7 +100,8 @@ export function runQuorum<P, T>(
       for (const timer of hedgeTimers) clearTimeout(timer);
       callerSignal?.removeEventListener('abort', onAbort);
       notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
-      stop.abort(notNeeded);
+      const reason = error ?? notNeeded;
+      for (const pending of [...group]) pending.cancel(reason);
       if (error === undefined) resolve(results);
       else {
         host.counters.quorumsFailed++;
@@ -128,7 +135,7 @@ export function runQuorum<P, T>(
         }, timerMs(hedgeDelay));
         hedgeTimers.add(timer);
       }
-      host.attempt(entry, fn, stop.signal).then(
+      host.attempt(entry, fn, undefined, group).then(
         (value) => {
           settled = true;
           inflight--;
