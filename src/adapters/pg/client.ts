@@ -2,7 +2,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import type pg from 'pg';
-import type { ClientConfig, PoolClient } from 'pg';
+import type { ClientConfig, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 import { PgUnsupportedClientError } from './errors.js';
 import type { PgHost } from './hosts.js';
@@ -35,6 +35,30 @@ export interface ClientState {
   onDeath: ((client: PoolClient) => void) | undefined;
   /** closeClient has begun: the pool is closing it on purpose, so the 'end' that follows is no death to report. */
   closing: boolean;
+  /**
+   * The session's `default_transaction_read_only`, as the server last reported it (ParameterStatus, Postgres
+   * 14+): the ground truth for safe reads (reads.ts). undefined: never reported, so safe reads are off here.
+   */
+  readOnly: boolean | undefined;
+  /** The server's own pid for this session (pg_backend_pid() at connect), for reply verification (verify.ts). */
+  backendPid: number | undefined;
+  /** Reply verification found the awaited reply lost; `neverReceived`: the server never saw the statement. */
+  replyLost: { neverReceived: boolean } | undefined;
+  /** Safe reads are on for this connection (the pool's option, and the server reports the read-only default). */
+  safeReads: boolean;
+  /** Behind a pooler: each read runs in its own read-only transaction, never through session settings. */
+  wrapReads: boolean;
+  /** The LiveSocket is told when a reply is awaited, so reply verification can notice a silent one. */
+  watched: boolean;
+  /**
+   * Gives a dead checked-out client's slot back to the pool before its caller releases it (the caller's
+   * release() is then a no-op), so a read it runs again elsewhere never waits for its own slot.
+   */
+  detach: (() => void) | undefined;
+  /** Runs a read again on another pooled connection, for a checked-out client whose connection died under it. */
+  reroute:
+    | ((config: string | QueryConfig, values: unknown[] | undefined) => Promise<QueryResult>)
+    | undefined;
 }
 
 const STATE = Symbol('lifeline.pg.client');
@@ -64,6 +88,10 @@ export type ClientConstructor = new (config: ClientConfig) => pg.Client;
 interface PgConnection {
   stream: unknown;
   on(event: 'sslconnect', listener: () => void): unknown;
+  on(
+    event: 'parameterStatus',
+    listener: (message: { parameterName: string; parameterValue: string }) => void,
+  ): unknown;
 }
 
 function connectionOf(client: pg.Client): PgConnection | undefined {
@@ -103,6 +131,14 @@ export async function openClient(
     afterLateAnswer: undefined,
     onDeath: undefined,
     closing: false,
+    readOnly: undefined,
+    backendPid: undefined,
+    replyLost: undefined,
+    safeReads: false,
+    wrapReads: false,
+    watched: false,
+    reroute: undefined,
+    detach: undefined,
   };
   Object.defineProperty(client, STATE, { value: state, enumerable: false });
 
@@ -131,6 +167,14 @@ export async function openClient(
     if (!(secure instanceof tls.TLSSocket) || live === undefined || live.death !== undefined) return;
     live.upgradedTo(secure);
     state.socket = secure;
+  });
+
+  // Postgres 14+ reports the session's read-only default at startup and whenever it changes (our own SET, or
+  // a set_config() in the user's statement): safe reads trust only this.
+  connectionOf(client)?.on('parameterStatus', (message) => {
+    if (message.parameterName === 'default_transaction_read_only') {
+      state.readOnly = message.parameterValue === 'on';
+    }
   });
 
   // state.socket: a TLS handshake in progress is torn down through its TLS socket, which closes the TCP one.

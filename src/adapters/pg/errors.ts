@@ -44,6 +44,52 @@ export class PgTransactionLostError extends LifelineError {
 }
 brand(PgTransactionLostError, 'PgTransactionLostError');
 
+/**
+ * The connection died under a statement that ran on a read-only session (safe reads, docs/pg.md): whether
+ * or not the server saw it, it changed nothing, so it is safe to run again (pool.query does; a checked-out
+ * client runs it again on another pooled connection).
+ */
+export class PgReadLostError extends LifelineError {
+  readonly host: string;
+
+  constructor(host: string, cause: unknown) {
+    super(
+      'LIFELINE_PG_READ_LOST',
+      `connection to ${host} was lost under a read that ran on a read-only session; it changed nothing and ` +
+        `can run again (${describe(cause)})`,
+      { cause },
+    );
+    this.host = host;
+  }
+}
+brand(PgReadLostError, 'PgReadLostError');
+
+// Changed nothing, whether or not the server saw it: as safe to run again as a statement never sent.
+markLost(PgReadLostError.prototype, 'not-sent');
+
+/**
+ * The reply to a statement never came and the server says it is not working on it (reply verification,
+ * docs/pg.md): a middlebox lost the request or the reply. lifeline retired the connection. `neverReceived`:
+ * the server had been idle since before the statement was sent, so it never ran.
+ */
+export class PgReplyLostError extends LifelineError {
+  readonly host: string;
+  readonly neverReceived: boolean;
+
+  constructor(host: string, neverReceived: boolean, serverState: string) {
+    super(
+      'LIFELINE_PG_REPLY_LOST',
+      `no reply from ${host}, and the server reports the session ${serverState}: ` +
+        (neverReceived
+          ? 'the statement never reached it (a proxy or the network lost it); the connection was closed'
+          : 'the reply was lost on the way back (the statement may have run); the connection was closed'),
+    );
+    this.host = host;
+    this.neverReceived = neverReceived;
+  }
+}
+brand(PgReplyLostError, 'PgReplyLostError');
+
 /** No host in the list accepted a connection matching target_session_attrs. */
 export class PgNoHostError extends LifelineError {
   constructor(tried: string, targetSessionAttrs: string, cause: unknown) {

@@ -6,11 +6,14 @@ export {
   PgConnectError,
   PgConnectionLostError,
   PgNoHostError,
+  PgReadLostError,
+  PgReplyLostError,
   PgTransactionLostError,
   PgUnsupportedClientError,
 } from './errors.js';
 export { PgConfigError, type TargetSessionAttrs } from './hosts.js';
 export type { LifelinePgOptions } from './options.js';
 export { type LifelinePoolConfig, type LifelinePoolOptions, Pool } from './pool.js';
+export { capabilitiesOf, type PgClientCapabilities } from './protect.js';
 export type { LifelineQueryArrayConfig, LifelineQueryConfig } from './query.js';
 export type { PoolClient } from './types.js';

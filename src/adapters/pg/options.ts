@@ -60,10 +60,33 @@ export interface LifelinePgOptions {
   validateAfterIdleMs?: number;
   /** Fraction by which each connection's maxLifetimeSeconds is shortened at random, so they do not expire together. Default 0.1. */
   lifetimeJitter?: number;
+  /**
+   * Safe reads (docs/pg.md): a statement that looks like a read (SELECT, WITH, VALUES, TABLE, SHOW, outside a
+   * transaction) runs on a read-only session, so losing its connection makes it safe to run again; a write
+   * taken for a read fails with 25006 there and runs again read-write. Default true; false turns it off.
+   */
+  safeReads?: boolean;
+  /**
+   * Reply verification (docs/pg.md): a reply silent for about this long makes lifeline ask the server
+   * (pg_stat_activity, on a separate connection) whether the statement still runs; a lost one retires the
+   * connection. Default 4000 (the first check comes within 5 s of silence); 0 turns verification off.
+   */
+  verifyAfterMs?: number;
+  /**
+   * The pooler between the pool and the server, when there is one (PgBouncer's pool_mode). lifeline sees a
+   * pooler (BackendKeyData names another pid than pg_backend_pid()) but not its mode, so by default it
+   * assumes the worst: each safe read runs in its own read-only transaction, and reply verification is off
+   * (the backend may change between transactions; queryDeadlineMs is the bound). 'session' lets reads use a
+   * read-only session and turns verification on with the real backend pid; 'transaction' says the default
+   * is right.
+   */
+  pooler?: 'session' | 'transaction';
 }
 
-export type ResolvedPgOptions = Required<Omit<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs'>> &
-  Pick<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs'>;
+export type ResolvedPgOptions = Required<
+  Omit<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs' | 'pooler'>
+> &
+  Pick<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs' | 'pooler'>;
 
 // Every duration ends up in a Node timer, which fires after 1 ms for anything past MAX_TIMER_MS (~24.8 days).
 const ms = (min: number) => ({ kind: 'number', min, max: MAX_TIMER_MS }) as const;
@@ -92,6 +115,9 @@ const RULES: OptionRules = {
   writeStallMs: ms(0),
   validateAfterIdleMs: ms(0),
   lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
+  safeReads: { kind: 'boolean' },
+  verifyAfterMs: { kind: 'number', min: 0, max: MAX_TIMER_MS, integer: true },
+  pooler: { kind: 'enum', values: ['session', 'transaction'] },
 };
 
 const OWNER = 'lifeline-net/pg Pool lifeline';
@@ -121,6 +147,7 @@ export function resolvePgOptions(
     maxRetries: o.maxRetries ?? 2,
     retryBackoffMs: o.retryBackoffMs ?? 25,
     targetSessionAttrs: o.targetSessionAttrs,
+    pooler: o.pooler,
     hostDownMs: o.hostDownMs ?? 5000,
     connectTimeoutMs: o.connectTimeoutMs ?? 10_000,
     connectRetryMs: o.connectRetryMs ?? 5000,
@@ -133,6 +160,8 @@ export function resolvePgOptions(
     writeStallMs: o.writeStallMs ?? 30_000,
     validateAfterIdleMs: o.validateAfterIdleMs ?? 100,
     lifetimeJitter: o.lifetimeJitter ?? 0.1,
+    safeReads: o.safeReads ?? true,
+    verifyAfterMs: o.verifyAfterMs ?? 4000,
   };
 }
 

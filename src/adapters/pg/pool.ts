@@ -2,6 +2,7 @@
 // query/connect/end and their bodies. The parts with a concept of their own live beside it: client.ts (a
 // watched connection), query.ts (one statement and its deadline), failover.ts and hosts.ts (where to connect),
 // connect-failure.ts (when failing connects reach the callers), options.ts (validation).
+
 import type {
   Pool as PgPoolInstance,
   PoolConfig,
@@ -14,6 +15,7 @@ import type {
   Submittable,
 } from 'pg';
 import pg from 'pg';
+import { brand } from '../../core/brand.js';
 import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
 import { DeadlineExceededError } from '../../exec/errors.js';
 import {
@@ -38,6 +40,7 @@ import {
   type ResolvedPgOptions,
   resolvePgOptions,
 } from './options.js';
+import { type Protection, protect } from './protect.js';
 import {
   isSubmittable,
   type LifelineQueryArrayConfig,
@@ -47,6 +50,7 @@ import {
   wrapClientQuery,
 } from './query.js';
 import type { PoolClient } from './types.js';
+import { ReplyVerifier } from './verify.js';
 
 /** pg.Pool's config, plus `lifeline` and libpq's target_session_attrs. */
 export interface LifelinePoolConfig extends PoolConfig {
@@ -125,6 +129,9 @@ export class Pool extends PgPool {
   private readonly lent = new Set<PoolClient>();
   /** Work issued and not settled yet: connects waiting for a client, pool.query operations (retries included). */
   private issued = 0;
+  /** Safe reads and reply verification for every new connection (protect.ts). */
+  private readonly protection: Protection;
+  private readonly verifier: ReplyVerifier | undefined;
   /** pg's `log` option: called with pg.Pool's own messages at the same moments. */
   private readonly trace: ((...messages: unknown[]) => void) | undefined;
   /** Failing connects: when the callers waiting for a client get the failure (lifeline.connectRetryMs). */
@@ -194,6 +201,21 @@ export class Pool extends PgPool {
       config: { ...h.config, connectionTimeoutMillis: connectTimeoutMs },
     }));
     const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
+    const { safeReads, verifyAfterMs, pooler } = this.lifeline;
+    this.verifier =
+      verifyAfterMs > 0
+        ? new ReplyVerifier(Client, Math.max(2, verifyAfterMs), {
+            // The verifying connection found the host unreachable: new connections try the others first.
+            hostDown: (host) => connectRotation.markDown(host),
+          })
+        : undefined;
+    this.protection = {
+      safeReads,
+      verifier: this.verifier,
+      pooler,
+      // A checked-out client's read lost with its connection runs again here (query.ts, rerouted).
+      reroute: (config, values) => this.query(config as string, values),
+    };
 
     const createTimeoutMs = connectTimeoutMs * plan.hosts.length + 1000;
     const { connectRetryMs, createBackoffMaxMs } = this.lifeline;
@@ -232,6 +254,12 @@ export class Pool extends PgPool {
           this.trace?.('new client connected');
           this.connects.succeeded();
           wrapClientQuery(client, this.run);
+          try {
+            await protect(client, this.protection);
+          } catch (error) {
+            await closeClient(client);
+            throw error;
+          }
           if (rest.onConnect) {
             try {
               await rest.onConnect(client);
@@ -319,11 +347,19 @@ export class Pool extends PgPool {
       this.settled();
       this.lend(client);
       let released = false;
+      // Given back early by lifeline (query.ts, rerouted): the caller's own release() later is a no-op.
+      let detached = false;
       client.release = (err?: Error | boolean) => {
+        if (detached) return;
         if (released)
           throw new Error('Release called on client which has already been released to the pool.');
         released = true;
         this.checkin(client, err, true);
+      };
+      stateOf(client).detach = () => {
+        if (released || detached) return;
+        detached = true;
+        this.checkin(client, true, true);
       };
       return client;
     }, this.failed);
@@ -410,6 +446,7 @@ export class Pool extends PgPool {
       pending = issued
         .then(() => this.core.drain({ timeoutMs: Number.POSITIVE_INFINITY }))
         .then(() => {
+          this.verifier?.close();
           this.ended = true;
         });
     }
@@ -574,3 +611,4 @@ export class Pool extends PgPool {
     );
   }
 }
+brand(Pool, 'pg.Pool');

@@ -7,8 +7,9 @@ import type { Attempt } from '../../exec/index.js';
 import { retiresConnection, sqlState } from '../../protocols/postgres.js';
 import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
-import { PgConnectionLostError, PgTransactionLostError } from './errors.js';
+import { PgConnectionLostError, PgReadLostError, PgTransactionLostError } from './errors.js';
 import { queryOptions } from './options.js';
+import { looksLikeRead, SQLSTATE_READ_ONLY, sendSwitched, sendWrapped, textOf } from './reads.js';
 
 /** pg's QueryConfig plus lifeline's per-query fields; pg ignores the extra ones. */
 export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I> {
@@ -99,21 +100,58 @@ export function runQuery(
             socket.bytesWritten !== before,
           );
         };
+  // Safe reads (reads.ts): a read goes to a read-only session, anything else to a read-write one; the
+  // session is switched in the statement's own round trip when it is the other kind.
+  const routed = state.safeReads && txBefore === 'I' && (state.wrapReads || state.readOnly !== undefined);
+  const read = routed && isRead(textOf(config));
+  const live = state.watched ? state.live : undefined;
+  let readOnly = read && (state.wrapReads || state.readOnly === true);
+  let retried = false;
+  const done = (err: Error | null, result?: QueryResult): void => {
+    if (
+      readOnly &&
+      !retried &&
+      err !== null &&
+      sqlState(err) === SQLSTATE_READ_ONLY &&
+      !answered &&
+      state.death === undefined
+    ) {
+      // Taken for a read, but it writes (nextval, FOR UPDATE, a function that writes): the server refused
+      // it before it changed anything. Once more, on this session switched to read-write.
+      retried = true;
+      readOnly = false;
+      if (state.wrapReads) raw.call(client, config, values, done);
+      else {
+        state.readOnly = false;
+        sendSwitched(client, raw, socket, false, config, values, noop, done);
+      }
+      return;
+    }
+    live?.replyReceived();
+    state.inFlight--;
+    if (timer !== undefined) clearTimeout(timer);
+    if (answered) {
+      state.afterLateAnswer?.();
+      return;
+    }
+    answered = true;
+    const sent = socket.bytesWritten !== before;
+    if (err === null || err === undefined) callback(null, result, sent);
+    else callback(translate(err, state, txBefore, sent, readOnly, attempt !== undefined), undefined, sent);
+  };
   state.inFlight++;
   try {
-    raw.call(client, config, values, (err, result) => {
-      state.inFlight--;
-      if (timer !== undefined) clearTimeout(timer);
-      if (answered) {
-        state.afterLateAnswer?.();
-        return;
-      }
-      answered = true;
-      const sent = socket.bytesWritten !== before;
-      if (err === null || err === undefined) callback(null, result, sent);
-      else callback(translate(err, state, txBefore, sent, attempt !== undefined), undefined, sent);
-    });
+    live?.expectReply();
+    if (state.wrapReads) {
+      if (read) sendWrapped(client, raw, socket, config, values, done);
+      else raw.call(client, config, values, done);
+    } else if (routed && read !== state.readOnly) {
+      readOnly = read;
+      state.readOnly = read;
+      sendSwitched(client, raw, socket, read, config, values, noop, done);
+    } else raw.call(client, config, values, done);
   } catch (error) {
+    live?.replyReceived();
     // pg throws at once for a query it cannot even build (undefined): nothing was sent.
     state.inFlight--;
     throw error;
@@ -167,11 +205,18 @@ function closeToStop(client: PoolClient, state: ClientState): void {
   state.socket.destroy();
 }
 
+const noop = (): void => {};
+
+function isRead(text: string | undefined): boolean {
+  return text !== undefined && looksLikeRead(text);
+}
+
 function translate(
   err: Error,
   state: ClientState,
   txBefore: string | null,
   sent: boolean,
+  readOnly = false,
   forExec = false,
 ): Error {
   const code = sqlState(err);
@@ -181,7 +226,7 @@ function translate(
     return txBefore === 'T' || txBefore === 'E' ? new PgTransactionLostError(state.host.label, err) : err;
   }
   if (state.death === undefined && !state.socket.destroyed) return err;
-  return lost(state, txBefore, sent, err, forExec);
+  return lost(state, txBefore, sent, err, readOnly, forExec);
 }
 
 function lost(
@@ -189,12 +234,16 @@ function lost(
   txBefore: string | null,
   sent: boolean,
   cause: unknown,
+  readOnly = false,
   forExec = false,
 ): Error {
-  if (txBefore === 'T' || txBefore === 'E' || state.deathInTransaction) {
-    return new PgTransactionLostError(state.host.label, cause);
-  }
-  if (!sent) return new PgConnectionLostError(state.host.label, cause);
+  if (txBefore === 'T' || txBefore === 'E') return new PgTransactionLostError(state.host.label, cause);
+  // Before deathInTransaction: a read in its own read-only transaction (sendWrapped) dies inside that one.
+  if (readOnly) return new PgReadLostError(state.host.label, cause);
+  if (state.deathInTransaction) return new PgTransactionLostError(state.host.label, cause);
+  // Reply verification (verify.ts) found the server idle since before the statement left: never received.
+  if (!sent || state.replyLost?.neverReceived === true)
+    return new PgConnectionLostError(state.host.label, cause);
   // Sent, and the reply lost. For pool.query the outcome goes to exec as it is (the death, marked sent): exec
   // builds OutcomeUnknownError, knowing the attempt and whether the statement is idempotent. A checked-out
   // client's caller gets it from here.
@@ -226,12 +275,45 @@ export function wrapClientQuery(client: PoolClient, options: QueryRunOptions): v
     const given = own.deadlineMs;
     const run = given === undefined ? options : { ...options, deadlineMs: given };
     if (callback !== undefined) {
-      runQuery(client, config, values, run, (err, result) => callback(err, result));
+      runQuery(client, config, values, run, (err, result) =>
+        rerouted(client, config, values, err, result, callback),
+      );
       return undefined;
     }
     return new Promise((resolve, reject) => {
-      runQuery(client, config, values, run, (err, result) => (err === null ? resolve(result) : reject(err)));
+      runQuery(client, config, values, run, (err, result) =>
+        rerouted(client, config, values, err, result, (e, r) => (e === null ? resolve(r) : reject(e))),
+      );
     });
   };
   (client as unknown as { query: typeof query }).query = query;
+}
+
+/**
+ * A checked-out client's connection died under a read that ran read-only (PgReadLostError): it changed
+ * nothing, so it runs again on another pooled connection (Kysely checks out a client for every statement,
+ * so this is how an ORM's reads ride out a lost connection). This client stays dead; its release destroys it.
+ */
+function rerouted(
+  client: PoolClient,
+  config: string | QueryConfig,
+  values: unknown[] | undefined,
+  err: Error | null,
+  result: QueryResult | undefined,
+  callback: QueryCallback,
+): void {
+  // Only for the caller of a checked-out client: not for onConnect's statements during a create.
+  const state = err instanceof PgReadLostError ? stateOf(client) : undefined;
+  const reroute = state?.checkedOut === true ? state.reroute : undefined;
+  if (reroute === undefined) {
+    callback(err, result);
+    return;
+  }
+  // The dead connection's slot goes back first: with every slot held by a caller whose read is being
+  // rerouted, the reruns would otherwise wait for slots only their own callers will free.
+  state?.detach?.();
+  reroute(config, values).then(
+    (again) => callback(null, again),
+    (error: Error) => callback(error),
+  );
 }

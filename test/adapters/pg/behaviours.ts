@@ -6,13 +6,14 @@ import type { FaultProxy } from '../../../src/faults/index.js';
 
 /** Pool config the behaviours below need on top of the connection settings. */
 export const CHECKED_OUT_DEATH = { max: 2 };
-export const WRITE_STALL = { max: 1, lifeline: { writeStallMs: 300 } };
+// safeReads off: the stalled statement is a SELECT, which safe reads would run again (and stall again).
+export const WRITE_STALL = { max: 1, lifeline: { writeStallMs: 300, safeReads: false } };
 
 /** A reset under a checked-out client rejects its running and its next query; nothing is emitted uncaught. */
 export async function checkedOutDeathIsAQueryError(pool: Pool, proxy: FaultProxy): Promise<void> {
-  // Busy: the query in flight gets the error.
+  // Busy: the query in flight gets the error. Not a read: a read would run again elsewhere (safe reads).
   const busy = await pool.connect();
-  const running = busy.query('select pg_sleep(30)');
+  const running = busy.query('do $$ begin perform pg_sleep(30); end $$');
   await new Promise((r) => setTimeout(r, 50));
   // Idle but checked out: the classic pg crash is an 'error' event on this client with no listener.
   const holding = await pool.connect();

@@ -13,7 +13,7 @@ import {
   PgTransactionLostError,
   Pool,
 } from '../../../src/adapters/pg/index.js';
-import { FaultProxy } from '../../../src/faults/index.js';
+import type { FaultProxy } from '../../../src/faults/index.js';
 import { requireService, services } from '../../support/services.js';
 import {
   CHECKED_OUT_DEATH,
@@ -22,27 +22,9 @@ import {
   WRITE_STALL,
 } from './behaviours.js';
 import { admin } from './core.js';
+import { withProxy } from './proxy.js';
 
 const table = `lifeline_faults_${process.pid}`;
-
-async function withProxy(
-  fn: (
-    proxy: FaultProxy,
-    config: { host: string; port: number; user: string; database: string },
-  ) => Promise<void>,
-): Promise<void> {
-  const proxy = new FaultProxy({
-    listen: '127.0.0.1:0',
-    upstream: `${services.postgres.host}:${services.postgres.port}`,
-    seed: 1,
-  });
-  const { host, port } = await proxy.start();
-  try {
-    await fn(proxy, { host, port, user: services.postgres.user, database: services.postgres.database });
-  } finally {
-    await proxy.stop();
-  }
-}
 
 /** Warms `n` connections by holding them all at once, then gives them back idle. */
 async function warm(pool: Pool, n: number): Promise<pg.PoolClient[]> {

@@ -1,0 +1,178 @@
+// Reply verification: asks the server on a side connection what a silent session is doing.
+import type pg from 'pg';
+import type { PoolClient } from 'pg';
+import type { ReplyOverdue } from '../../socket/index.js';
+import { type ClientConstructor, stateOf } from './client.js';
+import { PgReplyLostError } from './errors.js';
+import type { PgHost } from './hosts.js';
+
+/**
+ * Reply verification: when a reply has been awaited for a while with no byte from the server (LiveSocket's
+ * watchReplies), ask the server, on a separate connection, what that session is doing (pg_stat_activity,
+ * by the backend pid learned at connect):
+ * - `active` (or a fastpath call): the statement runs. Keep waiting; ask again later, backing off.
+ * - anything else (`idle`, `idle in transaction`, …) or no such backend: the reply is lost. The connection
+ *   is retired, and the statement is classified: never received when the server has been idle for longer
+ *   than the statement has been in flight (durations, not clocks: the two clocks differ), else its outcome
+ *   is unknown. query.ts turns that into PgConnectionLostError (retried), PgReadLostError (retried) or
+ *   OutcomeUnknownError.
+ * - the verifying connection cannot connect or answer: the host is unreachable. Keep waiting, tell the
+ *   host rotation (hostDown), ask again later.
+ * One query per host covers every stalled session of that host, at most one per `MIN_INTERVAL_MS`; the
+ * verifying connection is opened for it and closed right after, outside the pool's `max`.
+ */
+
+/** At most one verification query per host per this long. */
+const MIN_INTERVAL_MS = 1000;
+/** The server counts as idle since before the send only by this margin (timer granularity, scheduling). */
+const MARGIN_MS = 500;
+/** How long the verifying connection may take to connect and answer. */
+const VERIFY_TIMEOUT_MS = 5000;
+/** Backoff ceiling between checks of one still-running statement. */
+const MAX_RECHECK_MS = 60_000;
+
+const STATEMENT =
+  'select pid, state, (extract(epoch from (now() - state_change)) * 1000)::float8 as idle_ms ' +
+  'from pg_stat_activity where pid = any($1::int[])';
+
+interface Stalled {
+  client: PoolClient;
+  pid: number;
+  waitingMs: number;
+  /** bytesRead when reported: any byte since means the reply is moving again. */
+  bytesRead: number;
+}
+
+interface HostChecks {
+  pending: Map<number, Stalled>;
+  timer: NodeJS.Timeout | undefined;
+  running: boolean;
+  lastAt: number;
+}
+
+export interface VerifierEvents {
+  /** The verifying connection could not reach the host. */
+  hostDown(host: PgHost, error: unknown): void;
+  /** A statement's reply was found lost and its connection retired. */
+  replyLost?(client: PoolClient, neverReceived: boolean): void;
+}
+
+export class ReplyVerifier {
+  private readonly hosts = new Map<PgHost, HostChecks>();
+  private closed = false;
+
+  constructor(
+    private readonly Client: ClientConstructor,
+    readonly afterMs: number,
+    private readonly events: VerifierEvents,
+  ) {}
+
+  /** Starts watching a connection whose backend pid is known. */
+  watch(client: PoolClient): void {
+    const state = stateOf(client);
+    const live = state.live;
+    const pid = state.backendPid;
+    if (live === undefined || pid === undefined) return;
+    state.watched = true;
+    live.watchReplies(this.afterMs, (overdue: ReplyOverdue) => {
+      this.report(client, pid, overdue.waitingMs);
+      return Math.min(this.afterMs * 2 ** (overdue.calls + 1), MAX_RECHECK_MS);
+    });
+  }
+
+  /** Stops every check (pool.end()); stalled statements then wait for their own deadline or death. */
+  close(): void {
+    this.closed = true;
+    for (const checks of this.hosts.values()) clearTimeout(checks.timer);
+    this.hosts.clear();
+  }
+
+  private report(client: PoolClient, pid: number, waitingMs: number): void {
+    if (this.closed) return;
+    const state = stateOf(client);
+    let checks = this.hosts.get(state.host);
+    if (checks === undefined) {
+      checks = { pending: new Map(), timer: undefined, running: false, lastAt: 0 };
+      this.hosts.set(state.host, checks);
+    }
+    checks.pending.set(pid, { client, pid, waitingMs, bytesRead: state.socket.bytesRead });
+    this.schedule(state.host, checks);
+  }
+
+  private schedule(host: PgHost, checks: HostChecks): void {
+    if (checks.timer !== undefined || checks.running || checks.pending.size === 0) return;
+    const wait = Math.max(0, checks.lastAt + MIN_INTERVAL_MS - Date.now());
+    checks.timer = setTimeout(() => {
+      checks.timer = undefined;
+      void this.run(host, checks);
+    }, wait).unref();
+  }
+
+  private async run(host: PgHost, checks: HostChecks): Promise<void> {
+    const batch = [...checks.pending.values()];
+    checks.pending.clear();
+    checks.running = true;
+    checks.lastAt = Date.now();
+    const startedAt = Date.now();
+    try {
+      const rows = await this.ask(
+        host,
+        batch.map((s) => s.pid),
+      );
+      const askMs = Date.now() - startedAt;
+      for (const stalled of batch) this.judge(stalled, rows.get(stalled.pid), askMs);
+    } catch (error) {
+      // Unreachable: keep waiting (the watch asks again after its backoff), and let failover know.
+      if (!this.closed) this.events.hostDown(host, error);
+    } finally {
+      checks.running = false;
+      if (!this.closed) this.schedule(host, checks);
+    }
+  }
+
+  private async ask(host: PgHost, pids: number[]): Promise<Map<number, { state: string; idleMs: number }>> {
+    const client: pg.Client = new this.Client({
+      ...host.config,
+      connectionTimeoutMillis: VERIFY_TIMEOUT_MS,
+      query_timeout: VERIFY_TIMEOUT_MS,
+      application_name: 'lifeline-net reply verification',
+    });
+    // A verifying connection that dies is an unreachable host, never an uncaught 'error' event.
+    client.on('error', () => {});
+    const timer = setTimeout(() => client.end().catch(() => {}), VERIFY_TIMEOUT_MS * 2).unref();
+    try {
+      await client.connect();
+      const result = await client.query<{ pid: number; state: string | null; idle_ms: number | null }>(
+        STATEMENT,
+        [pids],
+      );
+      const rows = new Map<number, { state: string; idleMs: number }>();
+      for (const row of result.rows) {
+        rows.set(row.pid, { state: row.state ?? 'unknown', idleMs: row.idle_ms ?? 0 });
+      }
+      return rows;
+    } finally {
+      clearTimeout(timer);
+      client.end().catch(() => {});
+    }
+  }
+
+  private judge(stalled: Stalled, row: { state: string; idleMs: number } | undefined, askMs: number): void {
+    const { client } = stalled;
+    const state = stateOf(client);
+    // The reply moved again, or the statement is over, or the connection already went: nothing to decide.
+    if (state.inFlight === 0 || state.death !== undefined || state.socket.bytesRead !== stalled.bytesRead) {
+      return;
+    }
+    if (row !== undefined && (row.state === 'active' || row.state === 'fastpath function call')) return;
+    if (row !== undefined && row.state === 'unknown') return; // not visible to this role: no verdict
+    // Idle since before the statement left: the server never got it. `waitingMs` is an upper bound of the
+    // time in flight when reported; the question took `askMs` more.
+    const neverReceived = row !== undefined && row.idleMs > stalled.waitingMs + askMs + MARGIN_MS;
+    state.replyLost = { neverReceived };
+    state.retire = true;
+    this.events.replyLost?.(client, neverReceived);
+    const seen = row === undefined ? 'gone (no such backend)' : `'${row.state}'`;
+    state.live?.destroy(new PgReplyLostError(state.host.label, neverReceived, seen));
+  }
+}
