@@ -61,8 +61,8 @@ async function httpPeers(): Promise<string[]> {
   const three = peers.slice(0, 3);
   const direct = (): Promise<string[]> => Promise.all(three.map((p) => get(agent, p, '/share/1/1')));
   const noHedge = { hedgeDelayMs: Number.POSITIVE_INFINITY };
-  const [d1, hedged] = await compare(direct, () => set.quorum(3, fetch));
   const [d2, plain] = await compare(direct, () => set.quorum(3, fetch, noHedge));
+  const [d1, hedged] = await compare(direct, () => set.quorum(3, fetch));
   // What handing node:http an AbortSignal costs by itself (the set passes one to every call).
   const [d3, signalled] = await compare(direct, () =>
     Promise.all(three.map((p) => get(agent, p, '/share/1/1', new AbortController().signal))),
