@@ -368,3 +368,35 @@ test('add and remove: a removed peer fails its outstanding calls; options are ch
   assert.throws(() => new PeerSet({ members: {} as never }), InvalidOptionError);
   assert.throws(() => new PeerSet<{ id: number }>({ members: [{ id: 1 }] }), /key/);
 });
+
+test(
+  'without heartbeats a down peer gets a trial after retryDownAfterMs, and one answer brings it back',
+  T,
+  async () => {
+    const clock = virtualClock();
+    const set = new PeerSet<string>({
+      members: ['a'],
+      clock: clock.now,
+      checkIntervalMs: 0,
+      retryDownAfterMs: 5000,
+      logger: () => {},
+    });
+    const moves: string[] = [];
+    set.on('state', (e) => moves.push(`${e.from}->${e.to}`));
+    await set
+      .call('a', async () => {
+        throw refused();
+      })
+      .catch(() => {});
+    assert.equal(set.state('a'), 'down');
+    clock.advance(4999);
+    set.check();
+    assert.equal(set.state('a'), 'down');
+    clock.advance(1);
+    set.check();
+    assert.equal(set.state('a'), 'suspect');
+    assert.equal(await set.call('a', async () => 'ok'), 'ok');
+    assert.deepEqual(moves, ['up->down', 'down->suspect', 'suspect->up']);
+    set.close();
+  },
+);
