@@ -1,0 +1,159 @@
+// One pooled mysql2 connection as lifeline sees it: a mysql2 PoolConnection whose stream LiveSocket
+// watches, its state (read-only session, commands in flight, death), opening and closing it.
+import type { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
+
+/** What lifeline reads and calls on a mysql2 (Pool)Connection: its stream, thread id and command queue. */
+export interface RawConnection extends EventEmitter {
+  stream: net.Socket;
+  threadId: number | null;
+  _fatalError: Error | null;
+  _closing: boolean;
+  _pool: unknown;
+  _released: boolean;
+  addCommand(cmd: EventEmitter): EventEmitter;
+  connect(cb: (err: Error | null) => void): void;
+  query(sql: unknown, values: unknown, cb: (err: MysqlError | null, ...rest: unknown[]) => void): unknown;
+  execute(sql: unknown, values: unknown, cb: (err: MysqlError | null, ...rest: unknown[]) => void): unknown;
+  destroy(): void;
+  _realEnd(cb?: (err?: Error) => void): void;
+}
+
+export interface MysqlError extends Error {
+  errno?: number;
+  code?: string;
+  fatal?: boolean;
+}
+
+export interface ConnState {
+  readonly live: LiveSocket;
+  /** `host:port` this connection went to. */
+  readonly host: string;
+  /** First sign the connection is gone. */
+  death: Error | undefined;
+  /** The session is read-only because lifeline made it so (SET SESSION TRANSACTION READ ONLY). */
+  readOnly: boolean;
+  /** Commands queued or running on the connection (counted at mysql2's addCommand). */
+  inFlight: number;
+  /** Lent out by getConnection. */
+  checkedOut: boolean;
+  /** The pool is closing it on purpose. */
+  closing: boolean;
+  /** A read-only failover error or a deadline left the session unfit: destroy it instead of reusing it. */
+  retire: boolean;
+  /** Set by the pool: called once, at the first sign of death. */
+  onDeath: ((error: Error | undefined) => void) | undefined;
+}
+
+const STATE = Symbol('lifeline.mysql.connection');
+type Stateful = RawConnection & { [STATE]?: ConnState };
+
+export function stateOf(conn: RawConnection): ConnState | undefined {
+  return (conn as Stateful)[STATE];
+}
+
+/** The LiveSocket under a lifeline-net/mysql connection: its state, death record and `capabilities()`. */
+export function liveSocketOf(conn: unknown): LiveSocket | undefined {
+  return typeof conn === 'object' && conn !== null ? (conn as Stateful)[STATE]?.live : undefined;
+}
+
+/** Synchronous liveness: LiveSocket's state and every death signal mysql2 gave so far. */
+export function isAlive(conn: RawConnection): boolean {
+  const state = stateOf(conn);
+  if (state === undefined || state.death !== undefined || state.retire) return false;
+  return state.live.usable && conn._fatalError === null && !conn._closing;
+}
+
+/** Records the first sign of death and tells the pool. */
+export function markDead(conn: RawConnection, error: Error | undefined): void {
+  const state = stateOf(conn);
+  if (state === undefined || state.death !== undefined) return;
+  state.death = error ?? new Error('connection closed');
+  state.onDeath?.(error);
+}
+
+export type ConnectionFactory = (config: object) => RawConnection;
+
+/**
+ * Creates one mysql2 PoolConnection (through `make`), puts a LiveSocket on its stream and counts its
+ * commands, so the socket knows when a reply is awaited. Resolves once the handshake is done; a failed
+ * handshake or an aborted `signal` rejects and leaves nothing open.
+ */
+export function openConnection(
+  make: ConnectionFactory,
+  config: object,
+  host: string,
+  socketOptions: LiveSocketOptions,
+  signal: AbortSignal,
+): Promise<RawConnection> {
+  const conn = make(config) as Stateful;
+  const live = LiveSocket.wrap(conn.stream, socketOptions);
+  const state: ConnState = {
+    live,
+    host,
+    death: undefined,
+    readOnly: false,
+    inFlight: 0,
+    checkedOut: false,
+    closing: false,
+    retire: false,
+    onDeath: undefined,
+  };
+  conn[STATE] = state;
+  // mysql2 emits 'error' on the connection for a fatal error; unheard, that would crash the process.
+  conn.on('error', (error: Error) => markDead(conn, error));
+  conn.on('end', () => markDead(conn, undefined));
+  live.onClose((death) => markDead(conn, death?.error));
+  const add = conn.addCommand;
+  conn.addCommand = function addCommand(cmd: EventEmitter): EventEmitter {
+    if (state.inFlight++ === 0) live.expectReply(0);
+    cmd.once('end', () => {
+      if (--state.inFlight === 0) live.replyReceived();
+    });
+    return add.call(this, cmd);
+  };
+  return new Promise((resolve, reject) => {
+    const onAbort = () => {
+      conn.destroy();
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    conn.connect((err) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) {
+        state.closing = true;
+        conn.destroy();
+        reject(err);
+      } else resolve(conn);
+    });
+  });
+}
+
+/** Closes a connection the pool is done with: COM_QUIT when it is alive, else the socket. Never rejects. */
+export function closeConnection(conn: RawConnection): Promise<void> {
+  const state = stateOf(conn);
+  if (state !== undefined) state.closing = true;
+  conn._pool = null;
+  if (!isAliveForQuit(conn)) {
+    conn.destroy();
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      conn.destroy();
+      resolve();
+    }, 1000).unref();
+    conn._realEnd(() => {
+      clearTimeout(timer);
+      conn.destroy();
+      resolve();
+    });
+  });
+}
+
+function isAliveForQuit(conn: RawConnection): boolean {
+  const state = stateOf(conn);
+  return state !== undefined && state.death === undefined && state.live.usable && conn._fatalError === null;
+}

@@ -1,0 +1,512 @@
+// lifeline-net/mysql's Pool: mysql2's callback Pool API (query, execute, getConnection, releaseConnection,
+// end, promise(), events) over lifeline's core Pool, with safe reads, failover and server-side deadlines.
+import { EventEmitter } from 'node:events';
+import mysql from 'mysql2';
+import mysqlPromise from 'mysql2/promise';
+import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
+import {
+  type Attempt,
+  type Classification,
+  DeadlineExceededError,
+  type Executor,
+  executor,
+  OutcomeUnknownError,
+  RetryBudget,
+} from '../../exec/index.js';
+import { Pool as CorePool, type PoolStats } from '../../pool/index.js';
+import { classifyMysql } from '../../protocols/mysql.js';
+import {
+  closeConnection,
+  isAlive,
+  type MysqlError,
+  markDead,
+  openConnection,
+  type RawConnection,
+  stateOf,
+} from './connection.js';
+import { MysqlConnectError, MysqlPoolClosedError, MysqlReplyLostError } from './errors.js';
+import { type LifelineMysqlOptions, type ResolvedMysqlOptions, resolveMysqlOptions } from './options.js';
+import {
+  ER_READ_ONLY_TRANSACTION,
+  looksLikeMysqlRead,
+  READ_ONLY_HOST,
+  SET_READ_ONLY,
+  SET_READ_WRITE,
+} from './reads.js';
+import { killQuery, type SideFactory, viewSession } from './side.js';
+
+type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
+type ConnectionCallback = (err: Error | null, connection?: RawConnection) => void;
+
+/** mysql2's pool config plus `lifeline`. */
+export interface LifelineMysqlPoolConfig {
+  lifeline?: LifelineMysqlOptions;
+  [key: string]: unknown;
+}
+
+/** Statement options lifeline reads (the rest go to mysql2 unchanged): `timeout` is the deadline, `idempotent` allows a retry. */
+interface StatementOptions {
+  sql: string;
+  values?: unknown;
+  timeout?: number;
+  idempotent?: boolean;
+  [key: string]: unknown;
+}
+
+// mysql2's errors that say the server never ran the statement: no connection or a refused enqueue.
+const FATAL_AUTH = new Set([1044, 1045, 1049, 1251, 2059]);
+const DESTROY = { destroy: true } as const;
+
+/** mysql2's ConnectionConfig (exported at run time, missing from its typings). */
+const ConnectionConfig = (mysql as unknown as { ConnectionConfig: ConnectionConfigClass }).ConnectionConfig;
+interface ConnectionConfigClass {
+  new (options: object): Record<string, unknown>;
+  parseUrl(url: string): Record<string, unknown>;
+}
+
+/**
+ * Read-only host errors mean the server refused the statement (retry on a writable host); a deadline and an
+ * OutcomeUnknownError lifeline raised itself are final; the rest is classifyMysql's.
+ */
+function classifyAttempt(error: unknown, sent: boolean): Classification {
+  if (error instanceof DeadlineExceededError || error instanceof OutcomeUnknownError) {
+    return { kind: 'rejected', transient: false };
+  }
+  const errno = (error as MysqlError | undefined)?.errno;
+  if (typeof errno === 'number' && (READ_ONLY_HOST.has(errno) || errno === ER_READ_ONLY_TRANSACTION)) {
+    return { kind: 'rejected', transient: true };
+  }
+  return classifyMysql(error, sent);
+}
+
+/** A copy of mysql2's ConnectionConfig (as mysql2's pool makes one per connection), aimed at `host`. */
+function configFor(base: object, host: { host: string; port?: number } | undefined): object {
+  const copy = Object.create(Object.getPrototypeOf(base), Object.getOwnPropertyDescriptors(base));
+  if (host !== undefined) {
+    copy.host = host.host;
+    copy.port = host.port ?? 3306;
+  }
+  return copy;
+}
+
+/**
+ * A drop-in for mysql2's Pool. A connection is handed out only when LiveSocket and mysql2 both say it is
+ * alive (one event-loop turn first after idleness, so a pending FIN lands); one that dies idle leaves at
+ * once; each retires at a jittered lifetime. pool.query and pool.execute retry what is safe.
+ */
+export class LifelinePool extends EventEmitter {
+  /** mysql2's pool config shape, read by mysql2's PromisePool and by tools. */
+  readonly config: { connectionConfig: Record<string, unknown>; connectionLimit: number; queueLimit: number };
+  _closed = false;
+  readonly lifeline: ResolvedMysqlOptions;
+  private readonly core: CorePool<RawConnection>;
+  private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
+  private readonly hosts: Array<{ host: string; port?: number }>;
+  private hostIndex = 0;
+  private readonly all = new Set<RawConnection>();
+  private readonly side: SideFactory;
+
+  constructor(options: LifelineMysqlPoolConfig | string) {
+    super();
+    const parsed = typeof options === 'string' ? ConnectionConfig.parseUrl(options) : options;
+    if (typeof parsed !== 'object' || parsed === null) {
+      throw new InvalidOptionError(
+        'lifeline-net/mysql createPool',
+        'config',
+        'must be an object or a URL',
+        options,
+      );
+    }
+    const { lifeline, ...rest } = parsed as LifelineMysqlPoolConfig;
+    this.lifeline = resolveMysqlOptions(lifeline);
+    const connectionConfig = new ConnectionConfig(rest);
+    const limit = Number.isNaN(Number(rest.connectionLimit ?? 10)) ? 10 : Number(rest.connectionLimit ?? 10);
+    this.config = { connectionConfig, connectionLimit: limit, queueLimit: Number(rest.queueLimit ?? 0) };
+    const first = {
+      host: String(connectionConfig.host ?? 'localhost'),
+      port: Number(connectionConfig.port ?? 3306),
+    };
+    this.hosts = [first, ...this.lifeline.hosts];
+    const PoolConnection = mysql.PoolConnection as unknown as new (
+      pool: unknown,
+      options: { config: object },
+    ) => RawConnection;
+    const Connection = mysql.Connection as unknown as new (options: { config: object }) => RawConnection;
+    this.side = () => new Connection({ config: configFor(connectionConfig, this.currentHost()) });
+
+    const base = {
+      deadlineMs: this.lifeline.queryDeadlineMs ?? MAX_TIMER_MS,
+      retry: { maxAttempts: this.lifeline.maxRetries + 1, baseDelayMs: this.lifeline.retryBackoffMs },
+      budget: new RetryBudget(),
+      classify: classifyAttempt,
+    };
+    this.executors = {
+      default: executor({ ...base, idempotent: this.lifeline.idempotent }),
+      idempotent: executor({ ...base, idempotent: true }),
+      once: executor({ ...base, idempotent: false }),
+    };
+    const { keepaliveIdleMs, keepaliveIntervalMs, keepaliveCount, userTimeoutMs, writeStallMs } =
+      this.lifeline;
+    const socketOptions = {
+      keepaliveIdleMs,
+      keepaliveIntervalMs,
+      keepaliveCount,
+      userTimeoutMs,
+      writeStallMs,
+      idleData: 'allow',
+    } as const;
+    const connectTimeout = Number(connectionConfig.connectTimeout ?? 10_000);
+    const idleTimeout = Number(rest.idleTimeout ?? 60_000);
+    this.core = new CorePool<RawConnection>({
+      max: limit,
+      acquireTimeoutMs: this.lifeline.acquireTimeoutMs,
+      createTimeoutMs: connectTimeout + 1000,
+      idleTimeoutMs: Number.isFinite(idleTimeout) ? idleTimeout : 0,
+      maxLifetimeMs: this.lifeline.maxLifetimeMs,
+      lifetimeJitter: this.lifeline.lifetimeJitter,
+      validateAfterIdleMs: this.lifeline.validateAfterIdleMs,
+      createRetry: {
+        baseDelayMs: this.lifeline.createBackoffBaseMs,
+        maxDelayMs: this.lifeline.createBackoffMaxMs,
+      },
+      factory: {
+        create: async (signal) => {
+          const target = this.currentHost();
+          const label = `${target.host}:${target.port ?? 3306}`;
+          let conn: RawConnection;
+          try {
+            conn = await openConnection(
+              (config) => new PoolConnection(this, { config }),
+              configFor(connectionConfig, target),
+              label,
+              socketOptions,
+              signal,
+            );
+          } catch (error) {
+            const { errno, code } = (error ?? {}) as MysqlError;
+            if ((typeof errno === 'number' && FATAL_AUTH.has(errno)) || code === 'ENOTFOUND') {
+              this.core.failWaiting(new MysqlConnectError(label, error));
+            }
+            throw error;
+          }
+          this.all.add(conn);
+          if (this.lifeline.verifyAfterMs > 0) this.watchReplies(conn, label);
+          return conn;
+        },
+        destroy: (conn) => {
+          this.all.delete(conn);
+          return closeConnection(conn);
+        },
+        alive: isAlive,
+        onDeath: (conn, cb) => {
+          const state = stateOf(conn);
+          if (state !== undefined) state.onDeath = (error) => cb(error);
+        },
+      },
+    });
+    this.core.on('create', (conn) => this.emit('connection', conn));
+  }
+
+  private currentHost(): { host: string; port?: number } {
+    return this.hosts[this.hostIndex] ?? (this.hosts[0] as { host: string; port?: number });
+  }
+
+  /** The core pool's snapshot: counters, evictions by reason, the last connect error. */
+  stats(): PoolStats {
+    return this.core.stats();
+  }
+
+  /**
+   * A read-only error from `host`: it is no longer the writable one. New connections go to the next host of
+   * the list (the same host again when there is one: a cluster endpoint's DNS moves), and every connection
+   * to it is retired: idle ones are destroyed at their next handout, lent ones on release.
+   */
+  private failover(host: string): void {
+    const current = this.currentHost();
+    if (`${current.host}:${current.port ?? 3306}` === host && this.hosts.length > 1) {
+      this.hostIndex = (this.hostIndex + 1) % this.hosts.length;
+    }
+    for (const conn of this.all) {
+      const state = stateOf(conn);
+      if (state !== undefined && state.host === host) state.retire = true;
+    }
+  }
+
+  /**
+   * Lost-reply verification: a reply silent for verifyAfterMs makes lifeline look the session up in
+   * information_schema.processlist on a side connection. Gone, or idle (Sleep) while the statement was
+   * awaited: the reply will never come, and the connection is closed with MysqlReplyLostError (not-sent
+   * when the session was idle since before the statement was sent). Busy: the statement runs; wait on.
+   */
+  private watchReplies(conn: RawConnection, host: string): void {
+    const state = stateOf(conn);
+    if (state === undefined) return;
+    let checking = false;
+    const every = this.lifeline.verifyAfterMs;
+    state.live.watchReplies(Math.max(2, every), (overdue) => {
+      const threadId = conn.threadId;
+      if (checking || threadId === null) return every;
+      checking = true;
+      viewSession(this.side, threadId).then(
+        (view) => {
+          checking = false;
+          if (view.kind === 'busy' || state.inFlight === 0) return;
+          const neverReceived = view.kind === 'idle' && view.idleMs > overdue.waitingMs;
+          const detail =
+            view.kind === 'gone'
+              ? `the server has no session ${threadId} any more`
+              : `session ${threadId} has been idle for ${Math.round(view.idleMs)} ms while a reply was awaited for ${overdue.waitingMs} ms`;
+          state.live.destroy(new MysqlReplyLostError(host, neverReceived, detail));
+        },
+        () => {
+          // The side channel failed too: the host is unreachable; keepalive and deadlines bound the wait.
+          checking = false;
+        },
+      );
+      return every;
+    });
+  }
+
+  // ---- mysql2's Pool API ----
+
+  getConnection(cb: ConnectionCallback): void {
+    if (typeof cb !== 'function') {
+      throw new InvalidOptionError(
+        'lifeline-net/mysql pool.getConnection',
+        'callback',
+        'must be a function',
+        cb,
+        {
+          argument: true,
+        },
+      );
+    }
+    if (this._closed) {
+      process.nextTick(() => cb(new MysqlPoolClosedError()));
+      return;
+    }
+    if (this.core.stats().idle === 0) this.emit('enqueue');
+    this.core.acquire().then(
+      (conn) => {
+        const state = stateOf(conn);
+        if (state !== undefined) {
+          state.checkedOut = true;
+          // A lent connection is the caller's: it runs read-write (its transactions may write). Queued on the
+          // connection, this costs the caller no wait: mysql2 sends the caller's statements after it.
+          if (state.readOnly) {
+            state.readOnly = false;
+            conn.query(SET_READ_WRITE, undefined, (err) => {
+              if (err) state.retire = true;
+            });
+          }
+        }
+        conn._released = false;
+        this.emit('acquire', conn);
+        cb(null, conn);
+      },
+      (error: Error) => cb(this._closed ? new MysqlPoolClosedError() : error),
+    );
+  }
+
+  releaseConnection(conn: RawConnection): void {
+    const state = stateOf(conn);
+    if (state === undefined || !state.checkedOut) return;
+    state.checkedOut = false;
+    conn._released = true;
+    this.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+    this.emit('release', conn);
+  }
+
+  /** Called by mysql2's PoolConnection on its 'end' or 'error', and by conn.destroy(). */
+  _removeConnection(conn: RawConnection): void {
+    const state = stateOf(conn);
+    if (state === undefined) return;
+    markDead(conn, conn._fatalError ?? undefined);
+    // A lent connection that died gives its slot back now: the caller's release() is then a no-op.
+    if (state.checkedOut) {
+      state.checkedOut = false;
+      this.core.release(conn, DESTROY);
+    }
+  }
+
+  query(sql: unknown, values?: unknown, cb?: unknown): void {
+    this.run('query', sql, values, cb);
+  }
+
+  execute(sql: unknown, values?: unknown, cb?: unknown): void {
+    this.run('execute', sql, values, cb);
+  }
+
+  end(cb?: (err?: Error | null) => void): void {
+    this._closed = true;
+    this.core.drain({ timeoutMs: 5000 }).then(
+      () => cb?.(null),
+      (error: Error) => cb?.(error),
+    );
+  }
+
+  promise(promiseImpl?: PromiseConstructor): unknown {
+    const PromisePool = (
+      mysqlPromise as unknown as { PromisePool: new (pool: unknown, p: unknown) => unknown }
+    ).PromisePool;
+    return new PromisePool(this, promiseImpl ?? Promise);
+  }
+
+  escape(value: unknown): string {
+    return mysql.escape(value as never);
+  }
+
+  escapeId(value: string): string {
+    return mysql.escapeId(value);
+  }
+
+  format(sql: string, values?: unknown): string {
+    return mysql.format(sql, values as never);
+  }
+
+  // ---- pool.query / pool.execute ----
+
+  private run(kind: 'query' | 'execute', sqlArg: unknown, valuesArg: unknown, cbArg: unknown): void {
+    let values = valuesArg;
+    let cb = cbArg as Callback | undefined;
+    if (typeof values === 'function') {
+      cb = values as Callback;
+      values = undefined;
+    }
+    const done: Callback = typeof cb === 'function' ? cb : () => {};
+    let statement: string | StatementOptions;
+    let deadlineMs: number | undefined;
+    let declared: boolean | undefined;
+    let text: string;
+    if (typeof sqlArg === 'string') {
+      statement = sqlArg;
+      text = sqlArg;
+    } else if (
+      typeof sqlArg === 'object' &&
+      sqlArg !== null &&
+      typeof (sqlArg as StatementOptions).sql === 'string'
+    ) {
+      const { timeout, idempotent, ...rest } = sqlArg as StatementOptions;
+      statement = rest as StatementOptions;
+      text = rest.sql;
+      if (values === undefined && rest.values !== undefined) values = rest.values;
+      if (typeof timeout === 'number' && timeout > 0) deadlineMs = timeout;
+      declared = idempotent;
+    } else {
+      const error = new InvalidOptionError(
+        `lifeline-net/mysql pool.${kind}`,
+        'sql',
+        'must be a string or an object with a string `sql`',
+        sqlArg,
+        { argument: true },
+      );
+      process.nextTick(() => done(error));
+      return;
+    }
+    if (this._closed) {
+      process.nextTick(() => done(new MysqlPoolClosedError()));
+      return;
+    }
+    const read = this.lifeline.safeReads && looksLikeMysqlRead(text);
+    const run =
+      declared === true || read
+        ? this.executors.idempotent
+        : declared === false
+          ? this.executors.once
+          : this.executors.default;
+    run(
+      (attempt) => this.attempt(kind, statement, values, read, attempt),
+      deadlineMs === undefined ? undefined : { deadlineMs },
+    ).then(
+      (answer) => done(null, answer[0], answer[1]),
+      (error: MysqlError) => done(error),
+    );
+  }
+
+  private async attempt(
+    kind: 'query' | 'execute',
+    statement: string | StatementOptions,
+    values: unknown,
+    read: boolean,
+    attempt: Attempt,
+  ): Promise<[unknown, unknown]> {
+    const timeoutMs = Math.max(1, Math.min(this.lifeline.acquireTimeoutMs, attempt.timeLeftMs()));
+    const conn = await this.core.acquire({ timeoutMs });
+    const state = stateOf(conn);
+    if (state === undefined) throw new TypeError('lifeline-net/mysql: a connection without state');
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      let abandoned = false;
+      let sent = false;
+      let rerun = false;
+      const release = () => {
+        this.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+      };
+      attempt.onAbort(() => {
+        if (answered) return;
+        abandoned = true;
+        // The statement may be running on the server: end it there, then the late answer gives the
+        // connection back. A kill that fails leaves the session unfit.
+        const threadId = conn.threadId;
+        if (sent && threadId !== null) {
+          killQuery(this.side, threadId).then(
+            (ok) => {
+              if (!ok) state.retire = true;
+            },
+            () => {
+              state.retire = true;
+            },
+          );
+        }
+      });
+      const send = () => {
+        const madeReadOnly = state.readOnly;
+        conn[kind](statement, values, (err, rows, fields) => {
+          answered = true;
+          if (abandoned) {
+            release();
+            return;
+          }
+          if (err === null) {
+            release();
+            resolve([rows, fields]);
+            return;
+          }
+          if (err.errno === ER_READ_ONLY_TRANSACTION && madeReadOnly && !rerun) {
+            // A write taken for a read: refused before it changed anything. Run it again read-write, once;
+            // from now on it is what it is, a statement whose loss leaves its outcome unknown.
+            rerun = true;
+            answered = false;
+            state.readOnly = false;
+            conn.query(SET_READ_WRITE, undefined, () => {});
+            send();
+            return;
+          }
+          if (
+            err.errno !== undefined &&
+            (READ_ONLY_HOST.has(err.errno) || err.errno === ER_READ_ONLY_TRANSACTION)
+          ) {
+            state.retire = true;
+            this.failover(state.host);
+          }
+          release();
+          const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
+          reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
+        });
+      };
+      if (read !== state.readOnly) {
+        state.readOnly = read;
+        conn.query(read ? SET_READ_ONLY : SET_READ_WRITE, undefined, (err) => {
+          if (err === null) {
+            sent = true;
+            attempt.markSent();
+          } else state.retire = true;
+        });
+      } else {
+        sent = true;
+        attempt.markSent();
+      }
+      send();
+    });
+  }
+}
