@@ -1,4 +1,5 @@
 // The set of named proxies the control API manages, and Toxiproxy's populate format.
+import { brand } from '../core/brand.js';
 import { formatAddress, parseAddress } from './address.js';
 import { InvalidProxyError, ProxyExistsError, ProxyNotFoundError } from './errors.js';
 import { nameProblem } from './names.js';
@@ -151,3 +152,4 @@ export class ProxyCollection {
     return proxy;
   }
 }
+brand(ProxyCollection, 'ProxyCollection');

@@ -1,6 +1,8 @@
 // The control server: Toxiproxy's HTTP API (same routes and JSON) over a ProxyCollection, plus metrics.
+
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 import type { HostPort } from './address.js';
 import { ProxyCollection } from './collection.js';
@@ -354,3 +356,4 @@ export class ControlServer {
     return { prom, registry };
   }
 }
+brand(ControlServer, 'ControlServer');

@@ -1,5 +1,6 @@
 // undici's Agent made lifeline's: pooled sockets watched by LiveSocket, idle cuts honoured, safe retries.
 import { type Dispatcher, Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { brand } from '../../core/brand.js';
 import { type ConnectOption, lifelineConnector } from './connector.js';
 import { interceptorFor } from './interceptor.js';
 import { HttpPolicy, type LifelineHttpOptions } from './options.js';
@@ -33,6 +34,7 @@ export class Agent extends UndiciAgent {
     return this.#dispatch(options, handler);
   }
 }
+brand(Agent, 'http.Agent');
 
 let shared: Agent | undefined;
 

@@ -1,9 +1,11 @@
 // A node:http Agent made lifeline's: watched sockets, idle cuts, reuse of a just-closed socket retried when
 // safe.
+
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
+import { brand } from '../../core/brand.js';
 import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import type { LiveSocketOptions } from '../../socket/index.js';
 import { keepAliveHintMs, OriginIdle, SocketWatch } from './idle.js';
@@ -142,6 +144,7 @@ export class HttpAgent extends http.Agent {
     super.reuseSocket(socket, request);
   }
 }
+brand(HttpAgent, 'http.HttpAgent');
 
 /** HttpAgent for https: node:https's Agent with the same watch on every pooled TLS socket. */
 export class HttpsAgent extends https.Agent {
@@ -169,3 +172,4 @@ export class HttpsAgent extends https.Agent {
     super.reuseSocket(socket, request);
   }
 }
+brand(HttpsAgent, 'http.HttpsAgent');

@@ -1,3 +1,4 @@
+import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
 import { OutcomeUnknownError } from '../../exec/index.js';
 
@@ -30,6 +31,7 @@ export class RedisOutcomeUnknownError extends OutcomeUnknownError {
       'if running it twice is harmless';
   }
 }
+brand(RedisOutcomeUnknownError, 'RedisOutcomeUnknownError');
 
 /**
  * The connection closed for good (quit(), disconnect(), or reconnection given up) while the command was
@@ -49,6 +51,7 @@ export class RedisConnectionClosedError extends LifelineError {
     this.command = command;
   }
 }
+brand(RedisConnectionClosedError, 'RedisConnectionClosedError');
 
 /** A safe command kept failing on connection loss until its retry bound ran out (node-redis clients). */
 export class RedisRetriesExhaustedError extends LifelineError {
@@ -64,3 +67,4 @@ export class RedisRetriesExhaustedError extends LifelineError {
     this.command = command;
   }
 }
+brand(RedisRetriesExhaustedError, 'RedisRetriesExhaustedError');

@@ -1,6 +1,8 @@
 // ioredis made lifeline's: a watched connection, and in-flight commands re-sent only when safe.
+
 import type net from 'node:net';
 import type { Redis as IORedis, RedisOptions } from 'ioredis';
+import { brand } from '../../core/brand.js';
 import type { DeathCause } from '../../socket/index.js';
 import { WatchedConnection } from './connection.js';
 import { loadDriver } from './load.js';
@@ -160,6 +162,7 @@ export class Redis extends IORedisBase {
     }
   }
 }
+brand(Redis, 'redis.Redis');
 
 /**
  * `CLIENT LIST ID <id>` on a short-lived plain ioredis connection with the client's own address, credentials

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { brand } from '../../core/brand.js';
 import { LifelineError } from '../../core/errors.js';
 
 /** The driver lifeline-net/redis was asked to drive is not installed (it is an optional peer dependency). */
@@ -11,6 +12,7 @@ export class RedisDriverMissingError extends LifelineError {
     );
   }
 }
+brand(RedisDriverMissingError, 'RedisDriverMissingError');
 
 const require = createRequire(import.meta.url);
 

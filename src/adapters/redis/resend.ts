@@ -1,3 +1,4 @@
+import { brand } from '../../core/brand.js';
 import { LifelineError } from '../../core/errors.js';
 import { isSafeToResend } from '../../protocols/redis-commands.js';
 import { describe, RedisConnectionClosedError, RedisOutcomeUnknownError } from './errors.js';
@@ -49,6 +50,7 @@ export class RedisPipelineLostError extends LifelineError {
     this.command = command;
   }
 }
+brand(RedisPipelineLostError, 'RedisPipelineLostError');
 
 const TRANSACTION_MARKERS = new Set(['multi', 'exec', 'discard']);
 

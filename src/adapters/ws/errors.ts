@@ -1,3 +1,4 @@
+import { brand } from '../../core/brand.js';
 import { LifelineError } from '../../core/errors.js';
 
 /** The peer answered no ping (and sent nothing else) within the heartbeat's timeout: it is gone. */
@@ -14,3 +15,4 @@ export class HeartbeatTimeoutError extends LifelineError {
     );
   }
 }
+brand(HeartbeatTimeoutError, 'HeartbeatTimeoutError');

@@ -1,4 +1,5 @@
 import type { WebSocket, WebSocketServer } from 'ws';
+import { brand } from '../../core/brand.js';
 import { resolveWatch, type WatchOptions } from './options.js';
 import { WatchedWebSocket, type WsState } from './watch.js';
 
@@ -61,3 +62,4 @@ export class LiveConnections {
     this.server.off('connection', this.#onConnection);
   }
 }
+brand(LiveConnections, 'ws.LiveConnections');

@@ -1,7 +1,9 @@
 // A watched WebSocket: one state, alive by every check (socket, pings), never just "not closed yet".
+
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import WebSocket from 'ws';
+import { brand } from '../../core/brand.js';
 import type { LifelineError } from '../../core/errors.js';
 import { type DeathCause, LiveSocket } from '../../socket/index.js';
 import { HeartbeatTimeoutError } from './errors.js';
@@ -152,6 +154,7 @@ export class WatchedWebSocket extends EventEmitter<WatchedWebSocketEvents> {
     this.emit('dead', reason);
   }
 }
+brand(WatchedWebSocket, 'ws.WatchedWebSocket');
 
 /** Watches a `ws` WebSocket, client or server-accepted. */
 export function watch(ws: WebSocket, options?: WatchOptions): WatchedWebSocket {
