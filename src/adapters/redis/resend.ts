@@ -1,3 +1,4 @@
+// After a lost Redis connection: which in-flight commands may be re-sent, and the errors for the rest.
 import { brand } from '../../core/brand.js';
 import { LifelineError } from '../../core/errors.js';
 import { isSafeToResend } from '../../protocols/redis-commands.js';

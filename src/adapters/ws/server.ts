@@ -1,3 +1,4 @@
+// LiveConnections: a WebSocketServer's connections, each watched, listed with its state.
 import type { WebSocket, WebSocketServer } from 'ws';
 import { brand } from '../../core/brand.js';
 import { resolveWatch, type WatchOptions } from './options.js';
