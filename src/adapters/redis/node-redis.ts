@@ -97,6 +97,8 @@ interface ClientState {
   gapSince: number | undefined;
   gapCause: string;
   subscribedAtDeath: boolean;
+  /** A command answered: one shared function, so the success path allocates no closure. */
+  settled: <T>(value: T) => T;
 }
 
 type AnyClient = Record<string | symbol, unknown> & {
@@ -116,21 +118,15 @@ function run(
   state: ClientState,
   client: AnyClient,
   method: string,
-  args: readonly unknown[],
-  call: () => Promise<unknown>,
+  fn: unknown,
+  args: unknown[],
   attempt = 1,
 ): Promise<unknown> {
   if (state.pending++ === 0) state.conn?.sent();
-  const settle = () => {
-    if (--state.pending === 0) state.conn?.drained();
-  };
-  return call().then(
-    (value) => {
-      settle();
-      return value;
-    },
+  return (Reflect.apply(fn as (...a: unknown[]) => Promise<unknown>, client, args) as Promise<unknown>).then(
+    state.settled,
     (error: unknown) => {
-      settle();
+      if (--state.pending === 0) state.conn?.drained();
       if (!isConnectionLoss(error)) throw error;
       // node-redis rejects on a socket error only the commands it had written; unwritten ones stay queued.
       const sent = redisArgs(method, args);
@@ -141,7 +137,7 @@ function run(
       if (attempt > state.options.maxResends) {
         throw new RedisRetriesExhaustedError(name, state.endpoint, attempt, error);
       }
-      return run(state, client, method, args, call, attempt + 1);
+      return run(state, client, method, fn, args, attempt + 1);
     },
   );
 }
@@ -197,14 +193,13 @@ function wrapClient(client: AnyClient, state: ClientState, driverOptions: object
   const cache = new Map<string, unknown>();
   const view: AnyClient = new Proxy(client, {
     get(target, property) {
+      const cached = typeof property === 'string' ? cache.get(property) : undefined;
+      if (cached !== undefined) return cached;
       const value = Reflect.get(target, property, target);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
-      const cached = cache.get(property);
-      if (cached !== undefined) return cached;
       let wrapped: (...args: unknown[]) => unknown;
       if (property === 'sendCommand' || table?.commands[property] !== undefined) {
-        wrapped = (...args: unknown[]) =>
-          run(state, target, property, args, () => Reflect.apply(value, target, args) as Promise<unknown>);
+        wrapped = (...args: unknown[]) => run(state, target, property, value, args);
       } else if (property === 'multi' || property === 'MULTI') {
         wrapped = () => wrapMulti(state, target, () => Reflect.apply(value, target, []) as AnyClient);
       } else if (property === 'duplicate') {
@@ -272,6 +267,10 @@ function attach(client: AnyClient, options: ResolvedRedisLifelineOptions, driver
     gapSince: undefined,
     gapCause: 'unknown',
     subscribedAtDeath: false,
+    settled: (value) => {
+      if (--state.pending === 0) state.conn?.drained();
+      return value;
+    },
   };
   watchClientSockets();
   const channels = (): boolean => client.isPubSubActive;
@@ -309,7 +308,7 @@ function attach(client: AnyClient, options: ResolvedRedisLifelineOptions, driver
     }
     if (conn !== undefined && options.replyOverdueMs > 0 && !client.isPubSubActive) {
       const ask = ['CLIENT', 'ID'];
-      run(state, client, 'sendCommand', [ask], () => client.sendCommand(ask)).then(
+      run(state, client, 'sendCommand', client.sendCommand, [ask]).then(
         (id) => {
           conn.clientId = String(id);
         },
