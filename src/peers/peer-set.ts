@@ -64,10 +64,12 @@ function codeOf(error: unknown): string {
  * down leaves the usable set with one `state` event and every call outstanding to it fails at once with
  * PeerLostError; quorum() asks k peers, sends to alternates on failure and hedges past the hedge delay.
  */
-export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements QuorumHost<P> {
+export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   readonly clock: () => number;
-  readonly throttle: HedgeThrottle;
-  readonly counters: PeerSetStats = newStats();
+  private readonly throttle: HedgeThrottle;
+  private readonly counters: PeerSetStats = newStats();
+  /** What quorum.ts sees of the set. */
+  private readonly host: QuorumHost<P>;
   private readonly entries = new Map<string, PeerEntry<P>>();
   private readonly keyOf: (peer: P) => string;
   private readonly detectorOptions: PhiOptions;
@@ -104,6 +106,14 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     const hedge = options.hedge ?? {};
     this.hedgePolicy = new HedgePolicy({ delayMs: hedge.delayMs, percentile: hedge.percentile });
     this.throttle = new HedgeThrottle(hedge);
+    this.host = {
+      throttle: this.throttle,
+      counters: this.counters,
+      candidates: () => this.ranked(),
+      hedgeDelayMs: () => this.hedgePolicy.delayMs(),
+      attempt: (entry, fn, signal, group) => this.attempt(entry, fn, signal, group),
+      emit: (event, info) => this.emit(event, info),
+    };
     this.incidents = new IncidentLog(options.logger ?? defaultLogger, options.logWindowMs ?? 1000);
     this.heartbeatSend = options.heartbeat?.send;
     const intervalMs = options.heartbeat?.intervalMs ?? 1000;
@@ -230,7 +240,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
   /** k answers from k peers, with alternates and hedging; resolves in the order the answers came. */
   quorum<T>(k: number, fn: PeerCall<P, T>, options: QuorumOptions = NO_OPTIONS): Promise<PeerResult<P, T>[]> {
     if (this.closed) return Promise.reject(new PeerSetClosedError());
-    return runQuorum(this, k, fn, options);
+    return runQuorum(this.host, k, fn, options);
   }
 
   /** The first answer from any peer (quorum of 1). */
@@ -240,7 +250,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
 
   /** An answer from every usable peer (quorum of all). */
   all<T>(fn: PeerCall<P, T>, options: QuorumOptions = NO_OPTIONS): Promise<PeerResult<P, T>[]> {
-    return this.quorum(Math.max(1, this.candidates().length), fn, options);
+    return this.quorum(Math.max(1, this.ranked().length), fn, options);
   }
 
   /**
@@ -281,10 +291,12 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     this.incidents.close();
   }
 
-  // ---- QuorumHost: what quorum.ts uses ----
+  /** The peers in the order quorum() asks them: up before suspect, ejected last, faster first; never down. */
+  candidates(): P[] {
+    return this.ranked().map((entry) => entry.peer);
+  }
 
-  /** Peers to ask, best first: up before suspect, ejected last, faster first; down peers never. */
-  candidates(): PeerEntry<P>[] {
+  private ranked(): PeerEntry<P>[] {
     const now = this.clock();
     const reference = this.referenceMs();
     const list: PeerEntry<P>[] = [];
@@ -294,15 +306,11 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> implements Quorum
     return list.sort((a, b) => rank(a) - rank(b) || latency(a) - latency(b));
   }
 
-  hedgeDelayMs(): number | undefined {
-    return this.hedgePolicy.delayMs();
-  }
-
   /**
    * One attempt: `signal` is the caller's; a quorum passes `group` instead and cancels its attempts
    * through it (no listener per attempt on a shared signal).
    */
-  attempt<T>(
+  private attempt<T>(
     entry: PeerEntry<P>,
     fn: PeerCall<P, T>,
     signal: AbortSignal | undefined,

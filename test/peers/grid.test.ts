@@ -112,7 +112,7 @@ async function scenario(grid: Grid): Promise<void> {
     assert.equal(states.length, 0, 'healthy peers stay up through the warm-up');
 
     // The peer the next quorum would ask first vanishes, silently.
-    const victim = set.candidates()[0]!.peer;
+    const victim = set.candidates()[0]!;
     await grid.vanish(grid.endpoints.findIndex((p) => key(p) === key(victim)));
     const direct = [set.call(victim, fetch(100)), set.call(victim, fetch(101))];
     for (const call of direct) call.catch(() => {});
@@ -137,14 +137,14 @@ async function scenario(grid: Grid): Promise<void> {
     assert.ok(!set.usable().some((p) => key(p) === key(victim)));
 
     // Another turns slow; the transport ignores the signal, so its answers come back late.
-    const slow = set.candidates()[0]!.peer;
+    const slow = set.candidates()[0]!;
     grid.storage[grid.endpoints.findIndex((p) => key(p) === key(slow))]!.delayMs = 6000;
     const late = new Promise<void>((resolve) => set.on('late', (e) => e.ok && resolve()));
     const stubborn = (object: number) => (peer: GridAddress) => get(agent, peer, `/share/${object}/2`);
     // Hedging off: the adaptive timeout gives up on the slow peer and an alternate answers instead.
     const noHedge = { hedgeDelayMs: Number.POSITIVE_INFINITY };
     for (let i = 0; i < 3; i++) assert.equal((await set.quorum(3, stubborn(200 + i), noHedge)).length, 3);
-    const order = set.candidates().map((e) => key(e.peer));
+    const order = set.candidates().map(key);
     assert.equal(order[order.length - 1], key(slow), 'the slow peer is now asked last');
     await late;
     assert.ok(set.stats().lateReplies >= 1);

@@ -256,7 +256,7 @@ test(
     });
     const call = transport(behaviour);
     for (let i = 0; i < 3; i++) await Promise.all(names.map((n) => set.call(n, call)));
-    const slow = set.candidates()[0]!.key;
+    const slow = set.candidates()[0]!;
     behaviour.get(slow)!.delayMs = 5000;
     const aborts: string[] = [];
     const watched = async (peer: string, signal: AbortSignal): Promise<string> => {
@@ -267,11 +267,14 @@ test(
     assert.notEqual(first!.peer, slow);
     assert.equal(set.stats().hedges, 1);
     assert.deepEqual(aborts, [slow], 'the slow attempt was told never mind');
-    const order = set.candidates().map((e) => e.key);
+    const order = set.candidates();
     assert.equal(order[order.length - 1], slow, 'the peer that lost to a hedge is now asked last');
     // Failures take tokens: at or below half of maxTokens no hedge is sent.
-    for (let i = 0; i < 3; i++) set.throttle.failure();
-    assert.equal(set.throttle.allows(), false);
+    // (4 tokens at most; 3 failed calls leave at most 1 + a few tenths.)
+    const failing = async (): Promise<string> => {
+      throw Object.assign(new Error('overloaded'), { code: 'E503' });
+    };
+    for (let i = 0; i < 3; i++) await set.call(names[i]!, failing).catch(() => {});
     for (const n of names) behaviour.get(n)!.delayMs = 400;
     await set.quorum(1, watched);
     assert.equal(set.stats().hedges, 1);
