@@ -1,4 +1,5 @@
 // undici's Agent made lifeline's: pooled sockets watched by LiveSocket, idle cuts honoured, safe retries.
+
 import { type Dispatcher, Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { brand } from '../../core/brand.js';
 import { type ConnectOption, lifelineConnector } from './connector.js';
@@ -23,11 +24,11 @@ export class Agent extends UndiciAgent {
     const { lifeline, connect, ...undici } = options;
     const policy = new HttpPolicy(lifeline, 'Agent');
     super({ ...undici, connect: lifelineConnector(connect as ConnectOption, policy) });
-    const plain: Pick<Dispatcher, 'dispatch'> = {
-      dispatch: (dispatchOptions, handler) => super.dispatch(dispatchOptions, handler),
-    };
-    // compose() wraps callers' legacy handlers (fetch's) into the handler API the interceptor speaks.
-    this.#dispatch = UndiciAgent.prototype.compose.call(plain, interceptorFor(policy)).dispatch;
+    // The interceptor is called directly, not through compose(): compose() would convert every caller's
+    // handler to undici's newer API and back, parsing and rebuilding each response's headers.
+    this.#dispatch = interceptorFor(policy)((dispatchOptions, handler) =>
+      super.dispatch(dispatchOptions, handler),
+    );
   }
 
   override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {

@@ -2,12 +2,11 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Attempt, ExecAbortedError, execute } from '../../exec/index.js';
+import { type Caller, callerFor } from './caller.js';
 import { keepAliveHintMs, type SocketWatch } from './idle.js';
 import type { HttpPolicy } from './options.js';
 
-type Controller = Dispatcher.DispatchController;
-type Handler = Dispatcher.DispatchHandler;
-type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2];
+type Raw = Buffer[];
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -32,7 +31,8 @@ function hasHeader(headers: Dispatcher.DispatchOptions['headers'], name: string)
       if (entry[0].toLowerCase() === name) return true;
     return false;
   }
-  for (const key of Object.keys(headers)) if (key.toLowerCase() === name) return true;
+  for (const key of Object.keys(headers))
+    if (key.length === name.length && key.toLowerCase() === name) return true;
   return false;
 }
 
@@ -41,8 +41,19 @@ function originOf(options: Dispatcher.DispatchOptions): string {
   return typeof origin === 'string' ? origin : origin === undefined ? '' : origin.origin;
 }
 
+/** The `Keep-Alive` header's timeout among raw response headers, in ms. */
+function hintOf(raw: Raw): number | undefined {
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i] as Buffer | string;
+    if (key.length === 10 && key.toString().toLowerCase() === 'keep-alive') {
+      return keepAliveHintMs(String(raw[i + 1]));
+    }
+  }
+  return undefined;
+}
+
 /**
- * The attempt whose headers undici is about to write. undici calls onRequestStart and then, in the same
+ * The attempt whose headers undici is about to write. undici calls onConnect and then, in the same
  * synchronous run, writes the request to the socket it chose; our connector's write hook reads this to
  * know which socket carries which request. Only set for bodies written synchronously with the headers.
  */
@@ -54,75 +65,33 @@ export function takeWriting(): AttemptHandler | undefined {
   return attempt;
 }
 
-/**
- * The controller the caller's handler holds for the whole request: it forwards to the attempt whose
- * response is being delivered (or, before one, to the attempt in flight).
- */
-class CallController implements Controller {
-  #paused = false;
-  #target: Controller | undefined;
-  rawHeaders: Controller['rawHeaders'] = null;
-  rawTrailers: Controller['rawTrailers'] = null;
-
-  constructor(private readonly call: RequestCall) {}
-
-  set target(target: Controller | undefined) {
-    this.#target = target;
-    if (this.#paused) target?.pause();
-  }
-
-  get aborted(): boolean {
-    return this.call.abortReason !== undefined || (this.#target?.aborted ?? false);
-  }
-
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get reason(): Error | null {
-    return this.call.abortReason ?? this.#target?.reason ?? null;
-  }
-
-  abort(reason: Error): void {
-    this.call.abort(reason);
-  }
-
-  pause(): void {
-    this.#paused = true;
-    this.#target?.pause();
-  }
-
-  resume(): void {
-    this.#paused = false;
-    this.#target?.resume();
-  }
-}
-
 /** One request, as the caller dispatched it: one or more attempts under exec's execute(). */
 export class RequestCall {
-  readonly controller: CallController;
+  readonly caller: Caller;
   abortReason: Error | undefined;
   #started = false;
   #settled = false;
   /** Attempts in flight (two while hedging). */
-  readonly #live = new Set<AttemptHandler>();
+  #live: AttemptHandler | undefined;
+  #hedge: AttemptHandler | undefined;
 
   constructor(
     readonly dispatch: Dispatcher.Dispatch,
     readonly options: Dispatcher.DispatchOptions,
-    readonly handler: Handler,
+    handler: Dispatcher.DispatchHandler,
   ) {
-    this.controller = new CallController(this);
+    this.caller = callerFor(handler);
   }
 
   run(policy: HttpPolicy): void {
     const { options } = this;
     const origin = policy.origin(originOf(options));
-    const method = options.method.toUpperCase();
     const again = replayable(options.body);
-    const safe = again && (IDEMPOTENT_METHODS.has(method) || hasHeader(options.headers, 'idempotency-key'));
+    const safe =
+      again &&
+      (IDEMPOTENT_METHODS.has(options.method.toUpperCase()) || hasHeader(options.headers, 'idempotency-key'));
     execute((attempt) => this.#attempt(attempt, again), safe ? origin.safe : origin.unsafe).then(
-      () => undefined,
+      undefined,
       (error: unknown) => this.#fail(error),
     );
   }
@@ -135,53 +104,51 @@ export class RequestCall {
   abort(reason: Error): void {
     if (this.abortReason !== undefined) return;
     this.abortReason = reason;
-    for (const attempt of this.#live) attempt.controller?.abort(reason);
+    this.#live?.abort?.(reason);
+    this.#hedge?.abort?.(reason);
   }
 
   #attempt(attempt: Attempt, again: boolean): Promise<void> {
     if (this.abortReason !== undefined) return Promise.reject(this.abortReason);
     return new Promise<void>((resolve, reject) => {
       const handler = new AttemptHandler(this, attempt, again, resolve, reject);
-      this.#live.add(handler);
-      const left = attempt.deadline - Date.now();
-      // undici's own headers timer ends the attempt at the deadline too, and retires its socket.
-      const headersTimeout = this.options.headersTimeout;
-      const options =
-        headersTimeout == null || headersTimeout > left
-          ? { ...this.options, headersTimeout: Math.max(1, left) }
-          : this.options;
+      if (this.#live === undefined) this.#live = handler;
+      else this.#hedge = handler;
       try {
-        this.dispatch(options, handler);
+        // undici takes handlers of its original API too (its own api-request is one); its types name only the newer.
+        this.dispatch(this.options, handler as unknown as Dispatcher.DispatchHandler);
       } catch (error) {
-        this.#live.delete(handler);
+        this.ended(handler);
         reject(error);
       }
     });
   }
 
-  /** The caller's onRequestStart, once, on the first attempt that reaches a socket. */
-  started(controller: Controller, context: unknown): void {
-    this.controller.target = controller;
+  /** The caller's start, once, on the first attempt that reaches a socket. */
+  started(context: unknown): void {
     if (this.#started) return;
     this.#started = true;
-    this.handler.onRequestStart?.(this.controller, context);
+    this.caller.start((reason) => this.abort(reason), context);
   }
 
   /** `attempt` got a response: it wins, and any other attempt is ended. */
   won(attempt: AttemptHandler): boolean {
     if (this.#settled) return false;
     this.#settled = true;
-    this.controller.target = attempt.controller;
-    for (const other of this.#live) {
-      if (other !== attempt) other.controller?.abort(new ExecAbortedError(undefined, 'another attempt won'));
-    }
-    this.#live.clear();
-    this.#live.add(attempt);
+    const other = this.#live === attempt ? this.#hedge : this.#live;
+    other?.abort?.(new ExecAbortedError(undefined, 'another attempt won'));
+    this.#live = attempt;
+    this.#hedge = undefined;
     return true;
   }
 
   ended(attempt: AttemptHandler): void {
-    this.#live.delete(attempt);
+    if (this.#live === attempt) {
+      this.#live = this.#hedge;
+      this.#hedge = undefined;
+    } else if (this.#hedge === attempt) {
+      this.#hedge = undefined;
+    }
   }
 
   #fail(error: unknown): void {
@@ -190,15 +157,19 @@ export class RequestCall {
     const reason = error instanceof ExecAbortedError && this.abortReason ? this.abortReason : error;
     const failure = reason instanceof Error ? reason : new Error(String(reason));
     // An attempt still running (the deadline passed while waiting for headers) ends, and so does its socket.
-    for (const attempt of this.#live) attempt.controller?.abort(failure);
-    this.#live.clear();
-    this.handler.onResponseError?.(this.controller, failure);
+    this.#live?.abort?.(failure);
+    this.#hedge?.abort?.(failure);
+    this.#live = this.#hedge = undefined;
+    this.caller.error(failure);
   }
 }
 
-/** The handler undici calls for one attempt. Errors before a response go back to execute(), later ones to the caller. */
-export class AttemptHandler implements Handler {
-  controller: Controller | undefined;
+/**
+ * The handler undici calls for one attempt, in undici's original handler API (what its Client speaks, so
+ * nothing is converted on the way). Errors before a response go back to execute(), later ones to the caller.
+ */
+export class AttemptHandler {
+  abort: ((reason: Error) => void) | undefined;
   #watch: SocketWatch | undefined;
   #hintMs: number | undefined;
   #responded = false;
@@ -217,51 +188,49 @@ export class AttemptHandler implements Handler {
     watch.busy();
   }
 
-  onRequestStart(controller: Controller, context: unknown): void {
-    this.controller = controller;
-    if (this.call.settled || this.call.abortReason !== undefined) {
-      controller.abort(this.call.abortReason ?? new ExecAbortedError(undefined, 'the request already ended'));
+  onConnect(abort: (reason: Error) => void, context: unknown): void {
+    this.abort = abort;
+    const call = this.call;
+    if (call.settled || call.abortReason !== undefined) {
+      abort(call.abortReason ?? new ExecAbortedError(undefined, 'the request already ended'));
       return;
     }
     // From here a byte of this attempt may leave: a failure is no longer `not-sent`.
     this.attempt.markSent();
     writing = this.bindable ? this : undefined;
-    this.call.started(controller, context);
+    call.started(context);
   }
 
-  onRequestUpgrade(_controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+  onUpgrade(statusCode: number, raw: Raw | null, socket: Duplex): void {
     this.#release(undefined);
     if (!this.call.won(this)) return;
     this.resolve();
-    this.call.handler.onRequestUpgrade?.(this.call.controller, statusCode, headers, socket);
+    this.call.caller.upgrade(statusCode, raw, socket);
   }
 
-  onResponseStart(controller: Controller, statusCode: number, headers: Headers, message?: string): void {
+  onHeaders(statusCode: number, raw: Raw, resume: () => void, statusText: string): boolean {
     if (!this.call.won(this)) {
-      controller.abort(new ExecAbortedError(undefined, 'another attempt won'));
-      return;
+      this.abort?.(new ExecAbortedError(undefined, 'another attempt won'));
+      return false;
     }
     this.#responded = true;
-    this.#hintMs = keepAliveHintMs(headers['keep-alive']);
+    this.#hintMs = hintOf(raw);
     this.resolve();
-    const call = this.call.controller;
-    call.rawHeaders = controller.rawHeaders;
-    this.call.handler.onResponseStart?.(call, statusCode, headers, message);
+    return this.call.caller.headers(statusCode, raw, resume, statusText);
   }
 
-  onResponseData(_controller: Controller, chunk: Buffer): void {
-    this.call.handler.onResponseData?.(this.call.controller, chunk);
+  onData(chunk: Buffer): boolean {
+    return this.call.caller.data(chunk);
   }
 
-  onResponseEnd(controller: Controller, trailers: Headers): void {
+  onComplete(trailers: Raw | null): void {
     this.#release(this.#hintMs);
-    this.call.controller.rawTrailers = controller.rawTrailers;
-    this.call.handler.onResponseEnd?.(this.call.controller, trailers);
+    this.call.caller.complete(trailers);
   }
 
-  onResponseError(_controller: Controller, error: Error): void {
+  onError(error: Error): void {
     this.#release(undefined);
-    if (this.#responded) this.call.handler.onResponseError?.(this.call.controller, error);
+    if (this.#responded) this.call.caller.error(error);
     else this.reject(error);
   }
 
