@@ -12,14 +12,6 @@ export interface WaiterOwner<T> {
   recycle(waiter: Waiter<T>): void;
 }
 
-// The Promise executor is a shared function reading this slot instead of a closure made per acquire.
-let binding: Waiter<never> | undefined;
-function bind(resolve: (value: never) => void, reject: (error: Error) => void): void {
-  const waiter = binding!;
-  waiter.resolve = resolve;
-  waiter.reject = reject;
-}
-
 /**
  * One pending acquire. It is its own abort listener (`handleEvent`), so listening to a signal allocates
  * no closure either.
@@ -37,8 +29,15 @@ export class Waiter<T> {
   /** Once reserved for a check, a timer may still hold it: such a waiter is never reused. */
   reserved = false;
 
+  // Made once per waiter and kept across reuses, so a new promise costs no closure of ours.
+  private readonly executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void;
+
   constructor(owner: WaiterOwner<T>) {
     this.owner = owner;
+    this.executor = (resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    };
   }
 
   /** (Re)starts it as a new, queued acquire with a new promise. */
@@ -48,11 +47,7 @@ export class Waiter<T> {
     this.timeoutMs = timeoutMs;
     this.signal = signal;
     this.site = site;
-    binding = this as unknown as Waiter<never>;
-    this.promise = new Promise<T>(
-      bind as (resolve: (value: T) => void, reject: (error: Error) => void) => void,
-    );
-    binding = undefined;
+    this.promise = new Promise<T>(this.executor);
     if (signal !== undefined) signal.addEventListener('abort', this);
     return this;
   }
