@@ -135,26 +135,23 @@ export function runQuorum<P, T>(
         }, timerMs(hedgeDelay));
         hedgeTimers.add(timer);
       }
+      const ended = (): boolean => {
+        settled = true;
+        inflight--;
+        if (timer !== undefined) {
+          clearTimeout(timer);
+          hedgeTimers.delete(timer);
+        }
+        return finished;
+      };
       host.attempt(entry, fn, undefined, group).then(
         (value) => {
-          settled = true;
-          inflight--;
-          if (timer !== undefined) {
-            clearTimeout(timer);
-            hedgeTimers.delete(timer);
-          }
-          if (finished) return;
+          if (ended()) return;
           results.push({ peer: entry.peer, value });
           if (results.length >= k) finish(undefined);
         },
         (error: unknown) => {
-          settled = true;
-          inflight--;
-          if (timer !== undefined) {
-            clearTimeout(timer);
-            hedgeTimers.delete(timer);
-          }
-          if (finished) return;
+          if (ended()) return;
           errors.push(error);
           if (results.length + inflight < k && next < order.length) launch(false);
           if (impossible()) finish(new QuorumFailedError(k, results.length, order.length, errors));
