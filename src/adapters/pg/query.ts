@@ -1,7 +1,8 @@
 // One statement on one client: its deadline, CancelRequest, and what the server may have seen when it fails.
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
 import { markLost } from '../../core/lost.js';
-import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
+import { InvalidOptionError } from '../../core/options.js';
+import { timerMs } from '../../core/time.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 import type { Attempt } from '../../exec/index.js';
 import { retiresConnection, sqlState } from '../../protocols/postgres.js';
@@ -188,7 +189,7 @@ function cancel(client: PoolClient, state: ClientState, cancelTimeoutMs: number)
   ).then((ok) => {
     if (!ok) closeToStop(client, state);
   });
-  const giveUp = setTimeout(() => closeToStop(client, state), Math.min(cancelTimeoutMs * 2, MAX_TIMER_MS));
+  const giveUp = setTimeout(() => closeToStop(client, state), timerMs(cancelTimeoutMs * 2));
   giveUp.unref();
   state.busyUntil = Promise.all([answered, delivered]).then(() => clearTimeout(giveUp));
   return true;
