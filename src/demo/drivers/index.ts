@@ -36,6 +36,10 @@ export const DRIVERS: Readonly<Record<string, DriverEntry>> = {
     summary: 'a naive k-of-n client vs lifeline-net/peers on a storage grid of 10 HTTP peers (incident 2)',
     load: async () => (await import('./grid.js')).gridDriver,
   },
+  redis: {
+    summary: "ioredis vs lifeline-net/redis (default: the machine's Redis, redis://127.0.0.1:6379)",
+    load: async () => (await import('./redis.js')).redisDriver,
+  },
 };
 
 /** Error thrown by findDriver: the name is not one of DRIVERS. */
