@@ -40,6 +40,10 @@ export const DRIVERS: Readonly<Record<string, DriverEntry>> = {
     summary: "ioredis vs lifeline-net/redis (default: the machine's Redis, redis://127.0.0.1:6379)",
     load: async () => (await import('./redis.js')).redisDriver,
   },
+  http: {
+    summary: "undici's Agent vs lifeline-net/http, with a keep-alive race scenario (an embedded node:http server)",
+    load: async () => (await import('./http.js')).httpDriver,
+  },
 };
 
 /** Error thrown by findDriver: the name is not one of DRIVERS. */
