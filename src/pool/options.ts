@@ -1,3 +1,5 @@
+// The pool's options: the Factory contract, PoolOptions with their defaults and ranges (checked once, at
+// construction), and the checks of per-call arguments (acquire, release, drain).
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 
 /**

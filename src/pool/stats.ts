@@ -1,3 +1,4 @@
+// The pool's counters as the public snapshot (PoolStats), eviction reasons, and the state summary errors carry.
 import { redact } from '../core/errors.js';
 
 /** Why the pool destroyed a resource; the `evict` event and `stats().evicted` use these. */
