@@ -15,7 +15,7 @@ export interface LifelineMysqlOptions {
   queryDeadlineMs?: number;
   /** Treat every pool.query as safe to run twice, so an outcome-unknown failure is retried. Default false. */
   idempotent?: boolean;
-  /** Extra attempts of a pool.query after a retryable failure. Default 2. */
+  /** Extra attempts of a pool.query after a retryable failure. Default 5. */
   maxRetries?: number;
   /** Base of the exponential backoff with full jitter between attempts. Default 25. */
   retryBackoffMs?: number;
@@ -99,7 +99,7 @@ export function resolveMysqlOptions(options: unknown): ResolvedMysqlOptions {
     acquireTimeoutMs: rest.acquireTimeoutMs ?? 30_000,
     queryDeadlineMs: rest.queryDeadlineMs,
     idempotent: rest.idempotent ?? false,
-    maxRetries: rest.maxRetries ?? 2,
+    maxRetries: rest.maxRetries ?? 5,
     retryBackoffMs: rest.retryBackoffMs ?? 25,
     maxLifetimeMs: rest.maxLifetimeMs ?? 1_800_000,
     lifetimeJitter: rest.lifetimeJitter ?? 0.1,

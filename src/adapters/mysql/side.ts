@@ -18,7 +18,7 @@ export function sideQuery(make: SideFactory, sql: string, values: unknown[]): Pr
     conn.on('error', () => {});
     conn.query(sql, values, (err, rows) => {
       clearTimeout(timer);
-      conn._realEnd(() => conn.destroy());
+      (conn as unknown as { end(cb: () => void): void }).end(() => conn.destroy());
       if (err) reject(err);
       else resolve(rows);
     });
