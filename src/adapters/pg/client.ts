@@ -6,6 +6,7 @@ import type { ClientConfig, PoolClient, QueryConfig, QueryResult } from 'pg';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 import { PgUnsupportedClientError } from './errors.js';
 import type { PgHost } from './hosts.js';
+import type { ProtectionStats } from './protect.js';
 
 /** What lifeline knows about one pooled pg client, beyond what pg's own flags say. */
 export interface ClientState {
@@ -55,6 +56,8 @@ export interface ClientState {
    * release() is then a no-op), so a read it runs again elsewhere never waits for its own slot.
    */
   detach: (() => void) | undefined;
+  /** The pool's protection counters (protect.ts). */
+  stats: ProtectionStats | undefined;
   /** Runs a read again on another pooled connection, for a checked-out client whose connection died under it. */
   reroute:
     | ((config: string | QueryConfig, values: unknown[] | undefined) => Promise<QueryResult>)
@@ -139,6 +142,7 @@ export async function openClient(
     watched: false,
     reroute: undefined,
     detach: undefined,
+    stats: undefined,
   };
   Object.defineProperty(client, STATE, { value: state, enumerable: false });
 

@@ -14,6 +14,6 @@ export {
 export { PgConfigError, type TargetSessionAttrs } from './hosts.js';
 export type { LifelinePgOptions } from './options.js';
 export { type LifelinePoolConfig, type LifelinePoolOptions, Pool } from './pool.js';
-export { capabilitiesOf, type PgClientCapabilities } from './protect.js';
+export { capabilitiesOf, type PgClientCapabilities, type ProtectionStats } from './protect.js';
 export type { LifelineQueryArrayConfig, LifelineQueryConfig } from './query.js';
 export type { PoolClient } from './types.js';

@@ -40,7 +40,7 @@ import {
   type ResolvedPgOptions,
   resolvePgOptions,
 } from './options.js';
-import { type Protection, protect } from './protect.js';
+import { emptyProtectionStats, type Protection, type ProtectionStats, protect } from './protect.js';
 import {
   isSubmittable,
   type LifelineQueryArrayConfig,
@@ -202,14 +202,17 @@ export class Pool extends PgPool {
     }));
     const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
     const { safeReads, verifyAfterMs, pooler } = this.lifeline;
+    const stats = emptyProtectionStats();
     this.verifier =
       verifyAfterMs > 0
         ? new ReplyVerifier(Client, Math.max(2, verifyAfterMs), {
+            stats,
             // The verifying connection found the host unreachable: new connections try the others first.
             hostDown: (host) => connectRotation.markDown(host),
           })
         : undefined;
     this.protection = {
+      stats,
       safeReads,
       verifier: this.verifier,
       pooler,
@@ -332,6 +335,11 @@ export class Pool extends PgPool {
   /** The core pool's full snapshot: counters, evictions by reason, the last connect error. */
   stats(): PoolStats {
     return this.core.stats();
+  }
+
+  /** What safe reads and reply verification did so far (a copy; docs/pg.md). */
+  protectionStats(): ProtectionStats {
+    return { ...this.protection.stats };
   }
 
   override connect(): Promise<PoolClient>;

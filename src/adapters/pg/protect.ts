@@ -19,7 +19,42 @@ export interface PgClientCapabilities {
   readonly reasons: readonly string[];
 }
 
+/** What safe reads and reply verification did, pool-wide (`pool.protectionStats()`). */
+export interface ProtectionStats {
+  /** Statements run as reads on a read-only session (or in their own read-only transaction). */
+  readsReadOnly: number;
+  /** Session switches (read-only ↔ read-write) sent with a statement. */
+  sessionSwitches: number;
+  /** Statements taken for reads that the server refused (25006) and that ran again read-write. */
+  writesRerun: number;
+  /** Reads of checked-out clients run again on another connection after theirs was lost. */
+  readsRerouted: number;
+  /** Silent replies reported to the verifier, and verification queries sent. */
+  overdueReplies: number;
+  verifications: number;
+  /** Replies found lost (connection retired), of which the server never received the statement. */
+  repliesLost: number;
+  neverReceived: number;
+  /** Verifications that could not reach the host (kept waiting). */
+  verifyFailures: number;
+}
+
+export function emptyProtectionStats(): ProtectionStats {
+  return {
+    readsReadOnly: 0,
+    sessionSwitches: 0,
+    writesRerun: 0,
+    readsRerouted: 0,
+    overdueReplies: 0,
+    verifications: 0,
+    repliesLost: 0,
+    neverReceived: 0,
+    verifyFailures: 0,
+  };
+}
+
 export interface Protection {
+  stats: ProtectionStats;
   safeReads: boolean;
   verifier: ReplyVerifier | undefined;
   /** The pooler's mode, as the user declared it (lifeline.pooler). */
@@ -55,6 +90,7 @@ export function capabilitiesOf(client: PoolClient): PgClientCapabilities {
  */
 export async function protect(client: PoolClient, protection: Protection): Promise<void> {
   const state = stateOf(client);
+  state.stats = protection.stats;
   const reasons: string[] = [];
   const { verifier, pooler } = protection;
   if (!protection.safeReads) reasons.push('safe reads: turned off (lifeline.safeReads false)');

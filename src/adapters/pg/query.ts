@@ -121,6 +121,7 @@ export function runQuery(
       // it before it changed anything. Once more, on this session switched to read-write.
       retried = true;
       readOnly = false;
+      if (state.stats !== undefined) state.stats.writesRerun++;
       if (state.wrapReads) raw.call(client, config, values, done);
       else {
         state.readOnly = false;
@@ -143,10 +144,12 @@ export function runQuery(
   state.inFlight++;
   try {
     live?.expectReply();
+    if (read && state.stats !== undefined) state.stats.readsReadOnly++;
     if (state.wrapReads) {
       if (read) sendWrapped(client, raw, socket, config, values, done);
       else raw.call(client, config, values, done);
     } else if (routed && read !== state.readOnly) {
+      if (state.stats !== undefined) state.stats.sessionSwitches++;
       readOnly = read;
       state.readOnly = read;
       sendSwitched(client, raw, socket, read, config, values, noop, done);
@@ -313,6 +316,7 @@ function rerouted(
   // The dead connection's slot goes back first: with every slot held by a caller whose read is being
   // rerouted, the reruns would otherwise wait for slots only their own callers will free.
   state?.detach?.();
+  if (state?.stats !== undefined) state.stats.readsRerouted++;
   reroute(config, values).then(
     (again) => callback(null, again),
     (error: Error) => callback(error),

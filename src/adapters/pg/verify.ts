@@ -5,6 +5,7 @@ import type { ReplyOverdue } from '../../socket/index.js';
 import { type ClientConstructor, stateOf } from './client.js';
 import { PgReplyLostError } from './errors.js';
 import type { PgHost } from './hosts.js';
+import type { ProtectionStats } from './protect.js';
 
 /**
  * Reply verification: when a reply has been awaited for a while with no byte from the server (LiveSocket's
@@ -39,6 +40,8 @@ interface Stalled {
   client: PoolClient;
   pid: number;
   waitingMs: number;
+  /** When it was reported: the statement has been in flight for at most waitingMs + (now - reportedAt). */
+  reportedAt: number;
   /** bytesRead when reported: any byte since means the reply is moving again. */
   bytesRead: number;
 }
@@ -51,6 +54,8 @@ interface HostChecks {
 }
 
 export interface VerifierEvents {
+  /** Counters to keep (protect.ts ProtectionStats). */
+  stats: ProtectionStats;
   /** The verifying connection could not reach the host. */
   hostDown(host: PgHost, error: unknown): void;
   /** A statement's reply was found lost and its connection retired. */
@@ -75,6 +80,7 @@ export class ReplyVerifier {
     if (live === undefined || pid === undefined) return;
     state.watched = true;
     live.watchReplies(this.afterMs, (overdue: ReplyOverdue) => {
+      this.events.stats.overdueReplies++;
       this.report(client, pid, overdue.waitingMs);
       return Math.min(this.afterMs * 2 ** (overdue.calls + 1), MAX_RECHECK_MS);
     });
@@ -95,7 +101,13 @@ export class ReplyVerifier {
       checks = { pending: new Map(), timer: undefined, running: false, lastAt: 0 };
       this.hosts.set(state.host, checks);
     }
-    checks.pending.set(pid, { client, pid, waitingMs, bytesRead: state.socket.bytesRead });
+    checks.pending.set(pid, {
+      client,
+      pid,
+      waitingMs,
+      reportedAt: Date.now(),
+      bytesRead: state.socket.bytesRead,
+    });
     this.schedule(state.host, checks);
   }
 
@@ -113,16 +125,17 @@ export class ReplyVerifier {
     checks.pending.clear();
     checks.running = true;
     checks.lastAt = Date.now();
-    const startedAt = Date.now();
+    this.events.stats.verifications++;
     try {
       const rows = await this.ask(
         host,
         batch.map((s) => s.pid),
       );
-      const askMs = Date.now() - startedAt;
-      for (const stalled of batch) this.judge(stalled, rows.get(stalled.pid), askMs);
+      const answeredAt = Date.now();
+      for (const stalled of batch) this.judge(stalled, rows.get(stalled.pid), answeredAt);
     } catch (error) {
       // Unreachable: keep waiting (the watch asks again after its backoff), and let failover know.
+      this.events.stats.verifyFailures++;
       if (!this.closed) this.events.hostDown(host, error);
     } finally {
       checks.running = false;
@@ -157,7 +170,11 @@ export class ReplyVerifier {
     }
   }
 
-  private judge(stalled: Stalled, row: { state: string; idleMs: number } | undefined, askMs: number): void {
+  private judge(
+    stalled: Stalled,
+    row: { state: string; idleMs: number } | undefined,
+    answeredAt: number,
+  ): void {
     const { client } = stalled;
     const state = stateOf(client);
     // The reply moved again, or the statement is over, or the connection already went: nothing to decide.
@@ -166,11 +183,15 @@ export class ReplyVerifier {
     }
     if (row !== undefined && (row.state === 'active' || row.state === 'fastpath function call')) return;
     if (row !== undefined && row.state === 'unknown') return; // not visible to this role: no verdict
-    // Idle since before the statement left: the server never got it. `waitingMs` is an upper bound of the
-    // time in flight when reported; the question took `askMs` more.
-    const neverReceived = row !== undefined && row.idleMs > stalled.waitingMs + askMs + MARGIN_MS;
+    // Idle since before the statement left: the server never got it. The server measured its idle time
+    // before the answer came; the statement's time in flight by then is at most what the watch reported plus
+    // everything since (an earlier check may have kept this one waiting). Erring long means outcome-unknown.
+    const inFlightMs = stalled.waitingMs + (answeredAt - stalled.reportedAt);
+    const neverReceived = row !== undefined && row.idleMs > inFlightMs + MARGIN_MS;
     state.replyLost = { neverReceived };
     state.retire = true;
+    this.events.stats.repliesLost++;
+    if (neverReceived) this.events.stats.neverReceived++;
     this.events.replyLost?.(client, neverReceived);
     const seen = row === undefined ? 'gone (no such backend)' : `'${row.state}'`;
     state.live?.destroy(new PgReplyLostError(state.host.label, neverReceived, seen));
