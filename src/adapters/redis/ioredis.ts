@@ -1,6 +1,6 @@
 // ioredis made lifeline's: a watched connection, and in-flight commands re-sent only when safe.
 
-import type net from 'node:net';
+import net from 'node:net';
 import type { Redis as IORedis, RedisOptions } from 'ioredis';
 import { brand } from '../../core/brand.js';
 import type { DeathCause } from '../../socket/index.js';
@@ -309,7 +309,8 @@ Object.defineProperty(proto, 'stream', {
   set(this: Internals & WithState, socket: net.Socket | undefined) {
     const state = stateOf(this);
     state.stream = socket;
-    if (socket === undefined || socket === null) return;
+    // A custom Connector may hand ioredis any duplex stream: only a TCP/TLS socket can be watched.
+    if (!(socket instanceof net.Socket)) return;
     // RESP3 alone sends nothing unasked: push frames come with subscriptions and tracking, which pin.
     const pinned = this.options.monitor === true;
     try {
