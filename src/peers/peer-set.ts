@@ -10,6 +10,7 @@ import type { LifelineError } from '../core/errors.js';
 import { InvalidOptionError, timerMs } from '../core/options.js';
 import { ExecAbortedError, HedgePolicy, isConnectionError } from '../exec/index.js';
 import type { Death } from '../socket/index.js';
+import { Attempt, type AttemptHost, type AttemptOwner } from './attempt.js';
 import { type DownCause, PeerLostError, PeerSetClosedError, PeerSlowError } from './errors.js';
 import { IncidentLog } from './incidents.js';
 import type { Membership } from './membership.js';
@@ -21,7 +22,7 @@ import {
   type PeerSetOptions,
 } from './options.js';
 import { OutlierPolicy } from './outlier.js';
-import { PeerEntry, type PeerState, type Pending, peerTransitions } from './peer.js';
+import { PeerEntry, type PeerState, peerTransitions } from './peer.js';
 import type { PhiOptions } from './phi.js';
 import { NO_OPTIONS, type PeerResult, type QuorumHost, type QuorumOptions, runQuorum } from './quorum.js';
 import { newStats, type PeerSetStats, type PeerStats } from './stats.js';
@@ -59,6 +60,21 @@ function codeOf(error: unknown): string {
   return error instanceof Error ? error.name : 'error';
 }
 
+// Answers between two readings of the hedge policy's percentile (each sorts its window of samples); every
+// 16 while it has too few samples to give one.
+const HEDGE_REFRESH = 256;
+
+/** quorum()'s order: up before suspect, ejected last, faster first (no latency yet: the median). */
+function compare(a: PeerEntry<unknown>, b: PeerEntry<unknown>, now: number, reference: number): number {
+  return rank(a, now) - rank(b, now) || latencyOf(a, reference) - latencyOf(b, reference);
+}
+function rank(e: PeerEntry<unknown>, now: number): number {
+  return e.ejected(now) ? 2 : e.state === 'suspect' ? 1 : 0;
+}
+function latencyOf(e: PeerEntry<unknown>, reference: number): number {
+  return Number.isNaN(e.latencyMs) ? reference : e.latencyMs;
+}
+
 /**
  * A set of peers, each with a phi-accrual detector, a latency model and outlier ejection. A peer judged
  * down leaves the usable set with one `state` event and every call outstanding to it fails at once with
@@ -88,6 +104,14 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private readonly timers: NodeJS.Timeout[] = [];
   private referenceCache = Number.NaN;
   private referenceAge = 0;
+  /** What an attempt sees of the set. */
+  private readonly attemptHost: AttemptHost;
+  /** The one give-up timer for every outstanding call, due at the earliest deadline (performance.now()). */
+  private giveUpTimer: NodeJS.Timeout | undefined;
+  private giveUpAt = Number.POSITIVE_INFINITY;
+  /** The hedge delay, asked of the policy every HEDGE_REFRESH answers (its percentile sorts its window). */
+  private hedgeDelayCache: number | undefined;
+  private hedgeDelayAge = HEDGE_REFRESH;
   private closed = false;
 
   constructor(options: PeerSetOptions<P> = {}) {
@@ -110,9 +134,18 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       throttle: this.throttle,
       counters: this.counters,
       candidates: () => this.ranked(),
-      hedgeDelayMs: () => this.hedgePolicy.delayMs(),
-      attempt: (entry, fn, signal, group) => this.attempt(entry, fn, signal, group),
+      available: () => this.available(),
+      pick: (taken) => this.pick(taken),
+      hedgeDelayMs: () => this.hedgeDelayMs(),
+      launch: (entry, fn, owner) => this.launch(entry, fn, owner),
       emit: (event, info) => this.emit(event, info),
+    };
+    this.attemptHost = {
+      clock: this.clock,
+      answered: (entry, latency) => this.answered(entry as PeerEntry<P>, latency),
+      errored: (entry, error) => this.errored(entry as PeerEntry<P>, error),
+      gaveUp: (entry, timeoutMs) => this.gaveUp(entry as PeerEntry<P>, timeoutMs),
+      late: (entry, ok) => this.late(entry as PeerEntry<P>, ok),
     };
     this.incidents = new IncidentLog(options.logger ?? defaultLogger, options.logWindowMs ?? 1000);
     this.heartbeatSend = options.heartbeat?.send;
@@ -234,7 +267,22 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
         }),
       );
     }
-    return this.attempt(entry, fn, options.signal);
+    if (this.closed) return Promise.reject(new PeerSetClosedError());
+    if (entry.state === 'down') return Promise.reject(new PeerLostError(this.evidence(entry, 'connection')));
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(new ExecAbortedError(signal.reason));
+    return new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => attempt.cancel(signal?.reason);
+      const owner: AttemptOwner<T> = {
+        settled: (_attempt, error, value) => {
+          signal?.removeEventListener('abort', onAbort);
+          if (error === undefined) resolve(value as T);
+          else reject(error);
+        },
+      };
+      const attempt = this.launch(entry, fn, owner);
+      if (!attempt.done) signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
 
   /** k answers from k peers, with alternates and hedging; resolves in the order the answers came. */
@@ -283,6 +331,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
+    clearTimeout(this.giveUpTimer);
     this.membership?.stop();
     for (const entry of this.entries.values()) {
       entry.heartbeat?.abort();
@@ -301,97 +350,101 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     const reference = this.referenceMs();
     const list: PeerEntry<P>[] = [];
     for (const entry of this.entries.values()) if (entry.state !== 'down') list.push(entry);
-    const rank = (e: PeerEntry<P>): number => (e.ejected(now) ? 2 : e.state === 'suspect' ? 1 : 0);
-    const latency = (e: PeerEntry<P>): number => (!Number.isNaN(e.latencyMs) ? e.latencyMs : reference);
-    return list.sort((a, b) => rank(a) - rank(b) || latency(a) - latency(b));
+    return list.sort((a, b) => compare(a, b, now, reference));
   }
 
-  /**
-   * One attempt: `signal` is the caller's; a quorum passes `group` instead and cancels its attempts
-   * through it (no listener per attempt on a shared signal).
-   */
-  private attempt<T>(
-    entry: PeerEntry<P>,
-    fn: PeerCall<P, T>,
-    signal: AbortSignal | undefined,
-    group?: Set<Pending>,
-  ): Promise<T> {
-    if (this.closed) return Promise.reject(new PeerSetClosedError());
-    if (entry.state === 'down') return Promise.reject(new PeerLostError(this.evidence(entry, 'connection')));
-    if (signal?.aborted) return Promise.reject(new ExecAbortedError(signal.reason));
-    return new Promise<T>((resolve, reject) => {
-      const controller = new AbortController();
-      const started = this.clock();
-      const timeoutMs = this.callTimeoutMs();
-      if (this.heartbeatSend === undefined && entry.outstanding.size === 0) entry.detector.restart(started);
-      entry.calls++;
-      this.counters.calls++;
-      let done = false;
-      const settle = (error: Error | undefined, value?: T): void => {
-        done = true;
-        clearTimeout(timer);
-        signal?.removeEventListener('abort', onAbort);
-        entry.outstanding.delete(pending);
-        group?.delete(pending);
-        if (error === undefined) {
-          resolve(value as T);
-          return;
-        }
-        controller.abort(error);
-        reject(error);
-      };
-      const pending: Pending = {
-        lose: (error) => settle(error),
-        cancel: (reason) => {
-          if (done) return;
-          // Not needed any more (a hedge won, or the caller gave up): the time it has taken is a lower
-          // bound of its latency, so a peer that keeps losing to hedges is asked later next time.
-          const elapsed = this.clock() - started;
-          if (!(elapsed <= entry.latencyMs)) entry.recordLatency(elapsed);
-          settle(reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason));
-        },
-      };
-      const onAbort = (): void => pending.cancel(signal?.reason);
-      // Given up on one turn after the timer, once the loop's I/O callbacks ran: on a busy loop the timer
-      // can come due while the answer is already waiting in the kernel.
-      const giveUp = (): void => {
-        if (done) return;
-        entry.recordLatency(timeoutMs);
-        this.counters.slow++;
-        settle(new PeerSlowError(entry.key, timeoutMs));
-        this.failed(entry, 'LIFELINE_PEER_SLOW');
-      };
-      const timer = setTimeout(() => setImmediate(giveUp), timerMs(timeoutMs));
-      entry.outstanding.add(pending);
-      group?.add(pending);
-      signal?.addEventListener('abort', onAbort, { once: true });
-      let result: Promise<T>;
-      try {
-        result = Promise.resolve(fn(entry.peer, controller.signal));
-      } catch (error) {
-        result = Promise.reject(error);
+  private available(): number {
+    let n = 0;
+    for (const entry of this.entries.values()) if (entry.state !== 'down') n++;
+    return n;
+  }
+
+  /** The first peer of ranked() not in `taken`, found in one pass (the order is the same: ties keep insertion order). */
+  private pick(taken: readonly PeerEntry<P>[]): PeerEntry<P> | undefined {
+    const now = this.clock();
+    const reference = this.referenceMs();
+    let best: PeerEntry<P> | undefined;
+    for (const entry of this.entries.values()) {
+      if (entry.state === 'down' || taken.includes(entry)) continue;
+      if (best === undefined || compare(entry, best, now, reference) < 0) best = entry;
+    }
+    return best;
+  }
+
+  private hedgeDelayMs(): number | undefined {
+    if (this.hedgeDelayAge >= (this.hedgeDelayCache === undefined ? 16 : HEDGE_REFRESH)) {
+      this.hedgeDelayCache = this.hedgePolicy.delayMs();
+      this.hedgeDelayAge = 0;
+    }
+    return this.hedgeDelayCache;
+  }
+
+  /** Starts one attempt under the adaptive timeout; `owner` hears its outcome. */
+  private launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>): Attempt<T> {
+    const started = this.clock();
+    const timeoutMs = this.callTimeoutMs();
+    if (this.heartbeatSend === undefined && entry.outstanding.size === 0) entry.detector.restart(started);
+    entry.calls++;
+    this.counters.calls++;
+    const attempt = new Attempt<T>(
+      this.attemptHost,
+      entry as PeerEntry<unknown>,
+      owner,
+      started,
+      performance.now(),
+      timeoutMs,
+    );
+    entry.outstanding.add(attempt as Attempt<unknown>);
+    if (attempt.deadline < this.giveUpAt) this.armGiveUp(attempt.deadline);
+    attempt.run(fn as PeerCall<unknown, T>);
+    return attempt;
+  }
+
+  /** (Re)arms the shared give-up timer for `at` (performance.now() time). */
+  private armGiveUp(at: number): void {
+    clearTimeout(this.giveUpTimer);
+    this.giveUpAt = at;
+    const wait = at - performance.now();
+    // Given up on one turn after the timer, once the loop's I/O callbacks ran: on a busy loop the timer
+    // can come due while the answer is already waiting in the kernel.
+    this.giveUpTimer = setTimeout(() => setImmediate(() => this.giveUpDue()), timerMs(wait > 0 ? wait : 0));
+  }
+
+  /** Gives up on every outstanding call past its deadline; re-arms for the earliest one left. */
+  private giveUpDue(): void {
+    this.giveUpTimer = undefined;
+    this.giveUpAt = Number.POSITIVE_INFINITY;
+    const now = performance.now();
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const entry of this.entries.values()) {
+      for (const attempt of [...entry.outstanding]) {
+        if (attempt.deadline <= now) attempt.giveUp(new PeerSlowError(entry.key, attempt.timeoutMs));
+        else if (!attempt.done && attempt.deadline < earliest) earliest = attempt.deadline;
       }
-      result.then(
-        (value) => {
-          if (done) return this.late(entry, true);
-          const latency = this.clock() - started;
-          entry.recordLatency(latency);
-          this.hedgePolicy.record(latency);
-          this.referenceAge++;
-          this.succeeded(entry);
-          settle(undefined, value);
-        },
-        (error: unknown) => {
-          if (done) return this.late(entry, false);
-          this.counters.failures++;
-          settle(error instanceof Error ? error : new Error(String(error), { cause: error }));
-          const code = codeOf(error);
-          this.failed(entry, code);
-          if (REFUSED.has(code)) this.down(entry, 'connection', error);
-          else if (isConnectionError(error) && entry.state === 'up') this.move(entry, 'suspect', code, 0);
-        },
-      );
-    });
+    }
+    if (earliest < this.giveUpAt && !this.closed) this.armGiveUp(earliest);
+  }
+
+  private answered(entry: PeerEntry<P>, latency: number): void {
+    entry.recordLatency(latency);
+    this.hedgePolicy.record(latency);
+    this.hedgeDelayAge++;
+    this.referenceAge++;
+    this.succeeded(entry);
+  }
+
+  private errored(entry: PeerEntry<P>, error: unknown): void {
+    this.counters.failures++;
+    const code = codeOf(error);
+    this.failed(entry, code);
+    if (REFUSED.has(code)) this.down(entry, 'connection', error);
+    else if (isConnectionError(error) && entry.state === 'up') this.move(entry, 'suspect', code, 0);
+  }
+
+  private gaveUp(entry: PeerEntry<P>, timeoutMs: number): void {
+    entry.recordLatency(timeoutMs);
+    this.counters.slow++;
+    this.failed(entry, 'LIFELINE_PEER_SLOW');
   }
 
   // ---- internals ----
@@ -503,9 +556,9 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private failOutstanding(entry: PeerEntry<P>, cause: DownCause, error: unknown): void {
     if (entry.outstanding.size === 0) return;
     const lost = new PeerLostError(this.evidence(entry, cause), error);
-    for (const pending of [...entry.outstanding]) {
+    for (const attempt of [...entry.outstanding]) {
       this.counters.lost++;
-      pending.lose(lost);
+      attempt.lose(lost);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { Attempt } from './attempt.js';
 import { OutlierRecord } from './outlier.js';
 import { PhiAccrualDetector, type PhiOptions } from './phi.js';
 
@@ -13,13 +14,6 @@ export const peerTransitions: Readonly<Record<PeerState, readonly PeerState[]>> 
   down: ['suspect', 'up'],
 };
 
-/** A call waiting on a peer: failing it settles the caller's promise at once. */
-export interface Pending {
-  lose(error: Error): void;
-  /** No longer wanted (`reason` is the caller's abort reason or the quorum's "not needed"). */
-  cancel(reason: unknown): void;
-}
-
 // Weight of the newest latency in the moving average: about the last 5 calls dominate.
 const LATENCY_ALPHA = 0.3;
 
@@ -28,7 +22,8 @@ export class PeerEntry<P> {
   state: PeerState = 'up';
   readonly detector: PhiAccrualDetector;
   readonly outlier = new OutlierRecord();
-  readonly outstanding = new Set<Pending>();
+  /** Calls waiting on this peer: failing one settles its caller at once. */
+  readonly outstanding = new Set<Attempt<unknown>>();
   /** Moving average of answered calls' latency (a give-up counts as its timeout); NaN before any. */
   latencyMs = Number.NaN;
   /** When the peer went down (clock time). */

@@ -1,9 +1,11 @@
 // quorum(k, op): k successes from the peers, hedged to alternates, the rest aborted when satisfied.
+import { performance } from 'node:perf_hooks';
 import { InvalidOptionError, type OptionRules, timerMs, validateOptions } from '../core/options.js';
 import { DeadlineExceededError, ExecAbortedError } from '../exec/index.js';
+import type { Attempt, AttemptOwner } from './attempt.js';
 import { QuorumFailedError } from './errors.js';
 import type { PeerCall } from './options.js';
-import type { PeerEntry, Pending } from './peer.js';
+import type { PeerEntry } from './peer.js';
 import type { PeerSetStats } from './stats.js';
 import type { HedgeThrottle } from './throttle.js';
 
@@ -26,14 +28,15 @@ export interface PeerResult<P, T> {
 export interface QuorumHost<P> {
   readonly throttle: HedgeThrottle;
   readonly counters: PeerSetStats;
+  /** Peers not down, best first (a sort of all of them: used when k is large). */
   candidates(): PeerEntry<P>[];
+  /** How many peers are not down. */
+  available(): number;
+  /** The best peer not down and not in `taken` (one pass, no sort), or undefined. */
+  pick(taken: readonly PeerEntry<P>[]): PeerEntry<P> | undefined;
   hedgeDelayMs(): number | undefined;
-  attempt<T>(
-    entry: PeerEntry<P>,
-    fn: PeerCall<P, T>,
-    signal: AbortSignal | undefined,
-    group: Set<Pending>,
-  ): Promise<T>;
+  /** Starts one attempt that reports to `owner` (no promise in between). */
+  launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>): Attempt<T>;
   emit(event: 'hedge', info: { peer: P; key: string; throttled: boolean }): boolean;
 }
 
@@ -49,6 +52,10 @@ let notNeeded: ExecAbortedError | undefined;
 
 /** Options of a call that passed none: known valid, so not checked again. */
 export const NO_OPTIONS: QuorumOptions = Object.freeze({});
+
+// Up to this k, peers are picked one at a time by a pass over the set (k passes of n, no sort, no array of
+// n); beyond it, one sort of the set is cheaper than k passes.
+const PICK_LIMIT = 8;
 
 /**
  * Asks the k best peers; a failed attempt is replaced by the next peer in line (an alternate), an attempt
@@ -73,108 +80,172 @@ export function runQuorum<P, T>(
     return Promise.reject(error);
   }
   host.counters.quorums++;
-  const order = host.candidates();
-  if (order.length < k) {
+  const available = host.available();
+  if (available < k) {
     host.counters.quorumsFailed++;
-    return Promise.reject(new QuorumFailedError(k, 0, order.length, []));
+    return Promise.reject(new QuorumFailedError(k, 0, available, []));
   }
   const callerSignal = options.signal;
   if (callerSignal?.aborted) return Promise.reject(new ExecAbortedError(callerSignal.reason));
-  const hedgeDelay = options.hedgeDelayMs ?? host.hedgeDelayMs();
-
   return new Promise((resolve, reject) => {
-    // The attempts in flight: cancelled directly at the end (cheaper than a shared AbortSignal).
-    const group = new Set<Pending>();
-    const results: PeerResult<P, T>[] = [];
-    const errors: unknown[] = [];
-    const hedgeTimers = new Set<NodeJS.Timeout>();
-    let next = 0;
-    let inflight = 0;
-    let finished = false;
-    let attempts = 0;
-
-    const finish = (error: Error | undefined): void => {
-      if (finished) return;
-      finished = true;
-      clearTimeout(deadline);
-      for (const timer of hedgeTimers) clearTimeout(timer);
-      callerSignal?.removeEventListener('abort', onAbort);
-      notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
-      const reason = error ?? notNeeded;
-      for (const pending of [...group]) pending.cancel(reason);
-      if (error === undefined) resolve(results);
-      else {
-        host.counters.quorumsFailed++;
-        reject(error);
-      }
-    };
-    const impossible = (): boolean => results.length + inflight + (order.length - next) < k;
-    const launch = (hedge: boolean): void => {
-      const entry = order[next++]!;
-      inflight++;
-      attempts++;
-      if (hedge) host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
-      let timer: NodeJS.Timeout | undefined;
-      let settled = false;
-      if (hedgeDelay !== undefined && hedgeDelay !== Number.POSITIVE_INFINITY) {
-        // Decided one turn later, after the loop's I/O callbacks: on a busy loop the timer can come due while
-        // the answer is already waiting in the kernel, and a hedge then would only add load.
-        const hedgeNow = (): void => {
-          if (settled || finished || next >= order.length) return;
-          if (!host.throttle.allows()) {
-            host.counters.hedgesThrottled++;
-            host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: true });
-            return;
-          }
-          host.counters.hedges++;
-          launch(true);
-        };
-        timer = setTimeout(() => {
-          hedgeTimers.delete(timer!);
-          setImmediate(hedgeNow);
-        }, timerMs(hedgeDelay));
-        hedgeTimers.add(timer);
-      }
-      const ended = (): boolean => {
-        settled = true;
-        inflight--;
-        if (timer !== undefined) {
-          clearTimeout(timer);
-          hedgeTimers.delete(timer);
-        }
-        return finished;
-      };
-      host.attempt(entry, fn, undefined, group).then(
-        (value) => {
-          if (ended()) return;
-          results.push({ peer: entry.peer, value });
-          if (results.length >= k) finish(undefined);
-        },
-        (error: unknown) => {
-          if (ended()) return;
-          errors.push(error);
-          if (results.length + inflight < k && next < order.length) launch(false);
-          if (impossible()) finish(new QuorumFailedError(k, results.length, order.length, errors));
-        },
-      );
-    };
-    const onAbort = (): void => finish(new ExecAbortedError(callerSignal?.reason));
-    const deadline =
-      options.deadlineMs === undefined
-        ? undefined
-        : setTimeout(
-            () =>
-              finish(
-                new DeadlineExceededError(
-                  options.deadlineMs!,
-                  attempts,
-                  errors[errors.length - 1],
-                  `with ${results.length} of ${k} answers`,
-                ),
-              ),
-            timerMs(options.deadlineMs),
-          );
-    callerSignal?.addEventListener('abort', onAbort, { once: true });
-    for (let i = 0; i < k && !finished; i++) launch(false);
+    new Quorum(host, k, fn, options, available, resolve, reject).start();
   });
+}
+
+/** One quorum in flight: the owner of its attempts, with one hedge timer at most. */
+class Quorum<P, T> implements AttemptOwner<T> {
+  private readonly results: PeerResult<P, T>[] = [];
+  private readonly errors: unknown[] = [];
+  /** Attempts launched, in order (the live ones are cancelled at the end). */
+  private readonly attempts: Attempt<T>[] = [];
+  /** Peers already asked (the pick path); the sorted order and its cursor (the sort path). */
+  private readonly taken: PeerEntry<P>[] = [];
+  private readonly order: PeerEntry<P>[] | undefined;
+  private cursor = 0;
+  private inflight = 0;
+  private finished = false;
+  private readonly hedgeDelay: number | undefined;
+  /** One timer for the quorum, due when its oldest unhedged attempt reaches the hedge delay. */
+  private hedgeTimer: NodeJS.Timeout | undefined;
+  private deadline: NodeJS.Timeout | undefined;
+  private readonly onAbort: (() => void) | undefined;
+
+  constructor(
+    private readonly host: QuorumHost<P>,
+    private readonly k: number,
+    private readonly fn: PeerCall<P, T>,
+    private readonly options: QuorumOptions,
+    /** Peers that may still be asked, counting those asked. */
+    private available: number,
+    private readonly resolve: (results: PeerResult<P, T>[]) => void,
+    private readonly reject: (error: Error) => void,
+  ) {
+    const delay = options.hedgeDelayMs ?? host.hedgeDelayMs();
+    this.hedgeDelay = delay === Number.POSITIVE_INFINITY ? undefined : delay;
+    this.order = k > PICK_LIMIT ? host.candidates() : undefined;
+    if (options.signal !== undefined) {
+      const signal = options.signal;
+      this.onAbort = () => this.finish(new ExecAbortedError(signal.reason));
+    }
+  }
+
+  start(): void {
+    const { deadlineMs, signal } = this.options;
+    if (deadlineMs !== undefined) {
+      this.deadline = setTimeout(() => {
+        const last = this.errors[this.errors.length - 1];
+        const detail = `with ${this.results.length} of ${this.k} answers`;
+        this.finish(new DeadlineExceededError(deadlineMs, this.attempts.length, last, detail));
+      }, timerMs(deadlineMs));
+    }
+    if (this.onAbort !== undefined) signal?.addEventListener('abort', this.onAbort, { once: true });
+    for (let i = 0; i < this.k && !this.finished; i++) this.launch(false);
+  }
+
+  settled(attempt: Attempt<T>, error: Error | undefined, value: T | undefined): void {
+    this.inflight--;
+    if (this.finished) return;
+    if (error === undefined) {
+      this.results.push({ peer: attempt.entry.peer as P, value: value as T });
+      if (this.results.length >= this.k) this.finish(undefined);
+      return;
+    }
+    this.errors.push(error);
+    if (this.results.length + this.inflight < this.k && this.launched() < this.available) this.launch(false);
+    if (this.results.length + this.inflight + (this.available - this.launched()) < this.k) {
+      this.finish(new QuorumFailedError(this.k, this.results.length, this.available, this.errors));
+    }
+  }
+
+  private launched(): number {
+    return this.order === undefined ? this.taken.length : this.cursor;
+  }
+
+  private next(): PeerEntry<P> | undefined {
+    if (this.order === undefined) {
+      const entry = this.host.pick(this.taken);
+      if (entry !== undefined) this.taken.push(entry);
+      return entry;
+    }
+    while (this.cursor < this.order.length) {
+      const entry = this.order[this.cursor++]!;
+      if (entry.state !== 'down') return entry;
+    }
+    return undefined;
+  }
+
+  private launch(hedge: boolean): void {
+    const entry = this.next();
+    if (entry === undefined) {
+      // Peers went down since the quorum began: fewer can be asked than counted.
+      this.available = this.launched();
+      if (this.results.length + this.inflight < this.k) {
+        this.finish(new QuorumFailedError(this.k, this.results.length, this.available, this.errors));
+      }
+      return;
+    }
+    this.inflight++;
+    if (hedge) this.host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
+    const attempt = this.host.launch(entry, this.fn, this);
+    this.attempts.push(attempt);
+    if (this.hedgeDelay !== undefined && this.hedgeTimer === undefined && !this.finished) this.armHedge();
+  }
+
+  /** Arms the hedge timer for the oldest attempt still running and not yet hedged, if any. */
+  private armHedge(): void {
+    const delay = this.hedgeDelay!;
+    const now = performance.now();
+    for (const attempt of this.attempts) {
+      if (attempt.done || attempt.hedged) continue;
+      const wait = attempt.launchedAt + delay - now;
+      this.hedgeTimer = setTimeout(
+        () => {
+          this.hedgeTimer = undefined;
+          // Decided one turn later, after the loop's I/O callbacks: on a busy loop the timer can come due
+          // while the answer is already waiting in the kernel, and a hedge then would only add load.
+          setImmediate(() => this.hedgeDue());
+        },
+        timerMs(wait > 0 ? wait : 0),
+      );
+      return;
+    }
+  }
+
+  private hedgeDue(): void {
+    if (this.finished) return;
+    const now = performance.now();
+    const delay = this.hedgeDelay!;
+    for (let i = 0; i < this.attempts.length; i++) {
+      const attempt = this.attempts[i]!;
+      if (attempt.done || attempt.hedged || attempt.launchedAt + delay > now) continue;
+      attempt.hedged = true;
+      if (this.launched() >= this.available) break;
+      if (!this.host.throttle.allows()) {
+        this.host.counters.hedgesThrottled++;
+        const { peer, key } = attempt.entry;
+        this.host.emit('hedge', { peer: peer as P, key, throttled: true });
+        continue;
+      }
+      this.host.counters.hedges++;
+      this.launch(true);
+      if (this.finished) return;
+    }
+    if (this.hedgeTimer === undefined) this.armHedge();
+  }
+
+  private finish(error: Error | undefined): void {
+    if (this.finished) return;
+    this.finished = true;
+    clearTimeout(this.deadline);
+    clearTimeout(this.hedgeTimer);
+    if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
+    notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
+    const reason = error ?? notNeeded;
+    for (const attempt of this.attempts) if (!attempt.done) attempt.cancel(reason);
+    if (error === undefined) this.resolve(this.results);
+    else {
+      this.host.counters.quorumsFailed++;
+      this.reject(error);
+    }
+  }
 }

@@ -1,0 +1,118 @@
+// One call to one peer: the object that the peer's outstanding set, the set's shared give-up timer and its
+// owner (a quorum, or call()'s promise) all hold. One object per attempt instead of a closure per step.
+import { ExecAbortedError } from '../exec/index.js';
+import type { PeerCall } from './options.js';
+import type { PeerEntry } from './peer.js';
+
+/** Hears how an attempt ended, once: `error` undefined means `value` is its answer. */
+export interface AttemptOwner<T> {
+  settled(attempt: Attempt<T>, error: Error | undefined, value: T | undefined): void;
+}
+
+/** What an attempt asks of its PeerSet (the set's bookkeeping on each outcome). */
+export interface AttemptHost {
+  clock(): number;
+  answered(entry: PeerEntry<unknown>, latencyMs: number): void;
+  errored(entry: PeerEntry<unknown>, error: unknown): void;
+  gaveUp(entry: PeerEntry<unknown>, timeoutMs: number): void;
+  late(entry: PeerEntry<unknown>, ok: boolean): void;
+}
+
+// Handed to a call function that declares no second parameter: it cannot read a signal, so none is made
+// for it (an AbortController per attempt was the largest cost of a quorum). It never aborts.
+const UNUSED_SIGNAL = new AbortController().signal;
+
+export class Attempt<T> {
+  done = false;
+  /** Made only for a call function that declares the signal parameter. */
+  private controller: AbortController | undefined;
+  /** For the quorum: whether it has had its hedge. */
+  hedged = false;
+  /** performance.now() time past which the set gives up on it (its adaptive timeout). */
+  readonly deadline: number;
+
+  constructor(
+    private readonly host: AttemptHost,
+    readonly entry: PeerEntry<unknown>,
+    private readonly owner: AttemptOwner<T>,
+    /** Start on the set's clock (latency is measured on it). */
+    readonly started: number,
+    /** Start on performance.now() (the timers' time: hedge delay and adaptive timeout). */
+    readonly launchedAt: number,
+    readonly timeoutMs: number,
+  ) {
+    this.deadline = launchedAt + timeoutMs;
+  }
+
+  /** Calls `fn`; its outcome reaches the owner unless the attempt ended first (then it is only counted). */
+  run(fn: PeerCall<unknown, T>): void {
+    let signal = UNUSED_SIGNAL;
+    if (fn.length >= 2) {
+      this.controller = new AbortController();
+      signal = this.controller.signal;
+    }
+    let result: Promise<T>;
+    try {
+      result = Promise.resolve(fn(this.entry.peer, signal));
+    } catch (error) {
+      result = Promise.reject(error);
+    }
+    result.then(
+      (value) => this.answer(value),
+      (error: unknown) => this.fail(error),
+    );
+  }
+
+  /** The peer was judged down (or removed): fail now with `error`. */
+  lose(error: Error): void {
+    if (this.end(error)) this.owner.settled(this, error, undefined);
+  }
+
+  /** No longer wanted (`reason` is the caller's abort reason or the quorum's "not needed"). */
+  cancel(reason: unknown): void {
+    if (this.done) return;
+    // The time it has taken is a lower bound of its latency: a peer that keeps losing to hedges is asked
+    // later next time.
+    const elapsed = this.host.clock() - this.started;
+    if (!(elapsed <= this.entry.latencyMs)) this.entry.recordLatency(elapsed);
+    const error = reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason);
+    if (this.end(error)) this.owner.settled(this, error, undefined);
+  }
+
+  /** Past its adaptive timeout (the set's shared timer found it). */
+  giveUp(error: Error): void {
+    if (!this.end(error)) return;
+    this.host.gaveUp(this.entry, this.timeoutMs);
+    this.owner.settled(this, error, undefined);
+  }
+
+  private answer(value: T): void {
+    if (this.done) {
+      this.host.late(this.entry, true);
+      return;
+    }
+    this.end(undefined);
+    this.host.answered(this.entry, this.host.clock() - this.started);
+    this.owner.settled(this, undefined, value);
+  }
+
+  private fail(reason: unknown): void {
+    if (this.done) {
+      this.host.late(this.entry, false);
+      return;
+    }
+    const error = reason instanceof Error ? reason : new Error(String(reason), { cause: reason });
+    this.end(error);
+    this.host.errored(this.entry, reason);
+    this.owner.settled(this, error, undefined);
+  }
+
+  /** Marks it ended (false if it already was) and aborts its signal, if one was made, on a failure. */
+  private end(error: Error | undefined): boolean {
+    if (this.done) return false;
+    this.done = true;
+    this.entry.outstanding.delete(this as Attempt<unknown>);
+    if (error !== undefined) this.controller?.abort(error);
+    return true;
+  }
+}

@@ -1,0 +1,111 @@
+// quorum()'s hot path: a call function that declares no signal parameter is handed one shared signal that
+// never aborts (no AbortController per attempt), one that declares it gets its own, aborted when not needed;
+// the set's one give-up timer serves every outstanding call (each given up on at its own deadline, re-armed
+// for the next); the quorum's one hedge timer serves its attempts; peers are picked in the candidates() order.
+import assert from 'node:assert/strict';
+import { after, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PeerSet, PeerSlowError } from '../../src/peers/index.js';
+import { makePeers, transport } from './support.js';
+
+const T = { timeout: 20_000 };
+const keepAlive = setInterval(() => {}, 1000);
+after(() => clearInterval(keepAlive));
+
+test('a call function without a signal parameter gets one shared signal; with one, its own', T, async () => {
+  const { names, behaviour } = makePeers(5, 1);
+  const set = new PeerSet<string>({ members: names, logger: () => {} });
+  const call = transport(behaviour);
+  // Reads the signal without declaring it (as a rest parameter would): what a one-parameter function gets.
+  const seen: AbortSignal[] = [];
+  const plain = function (this: unknown, peer: string): Promise<string> {
+    // biome-ignore lint/complexity/noArguments: reading the undeclared argument is the point of the test
+    seen.push(arguments[1] as AbortSignal);
+    return call(peer, new AbortController().signal);
+  };
+  await set.quorum(2, plain);
+  await set.quorum(2, plain);
+  assert.equal(seen.length, 4);
+  assert.equal(new Set(seen).size, 1, 'one shared signal for every attempt');
+  assert.equal(seen[0]!.aborted, false);
+  // Declared: its own signal per attempt, aborted for the attempt no longer needed.
+  behaviour.get('p4')!.delayMs = 5000;
+  const own: AbortSignal[] = [];
+  const declared = (peer: string, signal: AbortSignal): Promise<string> => {
+    own.push(signal);
+    return call(peer, signal);
+  };
+  await set.quorum(5, declared, { hedgeDelayMs: Number.POSITIVE_INFINITY }).catch(() => {});
+  await set.quorum(1, declared, { deadlineMs: 50 }).catch(() => {});
+  assert.equal(new Set(own).size, own.length, 'a signal per attempt');
+  set.close();
+  assert.equal(seen[0]!.aborted, false, 'the shared signal never aborts');
+});
+
+test(
+  'one give-up timer: calls started at different times are each given up on at their deadline',
+  T,
+  async () => {
+    const { names, behaviour } = makePeers(3, 1);
+    const set = new PeerSet<string>({
+      members: names,
+      logger: () => {},
+      minCallTimeoutMs: 120,
+      maxCallTimeoutMs: 120,
+    });
+    const call = transport(behaviour);
+    for (const n of names) behaviour.get(n)!.silent = true;
+    const ended: Array<[string, number]> = [];
+    const t0 = performance.now();
+    const watch = (peer: string): Promise<void> =>
+      set.call(peer, call).then(
+        () => assert.fail('a silent peer answered'),
+        (error: unknown) => {
+          assert.ok(error instanceof PeerSlowError);
+          ended.push([peer, performance.now() - t0]);
+        },
+      );
+    const first = watch('p0');
+    await sleep(60);
+    const second = watch('p1');
+    await first;
+    assert.deepEqual(
+      ended.map(([p]) => p),
+      ['p0'],
+      'the first is given up on while the second still runs',
+    );
+    await second;
+    assert.deepEqual(
+      ended.map(([p]) => p),
+      ['p0', 'p1'],
+    );
+    assert.ok(ended[1]![1] >= 60 + 120, 'not before its own deadline');
+    assert.equal(set.stats().slow, 2);
+    set.close();
+  },
+);
+
+test('a quorum picks the peers candidates() lists first, and alternates in that order', T, async () => {
+  const { names, behaviour } = makePeers(10, 1);
+  const set = new PeerSet<string>({ members: names, logger: () => {} });
+  const call = transport(behaviour);
+  for (let i = 0; i < 3; i++) await Promise.all(names.map((n) => set.call(n, call)));
+  const order = set.candidates();
+  const asked: string[] = [];
+  const failing = new Set(order.slice(0, 2));
+  const fn = async (peer: string): Promise<string> => {
+    asked.push(peer);
+    if (failing.has(peer)) throw Object.assign(new Error('gone'), { code: 'E500' });
+    return peer;
+  };
+  const results = await set.quorum(3, fn, { hedgeDelayMs: Number.POSITIVE_INFINITY });
+  assert.deepEqual(asked, order.slice(0, 5), 'the best three, then the next two as alternates');
+  assert.deepEqual(results.map((r) => r.peer).sort(), order.slice(2, 5).sort());
+  // Past the pick limit (k > 8) the set is sorted once: the same order.
+  asked.length = 0;
+  failing.clear();
+  const all = await set.all(fn);
+  assert.equal(all.length, 10);
+  assert.equal(new Set(asked).size, 10, 'every peer asked once');
+  set.close();
+});
