@@ -1,5 +1,5 @@
-// A node:http Agent made lifeline's: watched sockets, idle cuts, reuse of a just-closed socket retried when
-// safe.
+// A node:http Agent made lifeline's: watched sockets, and no socket reused past the server's idle cut (node:http
+// gives an agent no way to send a written request again; see docs/http.md).
 
 import http from 'node:http';
 import https from 'node:https';

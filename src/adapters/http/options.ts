@@ -4,6 +4,8 @@ import {
   CircuitBreaker,
   type CircuitBreakerOptions,
   type ExecuteOptions,
+  type Executor,
+  executor,
   type HedgeOptions,
   HedgePolicy,
   RetryBudget,
@@ -49,13 +51,13 @@ const RULES: OptionRules = {
   socket: { kind: 'object', rules: {}, open: true },
 };
 
-/** One origin's state: its idle cut, its breaker and budget, and the two execute plans its requests use. */
+/** One origin's state: its idle cut, and the two executors (sharing its breaker and budget) its requests use. */
 export interface Origin {
   readonly idle: OriginIdle;
   /** For idempotent requests (by method or Idempotency-Key) whose body can be sent again. */
-  readonly safe: ExecuteOptions;
+  readonly safe: Executor;
   /** For every other request: retried only when not sent. */
-  readonly unsafe: ExecuteOptions;
+  readonly unsafe: Executor;
 }
 
 /** LifelineHttpOptions checked once, with one Origin per origin made on first use. */
@@ -102,8 +104,12 @@ export class HttpPolicy {
     };
     return {
       idle: new OriginIdle(o.idleCutMs, o.learnIdleCut ?? true),
-      safe: { ...common, idempotent: true, ...(o.hedge ? { hedge: new HedgePolicy(o.hedge) } : {}) },
-      unsafe: { ...common, idempotent: false },
+      safe: executor({
+        ...common,
+        idempotent: true,
+        ...(o.hedge ? { hedge: new HedgePolicy(o.hedge) } : {}),
+      }),
+      unsafe: executor({ ...common, idempotent: false }),
     };
   }
 }

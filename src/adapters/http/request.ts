@@ -1,7 +1,7 @@
 // One HTTP request through execute(): whether its body can be replayed and its failure retried.
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { type Attempt, ExecAbortedError, execute } from '../../exec/index.js';
+import { type Attempt, ExecAbortedError } from '../../exec/index.js';
 import { type Caller, callerFor } from './caller.js';
 import { keepAliveHintMs, type SocketWatch } from './idle.js';
 import type { HttpPolicy } from './options.js';
@@ -89,8 +89,10 @@ export class RequestCall {
     const again = replayable(options.body);
     const safe =
       again &&
-      (IDEMPOTENT_METHODS.has(options.method.toUpperCase()) || hasHeader(options.headers, 'idempotency-key'));
-    execute((attempt) => this.#attempt(attempt, again), safe ? origin.safe : origin.unsafe).then(
+      (IDEMPOTENT_METHODS.has(options.method) ||
+        IDEMPOTENT_METHODS.has(options.method.toUpperCase()) ||
+        hasHeader(options.headers, 'idempotency-key'));
+    (safe ? origin.safe : origin.unsafe)((attempt) => this.#attempt(attempt, again)).then(
       undefined,
       (error: unknown) => this.#fail(error),
     );
