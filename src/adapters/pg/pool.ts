@@ -213,6 +213,8 @@ export class Pool extends PgPool {
         : undefined;
     this.protection = {
       stats,
+      sessions: new Map(),
+      shared: false,
       safeReads,
       verifier: this.verifier,
       pooler,

@@ -55,6 +55,13 @@ export function emptyProtectionStats(): ProtectionStats {
 
 export interface Protection {
   stats: ProtectionStats;
+  /**
+   * Live clients by server pid. Two at once with one pid means the server shares one session among
+   * connections (PGlite's socket server, a multiplexer): a session setting made for one would apply to
+   * all, so both mechanisms are turned off for the whole pool (`shared`).
+   */
+  sessions: Map<number, PoolClient>;
+  shared: boolean;
   safeReads: boolean;
   verifier: ReplyVerifier | undefined;
   /** The pooler's mode, as the user declared it (lifeline.pooler). */
@@ -110,6 +117,21 @@ export async function protect(client: PoolClient, protection: Protection): Promi
     capabilities.set(client, { ...OFF, reasons });
     return;
   }
+  if (pid !== undefined && !protection.shared && protection.sessions.has(pid)) {
+    shareDetected(protection, client);
+  }
+  if (protection.shared) {
+    reasons.push(SHARED_REASON);
+    if (state.readOnly === true) await client.query('SET default_transaction_read_only = off');
+    capabilities.set(client, { ...OFF, backendPid: pid, reasons });
+    return;
+  }
+  if (pid !== undefined) {
+    protection.sessions.set(pid, client);
+    state.live?.onClose(() => {
+      if (protection.sessions.get(pid) === client) protection.sessions.delete(pid);
+    });
+  }
   const keyPid: unknown = Reflect.get(client, 'processID');
   const behindPooler = pid !== undefined && keyPid !== pid;
   const sessionsStick = !behindPooler || pooler === 'session';
@@ -126,6 +148,13 @@ export async function protect(client: PoolClient, protection: Protection): Promi
     }
   }
   state.backendPid = pid;
+  if (protection.shared) {
+    // Found shared by another connection's probe while this one awaited its SET.
+    state.safeReads = false;
+    state.wrapReads = false;
+    capabilities.set(client, { ...OFF, backendPid: pid, reasons: [SHARED_REASON] });
+    return;
+  }
   state.reroute = state.safeReads ? protection.reroute : undefined;
   if (verifier !== undefined) {
     if (pid === undefined) reasons.push('reply verification: the server did not tell its pid');
@@ -144,4 +173,29 @@ export async function protect(client: PoolClient, protection: Protection): Promi
     behindPooler,
     reasons,
   });
+}
+
+const SHARED_REASON =
+  'the server shares one session among connections (two report the same pg_backend_pid(): an embedded or ' +
+  'multiplexing server): safe reads and reply verification are off for this pool';
+
+/** Turns both mechanisms off on every client already protected; the new client's probe resets the setting. */
+function shareDetected(protection: Protection, client: PoolClient): void {
+  protection.shared = true;
+  for (const other of protection.sessions.values()) {
+    const state = stateOf(other);
+    state.safeReads = false;
+    state.wrapReads = false;
+    state.reroute = undefined;
+    state.watched = false;
+    const caps = capabilities.get(other);
+    capabilities.set(other, {
+      ...OFF,
+      backendPid: caps?.backendPid,
+      behindPooler: caps?.behindPooler ?? false,
+      reasons: [SHARED_REASON],
+    });
+  }
+  protection.sessions.clear();
+  stateOf(client).safeReads = false;
 }

@@ -16,6 +16,7 @@ import {
   OutcomeUnknownError,
   Pool,
 } from '../../../src/adapters/pg/index.js';
+import { startEmbeddedPostgres } from '../../../src/demo/drivers/pglite.js';
 import type { FaultProxy } from '../../../src/faults/index.js';
 import { PgBouncer } from '../../support/pgbouncer.js';
 import { requireCapability, requireService, services } from '../../support/services.js';
@@ -327,6 +328,29 @@ describe('safe reads (lifeline-net/pg)', () => {
       ]);
     } finally {
       await pool.end();
+    }
+  });
+
+  test('a server that shares one session among connections (PGlite over TCP) gets neither mechanism', {
+    timeout: 60_000,
+  }, async () => {
+    const embedded = await startEmbeddedPostgres();
+    const pool = new Pool({ connectionString: embedded.url, max: 3 });
+    try {
+      const clients = await Promise.all([pool.connect(), pool.connect(), pool.connect()]);
+      for (const c of clients) {
+        assert.equal(capabilitiesOf(c).safeReads, false);
+        assert.equal(capabilitiesOf(c).replyVerification, false);
+        assert.match(capabilitiesOf(c).reasons.join('; '), /shares one session/);
+      }
+      for (const c of clients) c.release();
+      // The shared session was set back to read-write: writes run as they are.
+      assert.deepEqual((await pool.query('show default_transaction_read_only')).rows, [
+        { default_transaction_read_only: 'off' },
+      ]);
+    } finally {
+      await pool.end();
+      await embedded.stop();
     }
   });
 
