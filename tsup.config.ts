@@ -8,6 +8,8 @@ export default defineConfig({
     'cli/main': 'src/cli/main.ts',
     pg: 'src/adapters/pg/index.ts',
     redis: 'src/adapters/redis/index.ts',
+    http: 'src/adapters/http/index.ts',
+    ws: 'src/adapters/ws/index.ts',
     peers: 'src/peers/index.ts',
   },
   format: ['esm', 'cjs'],
