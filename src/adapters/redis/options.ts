@@ -1,6 +1,7 @@
+import net from 'node:net';
 import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import { commandKey } from '../../protocols/redis-commands.js';
-import type { DeathCause, LiveSocketOptions } from '../../socket/index.js';
+import { type DeathCause, LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 
 /** How one driver connection ended; given once per connection to `onConnectionEnd`, whoever closed it. */
 export interface ConnectionEnd {
@@ -104,6 +105,11 @@ export function resolveLifelineOptions(owner: string, value: unknown): ResolvedR
       );
     }
   }
+  // LiveSocket checks its options when it wraps a socket: check them now, on a socket already closed (nothing
+  // is applied to it), so a bad value fails construction instead of every connection.
+  const probe = new net.Socket();
+  probe.destroy();
+  LiveSocket.wrap(probe, socket);
   return {
     socket,
     idempotent: new Set(

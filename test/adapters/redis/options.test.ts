@@ -19,6 +19,8 @@ describe('lifeline options', () => {
     ['replyOverdueMs too small to time', { replyOverdueMs: 1 }],
     ['idleData is lifeline’s', { socket: { idleData: 'allow' } }],
     ['onConnectionEnd not a function', { onConnectionEnd: 'log' }],
+    ['keepalive idle under a second', { socket: { keepaliveIdleMs: 500 } }],
+    ['a negative write stall', { socket: { writeStallMs: -1 } }],
   ];
   for (const [what, lifeline] of bad) {
     test(`Redis: ${what} is an InvalidOptionError`, () => {
