@@ -8,6 +8,8 @@ export default defineConfig({
     'cli/main': 'src/cli/main.ts',
     pg: 'src/adapters/pg/index.ts',
     redis: 'src/adapters/redis/index.ts',
+    mysql: 'src/adapters/mysql/index.ts',
+    'mysql-promise': 'src/adapters/mysql/promise.ts',
     http: 'src/adapters/http/index.ts',
     ws: 'src/adapters/ws/index.ts',
     peers: 'src/peers/index.ts',
