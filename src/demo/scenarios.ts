@@ -49,7 +49,7 @@ export const TIMINGS = {
 /** The part of FaultProxy the scripts use. */
 export type FaultControl = Pick<
   FaultProxy,
-  'closeAll' | 'addToxic' | 'removeToxic' | 'disable' | 'enable' | 'connections'
+  'closeAll' | 'addToxic' | 'updateToxic' | 'removeToxic' | 'disable' | 'enable' | 'connections'
 >;
 
 export interface FaultContext {
@@ -237,6 +237,37 @@ export const SCENARIOS: readonly Scenario[] = [
     },
   },
 ];
+
+/**
+ * A middlebox that swallows bytes (a stuck PgBouncer, a managed database proxy, an HAProxy whose backend
+ * paused): for an outage it acknowledges everything and passes nothing, in either direction, with every
+ * connection kept open; then it passes traffic again on the same connections, and what it swallowed stays
+ * lost. No FIN, no RST, keepalive answered: only the server can say a reply will never come. Offered by the
+ * drivers whose server can be asked (pg: reply verification, docs/pg.md).
+ */
+export const STUCK_PROXY: Scenario = {
+  name: 'stuck-proxy',
+  title: 'Stuck proxy swallows bytes, then passes',
+  incident: '2',
+  fault:
+    'For an outage a middlebox swallows every byte both ways while keeping every connection open, then passes traffic again on the same connections; what it swallowed is gone (requests in flight never get a reply).',
+  kind: 'read',
+  script: (c) =>
+    outage(
+      c,
+      (p) => {
+        p.addToxic(toxic('stuck-up', 'timeout', 'upstream', { timeout: 0 }));
+        p.addToxic(toxic('stuck-down', 'timeout', 'downstream', { timeout: 0 }));
+      },
+      (p) => {
+        // Taken off the connections first (they stay open, docs/faults.md), then removed.
+        for (const name of ['stuck-up', 'stuck-down']) {
+          p.updateToxic(name, { toxicity: 0 });
+          p.removeToxic(name);
+        }
+      },
+    ),
+};
 
 /** The scenarios named, in `from`'s order; all of `from` when none is named. Throws for a name not in it. */
 export function findScenarios(

@@ -10,11 +10,15 @@
 // hand-written loop ("a half-dozen retries and it completes", incident 3).
 //
 // lifeline: lifeline-net/pg's Pool configured as the docs tell a user to: short keepalive and user timeout,
-// a deadline on every query, reads declared idempotent so a read on a connection that died is re-run
-// on another, writes not (a write whose outcome is unknown is reported, never silently re-sent).
+// a deadline on every query. Reads are sent unannotated, as an ORM sends them: safe reads (docs/pg.md) run
+// them on read-only sessions, so a read on a connection that died is re-run on another, and reply
+// verification ends a read stuck behind a proxy that swallowed it. Writes are not re-sent when their outcome
+// is unknown (reported, never silently doubled). A server that cannot offer read-only sessions per
+// connection (the embedded PGlite shares one session among connections) gets its reads declared idempotent
+// instead, the one annotation a user would add there.
 
 import pg from 'pg';
-import { DeadlineExceededError, Pool } from '../../adapters/pg/index.js';
+import { capabilitiesOf, DeadlineExceededError, Pool } from '../../adapters/pg/index.js';
 import { redact } from '../../core/errors.js';
 import { type Classification, type ExecuteOptions, execute } from '../../exec/index.js';
 import { classifyPostgres } from '../../protocols/index.js';
@@ -29,7 +33,7 @@ import {
   upstreamOf,
   type WriteAudit,
 } from '../driver.js';
-import { SCENARIOS } from '../scenarios.js';
+import { SCENARIOS, STUCK_PROXY } from '../scenarios.js';
 import { ITEMS } from '../workload.js';
 import { startEmbeddedPostgres } from './pglite.js';
 
@@ -92,24 +96,47 @@ function lifelineSide(url: string, options: SideOptions): Side {
       keepaliveIntervalMs: 1000,
       keepaliveCount: 3,
       userTimeoutMs: 3000,
+      // A reply silent this long is checked with the server (stuck-proxy), well inside the query deadline.
+      verifyAfterMs: Math.max(200, Math.floor(options.queryDeadlineMs / 4)),
     },
   });
-  // Reads: each attempt gets a short deadline of its own, and the read as a whole is retried inside a
-  // longer one, so a read survives an outage shorter than that (a stuck attempt doesn't use it all up).
-  const reads: ExecuteOptions = {
+  // Reads where the server cannot make them safe (PGlite): each attempt gets a short deadline of its own,
+  // and the read as a whole is retried inside a longer one, so a read survives an outage shorter than that.
+  const annotatedReads: ExecuteOptions = {
     deadlineMs: options.queryDeadlineMs,
     idempotent: true,
     retry: { maxAttempts: 20, baseDelayMs: 25, maxDelayMs: 200 },
     classify: classifyRead,
+  };
+  // Whether this server gives safe reads, learned from the first connection (capabilitiesOf).
+  let safeReads: Promise<boolean> | undefined;
+  const canReadSafely = (): Promise<boolean> => {
+    safeReads ??= pool.connect().then(
+      (client) => {
+        const safe = capabilitiesOf(client).safeReads;
+        client.release();
+        return safe;
+      },
+      () => {
+        safeReads = undefined;
+        return false;
+      },
+    );
+    return safeReads;
   };
   return {
     name: 'lifeline',
     maxOpMs: options.queryDeadlineMs,
     app: {
       async read(key) {
+        if (await canReadSafely()) {
+          // As an ORM sends it: no annotation.
+          await pool.query(readSql(key));
+          return;
+        }
         await execute(
           () => pool.query({ text: readSql(key), idempotent: true, deadlineMs: options.attemptDeadlineMs }),
-          reads,
+          annotatedReads,
         );
       },
       async write(id) {
@@ -197,8 +224,9 @@ async function cleanupWrites(url: string, runId: string): Promise<void> {
 
 const SETUP_HTML = `<b>pg.Pool</b> runs as most services run it: defaults plus an <code>'error'</code> listener (without one, each
 <code>'error'</code> event counted below would have crashed the process), and a retry loop around writes.
-<b>lifeline-net/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query,
-reads declared idempotent.`;
+<b>lifeline-net/pg</b> is configured as its docs recommend: keepalive and user timeout, a deadline on every query;
+its reads are sent unannotated, as an ORM sends them (safe reads and reply verification protect them; on the embedded
+PGlite, which shares one session among connections, they are declared idempotent instead).`;
 
 export const pgDriver: DemoDriver = {
   name: 'pg',
@@ -209,7 +237,7 @@ export const pgDriver: DemoDriver = {
     write: 'INSERTs with unique ids',
     setupHtml: SETUP_HTML,
   },
-  scenarios: SCENARIOS,
+  scenarios: [...SCENARIOS, STUCK_PROXY],
   urlExample: 'postgres://user:pass@host:5432/db',
   defaultTarget: 'an embedded Postgres (PGlite)',
   checkUrl: (url) => checkServerUrl(url, ['postgres:', 'postgresql:']),
