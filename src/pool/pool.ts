@@ -178,6 +178,16 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
   stats(): PoolStats {
     return this.core.stats();
   }
+
+  /**
+   * Whether `resource` (this pool's) is past its lifetime: `maxLifetimeMs` shortened by its own jitter, on
+   * the pool's clock. Such a resource is retired when released. For an owner that reports lifetimes (pg's
+   * expiredCount) without keeping a clock of its own.
+   */
+  expired(resource: T): boolean {
+    const entry = this.core.entryOf(resource);
+    return entry !== undefined && poolNow() >= entry.expiresAt;
+  }
 }
 brand(Pool, 'Pool');
 // Listeners under core/events.ts's rule: a throwing one is rethrown on the next tick, never into the pool's state.
