@@ -25,6 +25,7 @@ import { OutlierPolicy } from './outlier.js';
 import { PeerEntry, type PeerState, peerTransitions } from './peer.js';
 import type { PhiOptions } from './phi.js';
 import { NO_OPTIONS, type PeerResult, type QuorumHost, type QuorumOptions, runQuorum } from './quorum.js';
+import { HedgeTimer, SharedTimer } from './shared-timer.js';
 import { newStats, type PeerSetStats, type PeerStats } from './stats.js';
 import { HedgeThrottle } from './throttle.js';
 
@@ -107,8 +108,9 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   /** What an attempt sees of the set. */
   private readonly attemptHost: AttemptHost;
   /** The one give-up timer for every outstanding call, due at the earliest deadline (performance.now()). */
-  private giveUpTimer: NodeJS.Timeout | undefined;
-  private giveUpAt = Number.POSITIVE_INFINITY;
+  private readonly giveUps = new SharedTimer(() => this.giveUpDue());
+  /** The one hedge timer for every quorum in flight. */
+  private readonly hedges = new HedgeTimer();
   /** The hedge delay, asked of the policy every HEDGE_REFRESH answers (its percentile sorts its window). */
   private hedgeDelayCache: number | undefined;
   private hedgeDelayAge = HEDGE_REFRESH;
@@ -139,6 +141,8 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       hedgeDelayMs: () => this.hedgeDelayMs(),
       launch: (entry, fn, owner) => this.launch(entry, fn, owner),
       emit: (event, info) => this.emit(event, info),
+      watchHedge: (quorum, at) => this.hedges.watch(quorum, at),
+      unwatchHedge: (quorum) => this.hedges.unwatch(quorum),
     };
     this.attemptHost = {
       clock: this.clock,
@@ -331,7 +335,8 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     if (this.closed) return;
     this.closed = true;
     for (const timer of this.timers) clearInterval(timer);
-    clearTimeout(this.giveUpTimer);
+    this.giveUps.clear();
+    this.hedges.clear();
     this.membership?.stop();
     for (const entry of this.entries.values()) {
       entry.heartbeat?.abort();
@@ -395,25 +400,13 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       timeoutMs,
     );
     entry.outstanding.add(attempt as Attempt<unknown>);
-    if (attempt.deadline < this.giveUpAt) this.armGiveUp(attempt.deadline);
+    this.giveUps.due(attempt.deadline);
     attempt.run(fn as PeerCall<unknown, T>);
     return attempt;
   }
 
-  /** (Re)arms the shared give-up timer for `at` (performance.now() time). */
-  private armGiveUp(at: number): void {
-    clearTimeout(this.giveUpTimer);
-    this.giveUpAt = at;
-    const wait = at - performance.now();
-    // Given up on one turn after the timer, once the loop's I/O callbacks ran: on a busy loop the timer
-    // can come due while the answer is already waiting in the kernel.
-    this.giveUpTimer = setTimeout(() => setImmediate(() => this.giveUpDue()), timerMs(wait > 0 ? wait : 0));
-  }
-
   /** Gives up on every outstanding call past its deadline; re-arms for the earliest one left. */
   private giveUpDue(): void {
-    this.giveUpTimer = undefined;
-    this.giveUpAt = Number.POSITIVE_INFINITY;
     const now = performance.now();
     let earliest = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) {
@@ -422,7 +415,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
         else if (!attempt.done && attempt.deadline < earliest) earliest = attempt.deadline;
       }
     }
-    if (earliest < this.giveUpAt && !this.closed) this.armGiveUp(earliest);
+    if (!this.closed) this.giveUps.due(earliest);
   }
 
   private answered(entry: PeerEntry<P>, latency: number): void {

@@ -1,5 +1,4 @@
 // quorum(k, op): k successes from the peers, hedged to alternates, the rest aborted when satisfied.
-import { performance } from 'node:perf_hooks';
 import { InvalidOptionError, type OptionRules, timerMs, validateOptions } from '../core/options.js';
 import { DeadlineExceededError, ExecAbortedError } from '../exec/index.js';
 import type { Attempt, AttemptOwner } from './attempt.js';
@@ -38,6 +37,15 @@ export interface QuorumHost<P> {
   /** Starts one attempt that reports to `owner` (no promise in between). */
   launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>): Attempt<T>;
   emit(event: 'hedge', info: { peer: P; key: string; throttled: boolean }): boolean;
+  /** Calls `quorum.hedgeDue()` at `at` (performance.now() time) or soon after, from the set's one timer. */
+  watchHedge(quorum: HedgeWatcher, at: number): void;
+  unwatchHedge(quorum: HedgeWatcher): void;
+}
+
+/** A quorum waiting to hedge: the set's hedge timer calls it when due. */
+export interface HedgeWatcher {
+  /** Sends the hedges due at `now`; returns when the next is due, or Infinity for none. */
+  hedgeDue(now: number): number;
 }
 
 const RULES: OptionRules = {
@@ -93,7 +101,7 @@ export function runQuorum<P, T>(
 }
 
 /** One quorum in flight: the owner of its attempts, with one hedge timer at most. */
-class Quorum<P, T> implements AttemptOwner<T> {
+class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   private readonly results: PeerResult<P, T>[] = [];
   private readonly errors: unknown[] = [];
   /** Attempts launched, in order (the live ones are cancelled at the end). */
@@ -105,8 +113,8 @@ class Quorum<P, T> implements AttemptOwner<T> {
   private inflight = 0;
   private finished = false;
   private readonly hedgeDelay: number | undefined;
-  /** One timer for the quorum, due when its oldest unhedged attempt reaches the hedge delay. */
-  private hedgeTimer: NodeJS.Timeout | undefined;
+  /** When the set's hedge timer is to call this quorum (performance.now()); Infinity: not watched. */
+  private hedgeAt = Number.POSITIVE_INFINITY;
   private deadline: NodeJS.Timeout | undefined;
   private readonly onAbort: (() => void) | undefined;
 
@@ -188,32 +196,23 @@ class Quorum<P, T> implements AttemptOwner<T> {
     if (hedge) this.host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
     const attempt = this.host.launch(entry, this.fn, this);
     this.attempts.push(attempt);
-    if (this.hedgeDelay !== undefined && this.hedgeTimer === undefined && !this.finished) this.armHedge();
-  }
-
-  /** Arms the hedge timer for the oldest attempt still running and not yet hedged, if any. */
-  private armHedge(): void {
-    const delay = this.hedgeDelay!;
-    const now = performance.now();
-    for (const attempt of this.attempts) {
-      if (attempt.done || attempt.hedged) continue;
-      const wait = attempt.launchedAt + delay - now;
-      this.hedgeTimer = setTimeout(
-        () => {
-          this.hedgeTimer = undefined;
-          // Decided one turn later, after the loop's I/O callbacks: on a busy loop the timer can come due
-          // while the answer is already waiting in the kernel, and a hedge then would only add load.
-          setImmediate(() => this.hedgeDue());
-        },
-        timerMs(wait > 0 ? wait : 0),
-      );
-      return;
+    if (this.hedgeDelay !== undefined && this.hedgeAt === Number.POSITIVE_INFINITY && !this.finished) {
+      this.hedgeAt = attempt.launchedAt + this.hedgeDelay;
+      this.host.watchHedge(this, this.hedgeAt);
     }
   }
 
-  private hedgeDue(): void {
-    if (this.finished) return;
-    const now = performance.now();
+  /** When the oldest attempt still running and not yet hedged reaches the hedge delay; Infinity: none. */
+  private nextHedge(): number {
+    for (const attempt of this.attempts) {
+      if (!attempt.done && !attempt.hedged) return attempt.launchedAt + this.hedgeDelay!;
+    }
+    return Number.POSITIVE_INFINITY;
+  }
+
+  /** Called by the set's hedge timer: sends the hedges due at `now`; returns when the next is due. */
+  hedgeDue(now: number): number {
+    if (this.finished) return Number.POSITIVE_INFINITY;
     const delay = this.hedgeDelay!;
     for (let i = 0; i < this.attempts.length; i++) {
       const attempt = this.attempts[i]!;
@@ -228,16 +227,17 @@ class Quorum<P, T> implements AttemptOwner<T> {
       }
       this.host.counters.hedges++;
       this.launch(true);
-      if (this.finished) return;
+      if (this.finished) return Number.POSITIVE_INFINITY;
     }
-    if (this.hedgeTimer === undefined) this.armHedge();
+    this.hedgeAt = this.nextHedge();
+    return this.hedgeAt;
   }
 
   private finish(error: Error | undefined): void {
     if (this.finished) return;
     this.finished = true;
     clearTimeout(this.deadline);
-    clearTimeout(this.hedgeTimer);
+    if (this.hedgeAt !== Number.POSITIVE_INFINITY) this.host.unwatchHedge(this);
     if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
     notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
     const reason = error ?? notNeeded;
