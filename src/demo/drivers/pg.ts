@@ -108,13 +108,14 @@ function lifelineSide(url: string, options: SideOptions): Side {
     retry: { maxAttempts: 20, baseDelayMs: 25, maxDelayMs: 200 },
     classify: classifyRead,
   };
-  // Whether this server gives safe reads, learned from the first connection (capabilitiesOf).
+  // Whether this server gives safe reads (capabilitiesOf), learned from two connections open at once: a
+  // server that shares one session among connections shows it only then.
   let safeReads: Promise<boolean> | undefined;
   const canReadSafely = (): Promise<boolean> => {
-    safeReads ??= pool.connect().then(
-      (client) => {
-        const safe = capabilitiesOf(client).safeReads;
-        client.release();
+    safeReads ??= Promise.all([pool.connect(), pool.connect()]).then(
+      (clients) => {
+        const safe = clients.every((client) => capabilitiesOf(client).safeReads);
+        for (const client of clients) client.release();
         return safe;
       },
       () => {
