@@ -73,6 +73,15 @@ export function markDead(conn: RawConnection, error: Error | undefined): void {
   state.onDeath?.(error);
 }
 
+const COUNTED = Symbol('lifeline.mysql.command');
+type Counted = EventEmitter & { [COUNTED]?: ConnState };
+
+/** A command's 'end' (mysql2 emits it once): one shared listener, no closure per command. */
+function commandEnded(this: Counted): void {
+  const state = this[COUNTED];
+  if (state !== undefined && --state.inFlight === 0) state.live.replyReceived();
+}
+
 export type ConnectionFactory = (config: object) => RawConnection;
 
 /**
@@ -107,10 +116,10 @@ export function openConnection(
   live.onClose((death) => markDead(conn, death?.error));
   const add = conn.addCommand;
   conn.addCommand = function addCommand(cmd: EventEmitter): EventEmitter {
-    if (state.inFlight++ === 0) live.expectReply(0);
-    cmd.once('end', () => {
-      if (--state.inFlight === 0) live.replyReceived();
-    });
+    // No argument: the socket's readTimeoutMs (0 here, never set), and no per-call option check.
+    if (state.inFlight++ === 0) live.expectReply();
+    (cmd as Counted)[COUNTED] = state;
+    cmd.on('end', commandEnded);
     return add.call(this, cmd);
   };
   return new Promise((resolve, reject) => {

@@ -423,15 +423,30 @@ export class LifelinePool extends EventEmitter {
     );
   }
 
-  private async attempt(
+  private attempt(
     kind: 'query' | 'execute',
     statement: string | StatementOptions,
     values: unknown,
     read: boolean,
     attempt: Attempt,
   ): Promise<[unknown, unknown]> {
-    const timeoutMs = Math.max(1, Math.min(this.lifeline.acquireTimeoutMs, attempt.timeLeftMs()));
-    const conn = await this.core.acquire({ timeoutMs });
+    // No options unless the deadline is nearer than the acquire timeout: the core pool's fast path.
+    const left = attempt.timeLeftMs();
+    const acquired =
+      left >= this.lifeline.acquireTimeoutMs
+        ? this.core.acquire()
+        : this.core.acquire({ timeoutMs: Math.max(1, left) });
+    return acquired.then((conn) => this.runOn(conn, kind, statement, values, read, attempt));
+  }
+
+  private runOn(
+    conn: RawConnection,
+    kind: 'query' | 'execute',
+    statement: string | StatementOptions,
+    values: unknown,
+    read: boolean,
+    attempt: Attempt,
+  ): Promise<[unknown, unknown]> {
     const state = stateOf(conn);
     if (state === undefined) throw new TypeError('lifeline-net/mysql: a connection without state');
     return new Promise((resolve, reject) => {

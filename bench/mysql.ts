@@ -1,0 +1,95 @@
+// Throughput through lifeline-net/mysql against mysql2's own pool, in one process and one run, against the
+// real server: 16 concurrent callers each running pool.query('select 1') in a loop, both pools of 8
+// connections (promise API). lifeline runs the select as a safe read (the session stays read-only between
+// reads: no extra statement per query). Rounds alternate A/B, B/A, … so drift hits both alike; the ratio is
+// the median of the per-pair ratios. Standalone: `node --expose-gc --import tsx bench/mysql.ts` (≈ 40 s).
+// Server: MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_DATABASE, default 127.0.0.1:3306 root/test.
+import os from 'node:os';
+import { performance } from 'node:perf_hooks';
+import mysql from 'mysql2/promise';
+import { createPool } from '../src/adapters/mysql/promise.js';
+
+const CALLERS = 16;
+const POOL_SIZE = 8;
+const ROUND_MS = 1000;
+const WARMUP_ROUNDS = 1;
+const ROUNDS = 16;
+
+const config = {
+  host: process.env.MYSQL_HOST ?? '127.0.0.1',
+  port: Number(process.env.MYSQL_PORT ?? 3306),
+  user: process.env.MYSQL_USER ?? 'root',
+  database: process.env.MYSQL_DATABASE ?? 'test',
+  connectionLimit: POOL_SIZE,
+};
+
+interface Queryable {
+  query(sql: string): Promise<unknown>;
+  end(): Promise<void>;
+}
+
+/** Runs CALLERS loops of `select 1` for ROUND_MS; returns completed queries per second. */
+async function round(pool: Queryable): Promise<number> {
+  let done = 0;
+  const start = performance.now();
+  const end = start + ROUND_MS;
+  await Promise.all(
+    Array.from({ length: CALLERS }, async () => {
+      while (performance.now() < end) {
+        await pool.query('select 1');
+        done++;
+      }
+    }),
+  );
+  return done / ((performance.now() - start) / 1000);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+async function main(): Promise<void> {
+  const pools: Array<{ name: string; pool: Queryable }> = [
+    { name: 'mysql2 pool', pool: mysql.createPool(config) as unknown as Queryable },
+    { name: 'lifeline-net/mysql pool', pool: createPool(config) as unknown as Queryable },
+  ];
+  const bail = setTimeout(() => {
+    console.error('bench/mysql.ts: gave up after 120 s');
+    process.exit(1);
+  }, 120_000);
+  bail.unref();
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const results: [number[], number[]] = [[], []];
+  try {
+    for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
+      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      for (const k of order) {
+        gc?.();
+        const opsPerSec = await round((pools[k] as { pool: Queryable }).pool);
+        if (r >= WARMUP_ROUNDS) results[k as 0 | 1].push(opsPerSec);
+      }
+    }
+  } finally {
+    for (const p of pools) await p.pool.end();
+  }
+  const ratio = median(results[1].map((v, i) => v / (results[0][i] as number)));
+  console.log(
+    `${CALLERS} concurrent callers, pool of ${POOL_SIZE}, ${config.host}:${config.port}; ` +
+      `${ROUNDS} alternating ${ROUND_MS / 1000} s rounds per pool — Node ${process.version}, ${os.cpus()[0]?.model ?? 'CPU'}\n`,
+  );
+  console.log('| case | pool | ops/s (median) | min | max | ratio vs mysql2 (median of pairs) |');
+  console.log('|---|---|---:|---:|---:|---:|');
+  for (const k of [0, 1] as const) {
+    const xs = results[k];
+    console.log(
+      `| select 1 | ${pools[k]?.name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${(k === 0 ? 1 : ratio).toFixed(3)} |`,
+    );
+  }
+  console.log(`\nTarget ratio ≥ 0.97: ${ratio >= 0.97 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`);
+}
+
+await main();
