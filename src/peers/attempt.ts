@@ -22,8 +22,46 @@ export interface AttemptHost {
 // for it (an AbortController per attempt was the largest cost of a quorum). It never aborts.
 const UNUSED_SIGNAL = new AbortController().signal;
 
+/**
+ * The attempts outstanding to one peer, as a list linked through the attempts themselves: adding and
+ * removing one costs no hashing and no allocation (a Set of them was a visible part of a quorum's cost).
+ */
+export class AttemptList {
+  size = 0;
+  /** @internal */ head: Attempt<unknown> | undefined;
+
+  add(attempt: Attempt<unknown>): void {
+    attempt.next = this.head;
+    attempt.prev = undefined;
+    if (this.head !== undefined) this.head.prev = attempt;
+    this.head = attempt;
+    attempt.list = this;
+    this.size++;
+  }
+
+  remove(attempt: Attempt<unknown>): void {
+    if (attempt.list !== this) return;
+    if (attempt.prev !== undefined) attempt.prev.next = attempt.next;
+    else this.head = attempt.next;
+    if (attempt.next !== undefined) attempt.next.prev = attempt.prev;
+    attempt.list = attempt.prev = attempt.next = undefined;
+    this.size--;
+  }
+
+  /** A copy, oldest last: safe to end attempts while going through it. */
+  toArray(): Attempt<unknown>[] {
+    const all: Attempt<unknown>[] = [];
+    for (let a = this.head; a !== undefined; a = a.next) all.push(a);
+    return all;
+  }
+}
+
 export class Attempt<T> {
   done = false;
+  /** Its place in its peer's AttemptList while outstanding. */
+  list: AttemptList | undefined;
+  prev: Attempt<unknown> | undefined;
+  next: Attempt<unknown> | undefined;
   /** Made only for a call function that declares the signal parameter. */
   private controller: AbortController | undefined;
   /** For the quorum: whether it has had its hedge. */
@@ -111,7 +149,7 @@ export class Attempt<T> {
   private end(error: Error | undefined): boolean {
     if (this.done) return false;
     this.done = true;
-    this.entry.outstanding.delete(this as Attempt<unknown>);
+    this.entry.outstanding.remove(this as Attempt<unknown>);
     if (error !== undefined) this.controller?.abort(error);
     return true;
   }

@@ -410,7 +410,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     const now = performance.now();
     let earliest = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) {
-      for (const attempt of [...entry.outstanding]) {
+      for (const attempt of entry.outstanding.toArray()) {
         if (attempt.deadline <= now) attempt.giveUp(new PeerSlowError(entry.key, attempt.timeoutMs));
         else if (!attempt.done && attempt.deadline < earliest) earliest = attempt.deadline;
       }
@@ -549,7 +549,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private failOutstanding(entry: PeerEntry<P>, cause: DownCause, error: unknown): void {
     if (entry.outstanding.size === 0) return;
     const lost = new PeerLostError(this.evidence(entry, cause), error);
-    for (const attempt of [...entry.outstanding]) {
+    for (const attempt of entry.outstanding.toArray()) {
       this.counters.lost++;
       attempt.lose(lost);
     }

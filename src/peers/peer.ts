@@ -1,4 +1,4 @@
-import type { Attempt } from './attempt.js';
+import { AttemptList } from './attempt.js';
 import { OutlierRecord } from './outlier.js';
 import { PhiAccrualDetector, type PhiOptions } from './phi.js';
 
@@ -23,7 +23,7 @@ export class PeerEntry<P> {
   readonly detector: PhiAccrualDetector;
   readonly outlier = new OutlierRecord();
   /** Calls waiting on this peer: failing one settles its caller at once. */
-  readonly outstanding = new Set<Attempt<unknown>>();
+  readonly outstanding = new AttemptList();
   /** Moving average of answered calls' latency (a give-up counts as its timeout); NaN before any. */
   latencyMs = Number.NaN;
   /** When the peer went down (clock time). */

@@ -58,6 +58,10 @@ const RULES: OptionRules = {
 // first use, since building an error (its stack) per quorum was a third of quorum()'s own cost.
 let notNeeded: ExecAbortedError | undefined;
 
+// Frozen options objects already checked: they cannot have changed, so a caller that reuses one (a
+// constant) has it checked once.
+const checked = new WeakSet<QuorumOptions>();
+
 /** Options of a call that passed none: known valid, so not checked again. */
 export const NO_OPTIONS: QuorumOptions = Object.freeze({});
 
@@ -83,7 +87,10 @@ export function runQuorum<P, T>(
     if (typeof fn !== 'function') {
       throw new InvalidOptionError('PeerSet.quorum', 'fn', 'must be a function', fn, { argument: true });
     }
-    if (options !== NO_OPTIONS) validateOptions('PeerSet.quorum', options, RULES);
+    if (options !== NO_OPTIONS && !checked.has(options)) {
+      validateOptions('PeerSet.quorum', options, RULES);
+      if (Object.isFrozen(options)) checked.add(options);
+    }
   } catch (error) {
     return Promise.reject(error);
   }
