@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { pathToFileURL } from 'node:url';
 import { renderReport } from '../../src/demo/report.js';
 import { type DemoResult, runDemo } from '../../src/demo/runner.js';
-import { SCENARIOS } from '../../src/demo/scenarios.js';
+import { SCENARIOS, STUCK_PROXY } from '../../src/demo/scenarios.js';
 import { renderMarkdownTable, renderTable } from '../../src/demo/table.js';
 import { toolPath, toolSkip } from '../support/tools.js';
 
@@ -81,7 +81,7 @@ describe('lifeline demo --quick', { timeout: 120_000 }, () => {
     assert.equal(result.aborted, false);
     assert.deepEqual(
       result.scenarios.map((s) => s.name),
-      SCENARIOS.map((s) => s.name),
+      [...SCENARIOS, STUCK_PROXY].map((s) => s.name),
     );
     for (const s of result.scenarios) {
       for (const side of [s.naive, s.lifeline]) {
