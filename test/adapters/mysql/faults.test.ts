@@ -81,7 +81,11 @@ describe('lifeline-net/mysql through the fault proxy', () => {
     test(`${name}: no INSERT doubled, every select answered`, { timeout: 60_000 }, async (t) => {
       await withProxy(t, async (proxy, endpoint) => {
         const table = await freshTable();
-        const pool = createPool({ ...endpoint, connectionLimit: 4, lifeline: { verifyAfterMs: 500, acquireTimeoutMs: 5000 } });
+        const pool = createPool({
+          ...endpoint,
+          connectionLimit: 4,
+          lifeline: { verifyAfterMs: 500, acquireTimeoutMs: 5000 },
+        });
         const ops: Ops = {
           insert: (tbl, id) => pool.query(`insert into ${tbl} (id, n) values (?, 1)`, [id]),
           select: async () => (await pool.query('select 1 as one'))[0],
