@@ -40,8 +40,14 @@ export const DRIVERS: Readonly<Record<string, DriverEntry>> = {
     summary: "ioredis vs lifeline-net/redis (default: the machine's Redis, redis://127.0.0.1:6379)",
     load: async () => (await import('./redis.js')).redisDriver,
   },
+  mysql: {
+    summary:
+      "mysql2's pool vs lifeline-net/mysql (default: the machine's MariaDB/MySQL, mysql://root@127.0.0.1:3306/test)",
+    load: async () => (await import('./mysql.js')).mysqlDriver,
+  },
   http: {
-    summary: "undici's Agent vs lifeline-net/http, with a keep-alive race scenario (an embedded node:http server)",
+    summary:
+      "undici's Agent vs lifeline-net/http, with a keep-alive race scenario (an embedded node:http server)",
     load: async () => (await import('./http.js')).httpDriver,
   },
 };
