@@ -52,11 +52,15 @@ const CASES: Case[] = [
   },
 ];
 
-/** Runs CALLERS loops of the case's statements for ROUND_MS; returns completed queries per second. */
-async function round(pool: Queryable, bench: Case): Promise<number> {
+/**
+ * Runs CALLERS loops of the case's statements for ROUND_MS; returns completed queries per second and per
+ * CPU-second of this process (the client's own cost, which the load of a shared machine disturbs less).
+ */
+async function round(pool: Queryable, bench: Case): Promise<{ wall: number; cpu: number }> {
   let done = 0;
   const end = performance.now() + ROUND_MS;
   const start = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CALLERS }, async (_, caller) => {
       let i = 0;
@@ -66,7 +70,11 @@ async function round(pool: Queryable, bench: Case): Promise<number> {
       }
     }),
   );
-  return done / ((performance.now() - start) / 1000);
+  const cpu = process.cpuUsage(cpuBefore);
+  return {
+    wall: done / ((performance.now() - start) / 1000),
+    cpu: done / ((cpu.user + cpu.system) / 1e6),
+  };
 }
 
 function median(xs: number[]): number {
@@ -97,21 +105,26 @@ async function main(): Promise<void> {
   try {
     for (const bench of CASES) {
       const results: [number[], number[]] = [[], []];
+      const cpuResults: [number[], number[]] = [[], []];
       for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
         // A/B then B/A: neither pool always runs first in a pair.
         const order = r % 2 === 0 ? [0, 1] : [1, 0];
         for (const k of order) {
           gc?.();
-          const opsPerSec = await round(pools[k as 0 | 1].pool, bench);
-          if (r >= WARMUP_ROUNDS) results[k as 0 | 1].push(opsPerSec);
+          const measured = await round(pools[k as 0 | 1].pool, bench);
+          if (r >= WARMUP_ROUNDS) {
+            results[k as 0 | 1].push(measured.wall);
+            cpuResults[k as 0 | 1].push(measured.cpu);
+          }
         }
       }
       const ratio = median(results[1].map((v, i) => v / (results[0][i] as number)));
+      const cpuRatio = median(cpuResults[1].map((v, i) => v / (cpuResults[0][i] as number)));
       ratios.push(ratio);
       for (const k of [0, 1] as const) {
         const xs = results[k];
         rows.push(
-          `| ${bench.name} | ${pools[k].name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${(k === 0 ? 1 : ratio).toFixed(3)} |`,
+          `| ${bench.name} | ${pools[k].name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${(k === 0 ? 1 : ratio).toFixed(3)} | ${fmt(median(cpuResults[k]))} | ${(k === 0 ? 1 : cpuRatio).toFixed(3)} |`,
         );
       }
     }
@@ -123,8 +136,10 @@ async function main(): Promise<void> {
     `${CALLERS} concurrent callers, pool of ${POOL_SIZE}, ${config.host}:${config.port}; ` +
       `${ROUNDS} alternating ${ROUND_MS / 1000} s rounds per pool and case — Node ${process.version}, ${os.cpus()[0]?.model ?? 'CPU'}\n`,
   );
-  console.log('| case | pool | ops/s (median) | min | max | ratio vs pg.Pool (median of pairs) |');
-  console.log('|---|---|---:|---:|---:|---:|');
+  console.log(
+    '| case | pool | ops/s (median) | min | max | ratio vs pg.Pool (median of pairs) | ops per client CPU-s | ratio |',
+  );
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
   const worst = Math.min(...ratios);
   console.log(
