@@ -1,3 +1,4 @@
+// Safe reads: which statements run read-only, and how a session is switched within the statement's round trip.
 import type { PoolClient, QueryConfig, QueryResult } from 'pg';
 
 /**
