@@ -8,8 +8,10 @@ import { describe, test } from 'node:test';
 import {
   createPool,
   DeadlineExceededError,
+  MysqlConnectError,
   OutcomeUnknownError,
 } from '../../../src/adapters/mysql/promise.js';
+import { InvalidOptionError } from '../../../src/core/options.js';
 import type { FaultProxy } from '../../../src/faults/index.js';
 import { admin, direct, dropTable, freshTable, sleep, withProxy } from './support.js';
 
@@ -192,6 +194,33 @@ describe('lifeline-net/mysql guarantees', () => {
         // The connection is usable again once the killed statement answered.
         const [rows] = await pool.query('select 1 as one');
         assert.deepEqual(rows, [{ one: 1 }]);
+      } finally {
+        await pool.end();
+      }
+    });
+  });
+
+  test('typed errors: bad options at createPool, a refused login without the password in any message', {
+    timeout: 30_000,
+  }, async (t) => {
+    await withProxy(t, async (_proxy, endpoint) => {
+      assert.throws(() => createPool({ ...endpoint, lifeline: { maxRetries: -1 } }), InvalidOptionError);
+      assert.throws(() => createPool({ ...endpoint, lifeline: { nosuch: 1 } as never }), InvalidOptionError);
+      const secret = 'not-the-password-42';
+      const pool = createPool({
+        ...endpoint,
+        user: 'lifeline_nosuch_user',
+        password: secret,
+        connectionLimit: 1,
+      });
+      try {
+        const error = await pool.query('select 1').then(
+          () => undefined,
+          (e: unknown) => e,
+        );
+        assert.ok(error instanceof MysqlConnectError, String(error));
+        assert.equal(error.code, 'LIFELINE_MYSQL_CONNECT');
+        for (let e: unknown = error; e instanceof Error; e = e.cause) assert.ok(!e.message.includes(secret));
       } finally {
         await pool.end();
       }
