@@ -16,6 +16,10 @@ const commands: Record<string, Command> = {
     summary: 'pg.Pool vs lifeline-net/pg under real faults (other clients: --driver)',
     load: () => import('./demo.js'),
   },
+  check: {
+    summary: "a server's connections, the settings that cut them, lifeline's options against them (URL)",
+    load: () => import('./check.js'),
+  },
 };
 
 function usage(): string {

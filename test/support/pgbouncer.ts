@@ -13,6 +13,8 @@ export interface PgBouncerOptions {
   upstream: { host: string; port: number; user: string; database: string };
   /** Server connections per user/database pair. Default 10. */
   poolSize?: number;
+  /** Users allowed on the admin console (the `pgbouncer` database: SHOW POOLS, …). Default: none. */
+  adminUsers?: string[];
 }
 
 /**
@@ -72,6 +74,7 @@ export class PgBouncer {
         `logfile = ${path.join(dir, 'pgbouncer.log')}`,
         `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
         'server_reset_query = DISCARD ALL',
+        ...(options.adminUsers ? [`admin_users = ${options.adminUsers.join(',')}`] : []),
         '',
       ].join('\n'),
     );
