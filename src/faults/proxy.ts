@@ -1,6 +1,7 @@
 // FaultProxy: a TCP proxy whose connections pass through toxics, per direction, with a seeded RNG.
 import net from 'node:net';
 import { brand } from '../core/brand.js';
+import { describe } from '../core/options.js';
 import { formatAddress, type HostPort, parseAddress } from './address.js';
 import { Connection } from './connection.js';
 import { AddressInUseError, InvalidProxyError, ToxicExistsError, ToxicNotFoundError } from './errors.js';
@@ -76,7 +77,7 @@ export class FaultProxy {
     const problem = nameProblem(this.name);
     if (problem !== undefined) throw new InvalidProxyError(`proxy name ${problem}`);
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
-      throw new InvalidProxyError(`seed must be an integer, got ${options.seed}`);
+      throw new InvalidProxyError(`seed must be an integer, got ${describe(options.seed)}`);
     }
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.listenAddress = parseAddress(options.listen ?? '127.0.0.1:0', 'listen');

@@ -91,6 +91,9 @@ export type ResolvedPgOptions = Required<
 // Every duration ends up in a Node timer, which fires after 1 ms for anything past MAX_TIMER_MS (~24.8 days).
 const ms = (min: number) => ({ kind: 'number', min, max: MAX_TIMER_MS }) as const;
 
+/** The kernel's TCP_KEEPIDLE/TCP_KEEPINTVL limit (32 767 s), as LiveSocket checks it. */
+const MAX_KEEPALIVE_MS = 32_767_000;
+
 const RULES: OptionRules = {
   acquireTimeoutMs: ms(1),
   queryDeadlineMs: ms(1),
@@ -108,11 +111,11 @@ const RULES: OptionRules = {
   createBackoffBaseMs: ms(1),
   createBackoffMaxMs: ms(1),
   // Node's setKeepAlive treats a delay under 1000 ms as "the OS default" (2 h): never allowed here.
-  keepaliveIdleMs: ms(1000),
-  keepaliveIntervalMs: ms(1000),
+  keepaliveIdleMs: { kind: 'number', min: 1000, max: MAX_KEEPALIVE_MS, integer: true },
+  keepaliveIntervalMs: { kind: 'number', min: 1000, max: MAX_KEEPALIVE_MS, integer: true },
   keepaliveCount: { kind: 'number', min: 1, max: 127, integer: true },
-  userTimeoutMs: ms(0),
-  writeStallMs: ms(0),
+  userTimeoutMs: { ...ms(0), integer: true },
+  writeStallMs: { ...ms(0), integer: true },
   validateAfterIdleMs: ms(0),
   lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
   safeReads: { kind: 'boolean' },
