@@ -1,6 +1,7 @@
 // The state machine of one operation under an ExecuteOptions policy: attempts, retries, a hedge, the deadline.
 // Over 400 lines for one reason: Call is one state machine, and splitting its transitions across files
 // would hide which timer and which permit each one settles.
+import { execAttemptChannel } from '../core/channels.js';
 import { InvalidOptionError } from '../core/options.js';
 import { type BreakerPermit, type CircuitBreaker, REJECTED } from './breaker.js';
 import { type Classification, REJECTED_FINAL } from './classify/classification.js';
@@ -74,9 +75,26 @@ interface Admission {
 
 const FREE: Admission = Object.freeze({ host: undefined, hostPermit: NONE, breakerPermit: NONE });
 
+/** The payload of the `lifeline:exec:attempt` TracingChannel (docs/observe.md). */
+export interface AttemptTrace {
+  /** 1-based attempt number within the call. */
+  readonly attempt: number;
+  readonly hedge: boolean;
+  /** The host's name when the call runs over a HostSet. */
+  readonly host: string | undefined;
+  /** Set when the attempt failed: how it was classified ('not-sent', 'outcome-unknown', 'rejected'). */
+  classification?: Classification['kind'];
+  /** Whether this failure ends the call with OutcomeUnknownError. */
+  outcomeUnknownError?: boolean;
+  error?: unknown;
+  result?: unknown;
+}
+
 class AttemptState implements Attempt, Expirable {
   sent = false;
   done = false;
+  /** The tracing payload, only while someone subscribes to `lifeline:exec:attempt`. */
+  trace: AttemptTrace | undefined = undefined;
   timerIndex = -1;
   private controller: AbortController | undefined = undefined;
   private listener: ((reason: unknown) => void) | undefined = undefined;
@@ -335,12 +353,17 @@ class Call<T> implements Expirable, AttemptOwner {
         if (toHedge) events.send('hedge', event);
       }
     }
+    if (execAttemptChannel.hasSubscribers) {
+      attempt.trace = { attempt: attempt.number, hedge, host: host?.name };
+      execAttemptChannel.start.publish(attempt.trace);
+    }
     let result: Promise<T>;
     try {
       result = this.op(attempt);
     } catch (error) {
       // A synchronous throw is a failed attempt like any other.
       this.failed(attempt, error);
+      if (attempt.trace !== undefined) execAttemptChannel.end.publish(attempt.trace);
       return;
     }
     if (result !== null && typeof (result as { then?: unknown })?.then === 'function') {
@@ -351,6 +374,7 @@ class Call<T> implements Expirable, AttemptOwner {
     } else {
       this.succeeded(attempt, result as T);
     }
+    if (attempt.trace !== undefined) execAttemptChannel.end.publish(attempt.trace);
   }
 
   /** An attempt ran past attemptTimeoutMs: aborted, and failed as not sent or outcome unknown. */
@@ -365,6 +389,7 @@ class Call<T> implements Expirable, AttemptOwner {
     if (attempt.done) return;
     attempt.done = true;
     this.detach(attempt);
+    if (attempt.trace !== undefined) traceSettled(attempt.trace, value, undefined);
     if (this.policy.guarded) this.recordSuccess(attempt);
     if (this.settled) return;
     this.finish(false, hedgeWon);
@@ -386,7 +411,10 @@ class Call<T> implements Expirable, AttemptOwner {
     if (attempt.done) return;
     attempt.done = true;
     this.detach(attempt);
-    if (this.settled) return;
+    if (this.settled) {
+      if (attempt.trace !== undefined) traceSettled(attempt.trace, undefined, error);
+      return;
+    }
     const policy = this.policy;
     let classification: Classification;
     if (known !== undefined) classification = known;
@@ -397,6 +425,12 @@ class Call<T> implements Expirable, AttemptOwner {
         // A broken classifier must not turn a failure into a hang; the error is surfaced as it is.
         classification = REJECTED_FINAL;
       }
+    }
+    const trace = attempt.trace;
+    if (trace !== undefined) {
+      trace.classification = classification.kind;
+      trace.outcomeUnknownError = classification.kind === 'outcome-unknown' && !policy.idempotent;
+      traceSettled(trace, undefined, error);
     }
     const now = Date.now();
     const retryable = classification.kind !== 'rejected' || classification.transient;
@@ -650,4 +684,14 @@ export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: Execu
     return Promise.reject(error);
   }
   return run(op, policy, now, policy.deadlineMs, undefined, undefined);
+}
+
+/** Ends an attempt's trace: error (when it failed), then asyncStart/asyncEnd as TracingChannel.tracePromise does. */
+function traceSettled(trace: AttemptTrace, result: unknown, error: unknown): void {
+  if (error !== undefined) {
+    trace.error = error;
+    execAttemptChannel.error.publish(trace);
+  } else trace.result = result;
+  execAttemptChannel.asyncStart.publish(trace);
+  execAttemptChannel.asyncEnd.publish(trace);
 }

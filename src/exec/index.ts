@@ -33,7 +33,7 @@ export type {
   GiveUpReason,
   RetryEvent,
 } from './events.js';
-export { type Attempt, type Executor, execute, executor } from './execute.js';
+export { type Attempt, type AttemptTrace, type Executor, execute, executor } from './execute.js';
 export { type HedgeOptions, HedgePolicy } from './hedge.js';
 export {
   Host,

@@ -11,6 +11,7 @@ import { Entry, EntryState, tag, taggedEntry } from './entry.js';
 import { PoolClosedError, PoolDrainingError } from './errors.js';
 import { type PoolEmitter, toError } from './events.js';
 import { Housekeeper } from './housekeeper.js';
+import type { PoolObserver } from './observer.js';
 import type { Factory, ResolvedPoolOptions } from './options.js';
 import { Deque } from './queue.js';
 import { type EvictReason, emptyEvictCounts, type PoolStats } from './stats.js';
@@ -48,6 +49,8 @@ export class PoolCore<T> {
   readonly checker: Checker<T>;
   /** Which hot-path events have listeners (kept by the Pool facade). */
   readonly listening = new Listening();
+  /** Durations for the observe layer (observer.ts); undefined unless a pool is instrumented. */
+  observer: PoolObserver | undefined = undefined;
   private readonly housekeeper: Housekeeper<T>;
 
   acquired = 0;
@@ -102,10 +105,12 @@ export class PoolCore<T> {
     else this.checker.start(entry, waiter);
   }
 
-  lend(entry: Entry<T>, now: number, site: Error | undefined): void {
+  /** Lends `entry`; `since` is when the acquire began (its wait is reported to an observer). */
+  lend(entry: Entry<T>, now: number, site: Error | undefined, since = now): void {
     if (entry.state !== Busy) entry.move(Busy);
     entry.acquiredAt = now;
     this.acquired++;
+    if (this.observer !== undefined) this.observer.waited(now - since);
     if (this.leakDetection) {
       entry.acquireSite = site;
       entry.leakCheckAt = now + this.options.leakDetectionMs;
@@ -114,7 +119,7 @@ export class PoolCore<T> {
   }
 
   lendTo(entry: Entry<T>, waiter: Waiter<T>, now: number): void {
-    this.lend(entry, now, waiter.site);
+    this.lend(entry, now, waiter.site, waiter.queuedAt);
     waiter.fulfil(entry.resource);
   }
 

@@ -69,6 +69,7 @@ export class Creator<T> {
     const controller = new AbortController();
     let settled = false;
     const timeoutMs = this.core.options.createTimeoutMs;
+    const startedAt = this.core.observer === undefined ? -1 : poolPreciseNow();
     const timer = setTimeout(() => {
       const error = new CreateTimeoutError(timeoutMs);
       controller.abort(error);
@@ -84,6 +85,8 @@ export class Creator<T> {
       clearTimeout(timer);
       this.inFlight.delete(pending);
       this.pending--;
+      const observer = this.core.observer;
+      if (observer !== undefined && startedAt >= 0) observer.created(poolPreciseNow() - startedAt);
       this.adopt(resource);
     };
     const onFailed = (error: unknown): void => {

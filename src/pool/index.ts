@@ -12,6 +12,12 @@ export {
   PoolDrainingError,
 } from './errors.js';
 export type { AcquireOptions, LeakReport, PoolEvents, ReleaseOptions } from './events.js';
+export {
+  type PoolObserver,
+  poolBehind,
+  registerPoolFacade,
+  setPoolObserver,
+} from './observer.js';
 export type { Factory, PoolOptions } from './options.js';
-export { Pool } from './pool.js';
+export { type AcquireTrace, Pool } from './pool.js';
 export type { EvictReason, PoolStats } from './stats.js';

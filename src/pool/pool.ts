@@ -3,6 +3,7 @@
 
 import { EventEmitter } from 'node:events';
 import { brand } from '../core/brand.js';
+import { poolAcquireChannel } from '../core/channels.js';
 import { guardedEmit } from '../core/events.js';
 import { InvalidOptionError } from '../core/options.js';
 import { poolNow } from './clock.js';
@@ -22,6 +23,15 @@ import type { PoolStats } from './stats.js';
 export type { AcquireOptions, LeakReport, PoolEvents, ReleaseOptions } from './events.js';
 
 const { Busy } = EntryState;
+
+/** The payload of the `lifeline:pool:acquire` TracingChannel; tracePromise adds `result` or `error`. */
+export interface AcquireTrace {
+  /** The Pool (or, through an adapter, the pool underneath it). */
+  readonly pool: object;
+  /** Idle resources and queued acquires when this one began. */
+  readonly idle: number;
+  readonly waiting: number;
+}
 
 /**
  * A pool of resources that never lends out one it could know is dead. See docs/pool.md.
@@ -46,6 +56,18 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
    * in arrival order. Rejects with AcquireTimeoutError, AbortError, PoolDrainingError or PoolClosedError.
    */
   acquire(options?: AcquireOptions): Promise<T> {
+    // `lifeline:pool:acquire` (docs/observe.md): one property read while nobody subscribes.
+    if (poolAcquireChannel.hasSubscribers) return this.acquireTraced(options);
+    return this.acquireUntraced(options);
+  }
+
+  private acquireTraced(options: AcquireOptions | undefined): Promise<T> {
+    const s = this.core;
+    const context: AcquireTrace = { pool: this, idle: s.idle.length, waiting: s.waiters.length };
+    return poolAcquireChannel.tracePromise(() => this.acquireUntraced(options), context);
+  }
+
+  private acquireUntraced(options: AcquireOptions | undefined): Promise<T> {
     const core = this.core;
     if (options === undefined && core.state === 'open') {
       const now = poolNow();
@@ -117,6 +139,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
       throw new InvalidReleaseError();
     }
     core.released++;
+    if (core.observer !== undefined) core.observer.used(poolNow() - entry.acquiredAt);
     if (core.listening.release) this.emit('release', resource);
     if (options !== undefined && (options.destroy === true || options.error !== undefined)) {
       core.destroy(entry, 'released-destroy');

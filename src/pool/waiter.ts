@@ -24,6 +24,8 @@ export class Waiter<T> {
   readonly owner: WaiterOwner<T>;
   deadline = 0;
   timeoutMs = 0;
+  /** When the acquire began (pool clock): its wait is reported to an observer. */
+  queuedAt = 0;
   signal: AbortSignal | undefined = undefined;
   site: Error | undefined = undefined;
   /** Once reserved for a check, a timer may still hold it: such a waiter is never reused. */

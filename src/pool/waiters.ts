@@ -35,6 +35,7 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
     site: Error | undefined,
   ): Waiter<T> {
     const waiter = this.free.pop() ?? new Waiter<T>(this);
+    waiter.queuedAt = now;
     return waiter.init(now + timeoutMs, timeoutMs, signal, site);
   }
 

@@ -16,3 +16,4 @@ export { defaultOptions, type LiveSocketConnectOptions, type LiveSocketOptions }
 export type { OverdueHandler, ReplyOverdue } from './reply-watch.js';
 export type { Death, DeathCause, LiveState } from './state.js';
 export type { SocketCapabilities } from './tcp.js';
+export type { ConnectTrace, DeathMessage } from './trace.js';

@@ -4,8 +4,8 @@ import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { brand } from '../core/brand.js';
-import { guardedEmit, notify } from '../core/events.js';
 import { LifelineError, redact } from '../core/errors.js';
+import { guardedEmit, notify } from '../core/events.js';
 import { checkOption, InvalidOptionError } from '../core/options.js';
 import {
   ConnectFailedError,
@@ -36,6 +36,7 @@ import {
   type SocketCapabilities,
   timeoutKind,
 } from './tcp.js';
+import { type ConnectTrace, connectSettled, connectStarted, publishDeath } from './trace.js';
 
 export interface LiveSocketEvents {
   state: [state: LiveState, previous: LiveState];
@@ -104,6 +105,8 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
   #state: LiveState = 'connecting';
   #death: Death | undefined;
   #openedAt: number | undefined;
+  /** The `lifeline:socket:connect` trace while connecting, when someone subscribes (trace.ts). */
+  #connectTrace: ConnectTrace | undefined;
   #capabilities: SocketCapabilities | undefined;
   readonly #hooks = new Set<HookEntry>();
   #ready: Promise<void> | undefined;
@@ -133,6 +136,7 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     if (socket.destroyed) {
       this.#die(...this.#classify(socket.errored ?? undefined), 'closed');
     } else if (socket.connecting) {
+      this.#connectTrace = connectStarted(this, endpoint);
       (socket as EventEmitter).once(openEvent, () => this.#onOpen());
     } else {
       this.#onOpen();
@@ -473,6 +477,10 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     this.#connectTimer = undefined;
     this.#openedAt = Date.now();
     this.#endpoint = endpointOf(this.socket, this.#endpoint);
+    if (this.#connectTrace !== undefined) {
+      connectSettled(this.#connectTrace, undefined);
+      this.#connectTrace = undefined;
+    }
     try {
       this.#capabilities = applyTcpOptions(this.socket, this.#options);
     } catch (error) {
@@ -606,10 +614,23 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
     this.#clearTimers();
     this.#moveTo(next);
     this.emit('death', death);
+    if (this.#connectTrace !== undefined) {
+      connectSettled(this.#connectTrace, error);
+      this.#connectTrace = undefined;
+    }
+    publishDeath(this, this.#endpoint, death, this.#openedAt, this.#detectMs(cause, death.at));
     const hooks = [...this.#hooks];
     this.#hooks.clear();
     // core/events.ts's rule: a failing hook does not stop the others; its error is rethrown on the next tick.
     for (const { hook } of hooks) notify(hook, death);
+  }
+
+  /** How long the fault behind `cause` went unnoticed, where a timer of ours measured it (trace.ts). */
+  #detectMs(cause: DeathCause, at: number): number | undefined {
+    if (cause === 'peer-fin' || cause === 'reset') return 0;
+    if (cause === 'read-timeout') return this.#replyTimeoutMs;
+    if (cause === 'write-stall') return this.#stallSince === undefined ? undefined : at - this.#stallSince;
+    return undefined;
   }
 
   #moveTo(next: LiveState): void {
@@ -641,4 +662,8 @@ export class LiveSocket extends EventEmitter<LiveSocketEvents> {
 }
 brand(LiveSocket, 'LiveSocket');
 // Listeners of 'state' and 'death' under core/events.ts's rule: a throw cannot stop a transition half-way.
-Object.defineProperty(LiveSocket.prototype, 'emit', { value: guardedEmit, configurable: true, writable: true });
+Object.defineProperty(LiveSocket.prototype, 'emit', {
+  value: guardedEmit,
+  configurable: true,
+  writable: true,
+});

@@ -26,7 +26,7 @@ import {
   executor,
   RetryBudget,
 } from '../../exec/index.js';
-import { Pool as CorePool, type EvictReason, type PoolStats } from '../../pool/index.js';
+import { Pool as CorePool, type EvictReason, type PoolStats, registerPoolFacade } from '../../pool/index.js';
 import { classifyPostgres, sqlState } from '../../protocols/postgres.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { ConnectFailures } from './connect-failure.js';
@@ -296,6 +296,8 @@ export class Pool extends PgPool {
         },
       },
     });
+    // observe's instrument() finds the core pool through this (docs/observe.md).
+    registerPoolFacade(this, this.core);
     this.core.on('create', (client) => this.emit('connect', client));
     this.core.on('evict', (client, reason) => {
       const message = REMOVE_LOG[reason];
