@@ -128,7 +128,13 @@ export class ControlServer {
     // As Toxiproxy does: a web page must not be able to drive the API through the user's browser.
     if (request.headers['user-agent']?.startsWith('Mozilla/'))
       throw new ApiError(403, 'User agent not allowed');
-    const url = new URL(request.url ?? '/', 'http://localhost');
+    let url: URL;
+    try {
+      // A target starting with `//` parses as a host: refused here as a bad path, not a 500.
+      url = new URL(request.url ?? '/', 'http://localhost');
+    } catch {
+      throw new ApiError(400, 'malformed path');
+    }
     let parts: string[];
     try {
       parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
