@@ -227,7 +227,10 @@ function translate(
   if (code !== undefined) {
     if (!retiresConnection(code)) return err;
     state.retire = true;
-    return txBefore === 'T' || txBefore === 'E' ? new PgTransactionLostError(state.host.label, err) : err;
+    if (txBefore === 'T' || txBefore === 'E') return new PgTransactionLostError(state.host.label, err);
+    // The session ended (57P01, 08xxx: a pooler's "server conn crashed?") under a read that ran read-only:
+    // it changed nothing, so it runs again like any lost read.
+    return readOnly ? new PgReadLostError(state.host.label, err) : err;
   }
   if (state.death === undefined && !state.socket.destroyed) return err;
   return lost(state, txBefore, sent, err, readOnly, forExec);
