@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type pg from 'pg';
 import type { ClientConfig, PoolClient, QueryConfig, QueryResult } from 'pg';
+import { type DisagreementMessage, driverDisagreementChannel } from '../../core/channels.js';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 import { PgUnsupportedClientError } from './errors.js';
 import type { PgHost } from './hosts.js';
@@ -77,7 +78,18 @@ export function stateOf(client: PoolClient): ClientState {
 export function isAlive(client: PoolClient): boolean {
   const state = (client as Stateful)[STATE];
   if (state === undefined || state.death !== undefined || state.retire) return false;
-  return state.live?.usable === true;
+  const live = state.live;
+  if (live?.usable === true) return true;
+  if (live !== undefined && driverDisagreementChannel.hasSubscribers) reportDisagreement(client, live);
+  return false;
+}
+
+/** lifeline-net/observe's disagreement counter: pg still says connected while the socket is dead. */
+function reportDisagreement(client: PoolClient, live: LiveSocket): void {
+  const flags = client as unknown as { _connected?: unknown; _ending?: unknown };
+  if (flags._connected !== true || flags._ending === true) return;
+  const message: DisagreementMessage = { driver: 'pg', flag: 'pg._connected', endpoint: live.endpoint };
+  driverDisagreementChannel.publish(message);
 }
 
 /** The LiveSocket under a lifeline-net/pg client: its state, death record and `capabilities()`. */

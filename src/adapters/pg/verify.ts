@@ -1,6 +1,7 @@
 // Reply verification: asks the server on a side connection what a silent session is doing.
 import type pg from 'pg';
 import type { PoolClient } from 'pg';
+import { type VerdictMessage, verifyVerdictChannel } from '../../core/channels.js';
 import type { ReplyOverdue } from '../../socket/index.js';
 import { type ClientConstructor, stateOf } from './client.js';
 import { PgReplyLostError } from './errors.js';
@@ -136,6 +137,7 @@ export class ReplyVerifier {
     } catch (error) {
       // Unreachable: keep waiting (the watch asks again after its backoff), and let failover know.
       this.events.stats.verifyFailures++;
+      publishVerdict(host.label, 'unreachable');
       if (!this.closed) this.events.hostDown(host, error);
     } finally {
       checks.running = false;
@@ -181,7 +183,10 @@ export class ReplyVerifier {
     if (state.inFlight === 0 || state.death !== undefined || state.socket.bytesRead !== stalled.bytesRead) {
       return;
     }
-    if (row !== undefined && (row.state === 'active' || row.state === 'fastpath function call')) return;
+    if (row !== undefined && (row.state === 'active' || row.state === 'fastpath function call')) {
+      publishVerdict(state.host.label, 'running');
+      return;
+    }
     if (row !== undefined && row.state === 'unknown') return; // not visible to this role: no verdict
     // Idle since before the statement left: the server never got it. The server measured its idle time
     // before the answer came; the statement's time in flight by then is at most what the watch reported plus
@@ -191,9 +196,16 @@ export class ReplyVerifier {
     state.replyLost = { neverReceived };
     state.retire = true;
     this.events.stats.repliesLost++;
+    publishVerdict(state.host.label, 'lost');
     if (neverReceived) this.events.stats.neverReceived++;
     this.events.replyLost?.(client, neverReceived);
     const seen = row === undefined ? 'gone (no such backend)' : `'${row.state}'`;
     state.live?.destroy(new PgReplyLostError(state.host.label, neverReceived, seen));
   }
+}
+
+/** lifeline-net/observe's verification counter (`lifeline:verify:verdict`). */
+function publishVerdict(endpoint: string, verdict: VerdictMessage['verdict']): void {
+  if (verifyVerdictChannel.hasSubscribers)
+    verifyVerdictChannel.publish({ protocol: 'postgres', endpoint, verdict });
 }

@@ -3,6 +3,7 @@
 import net from 'node:net';
 import type { Redis as IORedis, RedisOptions } from 'ioredis';
 import { brand } from '../../core/brand.js';
+import { type DisagreementMessage, driverDisagreementChannel } from '../../core/channels.js';
 import type { DeathCause } from '../../socket/index.js';
 import { WatchedConnection } from './connection.js';
 import { loadDriver } from './load.js';
@@ -317,6 +318,15 @@ Object.defineProperty(proto, 'stream', {
       const conn = new WatchedConnection(socket, state.options, pinned, (end) => {
         state.lastCause = end.error;
         state.endpoint = end.endpoint;
+        // observe's disagreement counter: lifeline knows the socket is dead while ioredis still says ready.
+        if (this.status === 'ready' && driverDisagreementChannel.hasSubscribers) {
+          const message: DisagreementMessage = {
+            driver: 'ioredis',
+            flag: 'status=ready',
+            endpoint: end.endpoint,
+          };
+          driverDisagreementChannel.publish(message);
+        }
         state.subscriptions.died(ioredisSubscribed(this.condition?.subscriber), end.cause as DeathCause);
       });
       state.conn = conn;

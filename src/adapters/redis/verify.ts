@@ -1,3 +1,4 @@
+import { type VerdictMessage, verifyVerdictChannel } from '../../core/channels.js';
 import { LifelineError } from '../../core/errors.js';
 import type { LiveSocket, ReplyOverdue } from '../../socket/index.js';
 
@@ -95,17 +96,25 @@ export function verifyOverdueReplies(
       .then((text) => {
         const verdict = judge(parseClientRow(text));
         // Bytes that arrived meanwhile were a reply on its way (written before the server was asked).
-        if (verdict.lost && live.usable && live.bytesRead === readBefore) {
+        const lost = verdict.lost && live.usable && live.bytesRead === readBefore;
+        publishVerdict(live.endpoint, lost ? 'lost' : 'running');
+        if (lost) {
           live.destroy(
             new RedisReplyLostError(live.endpoint, overdue.silentMs, verdict.reason),
             'read-timeout',
           );
         }
       })
-      .catch(() => {})
+      .catch(() => publishVerdict(live.endpoint, 'unreachable'))
       .finally(() => {
         asking = false;
       });
     return overdueMs;
   });
+}
+
+/** lifeline-net/observe's verification counter (`lifeline:verify:verdict`). */
+function publishVerdict(endpoint: string, verdict: VerdictMessage['verdict']): void {
+  if (verifyVerdictChannel.hasSubscribers)
+    verifyVerdictChannel.publish({ protocol: 'redis', endpoint, verdict });
 }
