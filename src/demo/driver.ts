@@ -22,6 +22,21 @@ export interface DriverLabels {
    * the report inserts it as it is.
    */
   setupHtml: string;
+  /**
+   * Figures of the driver's own, one value per side (the grid's log lines written): a row of the table and
+   * of the report each, coloured like the shared figures. A side gives their values through `figures()`.
+   */
+  extraFigures?: readonly ExtraFigure[];
+}
+
+/** One figure a driver adds to the table and the report. */
+export interface ExtraFigure {
+  /** The key of its value in what `Side.figures()` returns. */
+  key: string;
+  /** Its header in the table and its row in the report: 'log lines'. */
+  label: string;
+  /** True when the side with the smaller value did better (log lines), false when the larger did. */
+  lowerIsBetter: boolean;
 }
 
 /** What the application does with one side's client. `write` embodies the app's retry policy for it. */
@@ -39,6 +54,8 @@ export interface Side {
   readonly maxOpMs: number | undefined;
   /** Ends the client. May hang on one stuck in a dead connection: the runner bounds it. */
   close(): Promise<void>;
+  /** The values of the driver's extra figures (DriverLabels.extraFigures) by key, read after close(). */
+  figures?(): Readonly<Record<string, number>>;
 }
 
 export interface SideOptions {

@@ -31,7 +31,13 @@ export interface SideResult {
   doubledWrites: number;
   /** 'error' events with no handler of the app's own: each one would have crashed a process without a listener. */
   uncaughtErrorEvents: number;
-  series: { ok: number[]; errors: number[] };
+  /**
+   * Per bucket (by the time an op ended): ops that succeeded, ops that failed, and the time ops took to
+   * finish, median and longest (ms, 0 for a bucket where none ended).
+   */
+  series: { ok: number[]; errors: number[]; latencyP50Ms: number[]; latencyMaxMs: number[] };
+  /** The driver's extra figures (DriverLabels.extraFigures), by key; empty when it has none. */
+  extras: Record<string, number>;
 }
 
 interface OpRecord {
@@ -133,11 +139,13 @@ export class Recorder {
     faultTimesMs: readonly number[];
     lostWrites: number;
     doubledWrites: number;
+    extras?: Readonly<Record<string, number>>;
   }): SideResult {
     const buckets = Math.ceil(args.durationMs / args.bucketMs);
     const okSeries = new Array<number>(buckets).fill(0);
     const errorSeries = new Array<number>(buckets).fill(0);
     const latencies: number[] = [];
+    const perBucket: number[][] = Array.from({ length: buckets }, () => []);
     const messages = new Map<string, number>();
     let ok = 0;
     let readErrors = 0;
@@ -154,7 +162,9 @@ export class Recorder {
         messages.set(op.error, (messages.get(op.error) ?? 0) + 1);
       }
       latencies.push(op.endMs - op.startMs);
+      perBucket[bucket]?.push(op.endMs - op.startMs);
     }
+    for (const values of perBucket) values.sort((a, b) => a - b);
     latencies.sort((a, b) => a - b);
     return {
       ok,
@@ -179,7 +189,13 @@ export class Recorder {
       lostWrites: args.lostWrites,
       doubledWrites: args.doubledWrites,
       uncaughtErrorEvents: this.uncaughtErrorEvents,
-      series: { ok: okSeries, errors: errorSeries },
+      series: {
+        ok: okSeries,
+        errors: errorSeries,
+        latencyP50Ms: perBucket.map((values) => Math.round(percentile(values, 50))),
+        latencyMaxMs: perBucket.map((values) => Math.round(values.at(-1) ?? 0)),
+      },
+      extras: { ...args.extras },
     };
   }
 }

@@ -3,7 +3,7 @@
 // script from the run's data embedded as JSON, which then sets data-charts-rendered on <body> (the
 // test in headless Chromium checks it).
 
-import type { DriverLabels } from './driver.js';
+import type { DriverLabels, ExtraFigure } from './driver.js';
 import { INCIDENTS, incidentNumbers } from './incidents.js';
 import type { SideResult } from './metrics.js';
 import type { DemoResult, ScenarioResult } from './runner.js';
@@ -25,13 +25,13 @@ type Side = 'naive' | 'lifeline';
 const CLASS = { better: 'good', worse: 'bad', equal: '' } as const;
 
 /** A figure's cell for one side: green where that side did better than the other, red where worse. */
-function cell(figure: FigureKey, side: Side, r: ScenarioResult, text: string): string {
+function cell(figure: FigureKey | ExtraFigure, side: Side, r: ScenarioResult, text: string): string {
   const name = CLASS[verdict(figure, side, r)];
   return `<td${name ? ` class="${name}"` : ''}>${escapeHtml(text)}</td>`;
 }
 
 function pair(
-  figure: FigureKey,
+  figure: FigureKey | ExtraFigure,
   r: ScenarioResult,
   text: (s: SideResult, r: ScenarioResult) => string,
 ): string {
@@ -53,6 +53,12 @@ const ROWS: readonly [string, FigureKey, (s: SideResult, r: ScenarioResult) => s
   ['writes lost / doubled', 'writes', writes],
 ];
 
+/** A driver's own figure as a cell's text: its value, or a dash where the side gave none. */
+const extraText =
+  (figure: ExtraFigure) =>
+  (s: SideResult): string =>
+    String(s.extras[figure.key] ?? '—');
+
 function messages(side: SideResult): string {
   if (side.errorMessages.length === 0) return '<li class="none">none</li>';
   return side.errorMessages
@@ -72,9 +78,9 @@ function incidentLabel(label: string): string {
 function scenarioSection(r: ScenarioResult, index: number, labels: DriverLabels): string {
   const naive = escapeHtml(labels.naive);
   const lifeline = escapeHtml(labels.lifeline);
-  const rows = ROWS.map(
-    ([label, figure, text]) => `<tr><th>${escapeHtml(label)}</th>${pair(figure, r, text)}</tr>`,
-  ).join('');
+  const rows = [...ROWS, ...(labels.extraFigures ?? []).map((f) => [f.label, f, extraText(f)] as const)]
+    .map(([label, figure, text]) => `<tr><th>${escapeHtml(label)}</th>${pair(figure, r, text)}</tr>`)
+    .join('');
   return `<section class="scenario" id="${escapeHtml(r.name)}" data-scenario="${escapeHtml(r.name)}">
 <h2>${index + 1}. ${escapeHtml(r.title)} <code>${escapeHtml(r.name)}</code></h2>
 <p class="fault">${escapeHtml(r.fault)}${incidentLabel(r.incident)} Workload: ${escapeHtml(r.kind === 'write' ? labels.write : labels.read)}.</p>
@@ -92,6 +98,7 @@ function scenarioSection(r: ScenarioResult, index: number, labels: DriverLabels)
 }
 
 function summaryTable(results: readonly ScenarioResult[], labels: DriverLabels): string {
+  const extras = labels.extraFigures ?? [];
   const count = (pick: (s: SideResult) => number) => (s: SideResult) => String(pick(s));
   const body = results
     .map(
@@ -119,13 +126,15 @@ function summaryTable(results: readonly ScenarioResult[], labels: DriverLabels):
           count((s) => s.uncaughtErrorEvents),
         ) +
         pair('writes', r, (s) => (r.kind === 'write' ? String(s.lostWrites + s.doubledWrites) : '—')) +
+        extras.map((f) => pair(f, r, extraText(f))).join('') +
         '</tr>',
     )
     .join('');
   const group = (label: string): string => `<th colspan="2">${label}</th>`;
-  const sides = `<th>${escapeHtml(labels.naive)}</th><th>lifeline</th>`.repeat(6);
+  const sides = `<th>${escapeHtml(labels.naive)}</th><th>lifeline</th>`.repeat(6 + extras.length);
+  const extraGroups = extras.map((f) => group(escapeHtml(f.label))).join('');
   return `<div class="scroll"><table class="summary" id="summary"><thead>
-<tr><th rowspan="2">scenario</th>${group('app errors')}${group('hung ops')}${group('p99 ms')}${group('recovered')}${group("'error' events")}${group('writes lost or doubled')}</tr>
+<tr><th rowspan="2">scenario</th>${group('app errors')}${group('hung ops')}${group('p99 ms')}${group('recovered')}${group("'error' events")}${group('writes lost or doubled')}${extraGroups}</tr>
 <tr>${sides}</tr></thead><tbody>${body}</tbody></table></div>`;
 }
 
@@ -176,14 +185,27 @@ const SCRIPT = `
   var data = JSON.parse(document.getElementById('demo-data').textContent);
   var NS = 'http://www.w3.org/2000/svg';
   function el(name, attrs, parent){ var e = document.createElementNS(NS, name); for (var k in attrs) e.setAttribute(k, attrs[k]); if (parent) parent.appendChild(e); return e; }
+  // Below the throughput: the time ops that ended in each bucket took, median (line) and longest (dashed),
+  // on one scale for both sides.
+  function latencyPanel(svg, s, side, name, top0, P, L, R, w, n){
+    var T = top0 + 14, h = P - 34, top = 1;
+    ['naive','lifeline'].forEach(function(k){ (s[k].series.latencyMaxMs || []).forEach(function(v){ top = Math.max(top, v); }); });
+    var y = function(v){ return T + h - (v / top) * h; }, x = function(i){ return L + ((i + 0.5) / n) * w; };
+    var cap = el('text', { x: L, y: T - 4, 'font-size': 10, fill: '#667' }, svg); cap.textContent = 'time to finish (ms): median, longest dashed';
+    for (var g = 0; g <= 2; g++) { var gv = top * g / 2; el('line', { x1: L, x2: L + w, y1: y(gv), y2: y(gv), stroke: '#e6e8f0' }, svg); var t = el('text', { x: L - 4, y: y(gv) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#667' }, svg); t.textContent = Math.round(gv); }
+    var colour = name === 'naive' ? '#7a7f8c' : '#2f62d8';
+    var line = function(values, dash){ if (!values) return; el('polyline', { points: values.map(function(v, i){ return x(i).toFixed(1) + ',' + y(v).toFixed(1); }).join(' '), fill: 'none', stroke: colour, 'stroke-width': dash ? 1.5 : 2, 'stroke-dasharray': dash ? '4 3' : 'none', 'class': dash ? 'latency-max' : 'latency-p50' }, svg); };
+    line(side.series.latencyP50Ms, false); line(side.series.latencyMaxMs, true);
+    el('line', { x1: L, x2: L, y1: T, y2: T + h, stroke: '#99a' }, svg);
+  }
   var charts = document.querySelectorAll('.chart'); var drawn = 0;
   for (var c = 0; c < charts.length; c++) {
     var host = charts[c]; var s = data.scenarios[Number(host.dataset.index)]; var side = s[host.dataset.side];
     var perSecond = 1000 / s.bucketMs; var n = side.series.ok.length;
     var top = 1;
     ['naive','lifeline'].forEach(function(k){ s[k].series.ok.concat(s[k].series.errors).forEach(function(v){ top = Math.max(top, v * perSecond); }); });
-    var W = 480, H = 200, L = 44, R = 8, T = 10, B = 26, w = W - L - R, h = H - T - B;
-    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': host.dataset.side + ' throughput and errors' }, host);
+    var W = 480, H = 200, L = 44, R = 8, T = 10, B = 26, w = W - L - R, h = H - T - B, P = 150;
+    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + (H + P), role: 'img', 'aria-label': host.dataset.side + ' throughput, errors and time to finish' }, host);
     var x = function(i){ return L + (i / n) * w; }, y = function(v){ return T + h - (v / top) * h; };
     for (var g = 0; g <= 4; g++) { var gv = top * g / 4; el('line', { x1: L, x2: W - R, y1: y(gv), y2: y(gv), stroke: '#e6e8f0' }, svg); var t = el('text', { x: L - 4, y: y(gv) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#667' }, svg); t.textContent = Math.round(gv); }
     var secs = s.durationMs / 1000; for (var sx = 0; sx <= secs; sx += secs > 4 ? 2 : 0.5) { var tx = el('text', { x: L + (sx / secs) * w, y: H - 8, 'text-anchor': 'middle', 'font-size': 10, fill: '#667' }, svg); tx.textContent = sx + ' s'; }
@@ -193,6 +215,7 @@ const SCRIPT = `
     var pts = side.series.ok.map(function(v, i){ return (x(i) + bw / 2).toFixed(1) + ',' + y(v * perSecond).toFixed(1); }).join(' ');
     el('polyline', { points: pts, fill: 'none', stroke: host.dataset.side === 'naive' ? '#7a7f8c' : '#2f62d8', 'stroke-width': 2 }, svg);
     el('line', { x1: L, x2: L, y1: T, y2: T + h, stroke: '#99a' }, svg);
+    latencyPanel(svg, s, side, host.dataset.side, H, P, L, R, w, n);
     if (side.hung > 0) { var ht = el('text', { x: W - R, y: T + 12, 'text-anchor': 'end', 'font-size': 11, fill: '#b3261e', 'font-weight': 600 }, svg); ht.textContent = side.hung + ' ops hung'; }
     drawn++;
   }
@@ -214,7 +237,7 @@ same time, each behind its own fault proxy to one server (${escapeHtml(result.da
 injected the same faults into both at the same moments. ${result.mode === 'quick' ? 'Quick mode' : 'Full mode'},
 seed ${result.seed}, ${when}, ${(result.elapsedMs / 1000).toFixed(1)} s.${result.aborted ? ' <strong>Interrupted: only the scenarios that finished are shown.</strong>' : ''}</p>
 <p>${labels.setupHtml} <b>Hung</b>: still pending well after the load stopped — in production, a request
-waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets; dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
+waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets, and below them the time the ops that ended in each bucket took to finish (median, and longest dashed); dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
 <p class="story"><b>${escapeHtml(overall(result.scenarios, labels))}</b></p>
 <p>In the tables, each figure is <span class="good-key">green</span> on the side that did better on it than the
 other side, <span class="bad-key">red</span> on the side that did worse, and plain where both did the same.</p>

@@ -284,6 +284,7 @@ class ScenarioRun {
         faultTimesMs,
         lostWrites: audit.lost,
         doubledWrites: audit.doubled,
+        extras: s.side.figures?.(),
       });
     }
     return {

@@ -2,7 +2,7 @@
 // lifeline-net/pg", the names are the driver's). The same rows render for a terminal (aligned columns) and
 // as Markdown (docs and the README).
 
-import type { DriverLabels } from './driver.js';
+import type { DriverLabels, ExtraFigure } from './driver.js';
 import type { SideResult } from './metrics.js';
 import type { ScenarioResult } from './runner.js';
 
@@ -35,10 +35,19 @@ const COLUMNS: readonly Column[] = [
 
 const ARROW = ' → ';
 
-function rows(results: readonly ScenarioResult[]): string[][] {
+/** The shared columns, then the driver's own figures (a dash for a side that gave no value). */
+function columns(extras: readonly ExtraFigure[] = []): readonly Column[] {
+  if (extras.length === 0) return COLUMNS;
+  return [
+    ...COLUMNS,
+    ...extras.map((f) => ({ header: f.label, cell: (s: SideResult) => String(s.extras[f.key] ?? dash) })),
+  ];
+}
+
+function rows(results: readonly ScenarioResult[], cols: readonly Column[]): string[][] {
   return results.map((r) => [
     r.name,
-    ...COLUMNS.map((c) => {
+    ...cols.map((c) => {
       const naive = c.cell(r.naive, r);
       const lifeline = c.cell(r.lifeline, r);
       return naive === dash && lifeline === dash ? dash : `${naive}${ARROW}${lifeline}`;
@@ -46,14 +55,14 @@ function rows(results: readonly ScenarioResult[]): string[][] {
   ]);
 }
 
-const HEADERS = ['scenario', ...COLUMNS.map((c) => c.header)];
-
 export function renderTable(
   results: readonly ScenarioResult[],
-  labels: Pick<DriverLabels, 'naive' | 'lifeline'>,
+  labels: Pick<DriverLabels, 'naive' | 'lifeline' | 'extraFigures'>,
 ): string {
-  const body = rows(results);
-  const widths = HEADERS.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const cols = columns(labels.extraFigures);
+  const headers = ['scenario', ...cols.map((c) => c.header)];
+  const body = rows(results, cols);
+  const widths = headers.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
   const line = (cells: readonly string[]): string =>
     cells
       .map((cell, i) => (i === 0 ? cell.padEnd(widths[i] ?? 0) : cell.padStart(widths[i] ?? 0)))
@@ -62,18 +71,23 @@ export function renderTable(
   return [
     `Each cell: ${labels.naive}${ARROW}${labels.lifeline}. Same workload, same faults, at the same time.`,
     '',
-    line(HEADERS),
+    line(headers),
     line(widths.map((w) => '─'.repeat(w))),
     ...body.map(line),
   ].join('\n');
 }
 
-export function renderMarkdownTable(results: readonly ScenarioResult[]): string {
-  const body = rows(results);
+export function renderMarkdownTable(
+  results: readonly ScenarioResult[],
+  labels: Pick<DriverLabels, 'extraFigures'> = {},
+): string {
+  const cols = columns(labels.extraFigures);
+  const headers = ['scenario', ...cols.map((c) => c.header)];
+  const body = rows(results, cols);
   const line = (cells: readonly string[]): string => `| ${cells.join(' | ')} |`;
   return [
-    line(HEADERS),
-    line(HEADERS.map((_, i) => (i === 0 ? '---' : '---:'))),
+    line(headers),
+    line(headers.map((_, i) => (i === 0 ? '---' : '---:'))),
     ...body.map((row) => line(row.map((cell, i) => (i === 0 ? `\`${cell}\`` : cell)))),
   ].join('\n');
 }

@@ -2,6 +2,7 @@
 // better than the other, red where it did worse, and leaves it plain where both did the same. Nothing is
 // green just for being lifeline's.
 
+import type { ExtraFigure } from './driver.js';
 import type { SideResult } from './metrics.js';
 import type { ScenarioResult } from './runner.js';
 
@@ -39,9 +40,16 @@ const FIGURES: Record<
   },
 };
 
-/** How `side` did on `figure` compared with the other side of the same scenario. */
-export function verdict(figure: FigureKey, side: 'naive' | 'lifeline', r: ScenarioResult): Verdict {
-  const { higherIsBetter, value } = FIGURES[figure];
+/** How `side` did on `figure` (a shared one, or a driver's extra figure) compared with the other side. */
+export function verdict(
+  figure: FigureKey | ExtraFigure,
+  side: 'naive' | 'lifeline',
+  r: ScenarioResult,
+): Verdict {
+  const { higherIsBetter, value } =
+    typeof figure === 'string'
+      ? FIGURES[figure]
+      : { higherIsBetter: !figure.lowerIsBetter, value: (s: SideResult) => s.extras[figure.key] };
   const mine = value(r[side], r);
   const theirs = value(r[side === 'naive' ? 'lifeline' : 'naive'], r);
   if (mine === undefined || theirs === undefined || mine === theirs) return 'equal';

@@ -4,6 +4,7 @@
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { test } from 'node:test';
+import type { DriverLabels } from '../../src/demo/driver.js';
 import { pgDriver } from '../../src/demo/drivers/pg.js';
 import { INCIDENTS } from '../../src/demo/incidents.js';
 import { MESSAGE_MAX, normaliseMessage, type SideResult, shorten } from '../../src/demo/metrics.js';
@@ -26,7 +27,8 @@ function side(overrides: Partial<SideResult>): SideResult {
     lostWrites: 0,
     doubledWrites: 0,
     uncaughtErrorEvents: 0,
-    series: { ok: [10, 10], errors: [0, 0] },
+    series: { ok: [10, 10], errors: [0, 0], latencyP50Ms: [2, 3], latencyMaxMs: [9, 40] },
+    extras: {},
     ...overrides,
   };
 }
@@ -48,11 +50,11 @@ function scenario(name: string, naive: Partial<SideResult>, lifeline: Partial<Si
   };
 }
 
-function report(scenarios: ScenarioResult[]): string {
+function report(scenarios: ScenarioResult[], labels: DriverLabels = pgDriver.labels): string {
   const result: DemoResult = {
     mode: 'quick',
     driver: pgDriver.name,
-    labels: pgDriver.labels,
+    labels,
     database: 'embedded',
     seed: 1,
     startedAt: '2026-11-29T12:00:00.000Z',
@@ -60,7 +62,7 @@ function report(scenarios: ScenarioResult[]): string {
     aborted: false,
     scenarios,
   };
-  return renderReport(result, renderTable(scenarios, pgDriver.labels));
+  return renderReport(result, renderTable(scenarios, labels));
 }
 
 /** The two cells of a row of a scenario's figures table: [class of pg.Pool's, class of lifeline's]. */
@@ -121,6 +123,103 @@ test('never recovering is worse than any recovery time; no fault or no writes is
   const close = report([scenario('fin-all', { recoveryMs: 12 }, { recoveryMs: 14 })]);
   assert.deepEqual(figureClasses(close, 'fin-all', 'recovered after the fault'), ['', '']);
   assert.deepEqual(figureClasses(html, 'writes-reset', 'writes lost / doubled'), ['bad', 'good']);
+});
+
+test("a driver's extra figure is a column of the table and a row of the report, coloured by its direction", () => {
+  const labels: DriverLabels = {
+    ...pgDriver.labels,
+    extraFigures: [
+      { key: 'logLines', label: 'log lines', lowerIsBetter: true },
+      { key: 'shares', label: 'shares fetched', lowerIsBetter: false },
+    ],
+  };
+  const r = scenario(
+    'partition-heal',
+    { extras: { logLines: 412, shares: 30 } },
+    { extras: { logLines: 3, shares: 30 } },
+  );
+  const html = report([r], labels);
+  assert.deepEqual(figureClasses(html, r.name, 'log lines'), ['bad', 'good']);
+  assert.deepEqual(figureClasses(html, r.name, 'shares fetched'), ['', '']);
+  const higher = report(
+    [scenario('partition-heal', { extras: { shares: 9 } }, { extras: { shares: 30 } })],
+    labels,
+  );
+  assert.deepEqual(figureClasses(higher, r.name, 'shares fetched'), ['bad', 'good']);
+  // A side that gave no value: a dash, and neither side better.
+  assert.deepEqual(figureClasses(higher, r.name, 'log lines'), ['', '']);
+  assert.match(higher, /<tr><th>log lines<\/th><td>—<\/td><td>—<\/td>/);
+  // The summary: the shared 6 figures and the 2 extra ones, two cells each; the header names them.
+  const summary = /<a href="#partition-heal">partition-heal<\/a><\/th>(.*?)<\/tr>/.exec(html)?.[1] ?? '';
+  assert.equal([...summary.matchAll(/<td/g)].length, 16);
+  assert.match(html, /<th colspan="2">log lines<\/th><th colspan="2">shares fetched<\/th><\/tr>/);
+  // The terminal table: a column per extra figure, "naive → lifeline".
+  const text = renderTable([r], labels);
+  const [header, , row] = text.split('\n').slice(2);
+  assert.match(header ?? '', /log lines\s+shares fetched$/);
+  assert.match(row ?? '', /412 → 3\s+30 → 30$/);
+  // pg declares none: its table has no such column.
+  assert.doesNotMatch(renderTable([r], pgDriver.labels), /log lines/);
+});
+
+/** A minimal DOM for the report's chart script: elements with attributes and children, nothing drawn. */
+function runCharts(html: string): { svgs: FakeElement[]; rendered: string | undefined } {
+  const data = /<script type="application\/json" id="demo-data">([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  const script = /<script>([\s\S]*?)<\/script>/.exec(html)?.[1] ?? '';
+  const hosts = [...html.matchAll(/<div class="chart" data-index="(\d+)" data-side="(\w+)"><\/div>/g)].map(
+    (m) => new FakeElement('div', { index: m[1]!, side: m[2]! }),
+  );
+  const body = { dataset: {} as Record<string, string> };
+  const document = {
+    body,
+    getElementById: () => ({ textContent: data }),
+    querySelectorAll: () => hosts,
+    createElementNS: (_ns: string, name: string) => new FakeElement(name, {}),
+  };
+  new Function('document', script)(document);
+  return { svgs: hosts.flatMap((h) => h.children), rendered: body.dataset.chartsRendered };
+}
+
+class FakeElement {
+  readonly attributes = new Map<string, string>();
+  readonly children: FakeElement[] = [];
+  textContent = '';
+  constructor(
+    readonly name: string,
+    readonly dataset: Record<string, string>,
+  ) {}
+  setAttribute(key: string, value: unknown): void {
+    this.attributes.set(key, String(value));
+  }
+  appendChild(child: FakeElement): void {
+    this.children.push(child);
+  }
+}
+
+test('every chart has a time-to-finish panel: median and longest per bucket, one scale for both sides', () => {
+  const r = scenario(
+    'partition-heal',
+    { series: { ok: [10, 0, 4], errors: [0, 0, 0], latencyP50Ms: [2, 0, 900], latencyMaxMs: [8, 0, 1800] } },
+    { series: { ok: [10, 9, 10], errors: [0, 0, 0], latencyP50Ms: [2, 3, 2], latencyMaxMs: [9, 120, 30] } },
+  );
+  const { svgs, rendered } = runCharts(report([r]));
+  assert.equal(rendered, '2');
+  assert.equal(svgs.length, 2, 'one svg per side: the latency panel is inside it');
+  const ys = (svg: FakeElement, cls: string): number[] => {
+    const line = svg.children.find((c) => c.name === 'polyline' && c.attributes.get('class') === cls);
+    assert.ok(line, cls);
+    const points = (line.attributes.get('points') ?? '').split(' ');
+    assert.equal(points.length, 3, 'a point per bucket');
+    return points.map((p) => Number(p.split(',')[1]));
+  };
+  const [naive, lifeline] = svgs as [FakeElement, FakeElement];
+  // The same value sits at the same height on both sides (one scale); a larger value sits higher.
+  assert.equal(ys(naive, 'latency-p50')[0], ys(lifeline, 'latency-p50')[0]);
+  assert.ok(ys(naive, 'latency-max')[2]! < ys(lifeline, 'latency-max')[2]!);
+  // The top of the scale is the longest time of either side: 1800 ms, naive's, at the panel's top.
+  const top = Math.min(...ys(naive, 'latency-max'));
+  assert.ok(ys(lifeline, 'latency-max').every((y) => y > top));
+  assert.match(report([r]), /time the ops that ended in each bucket took to finish/);
 });
 
 test('"Incident N" labels link to summaries in the report, titled as in docs/incidents.md', async () => {

@@ -60,7 +60,15 @@ export interface GridAddress {
   readonly port: number;
 }
 
-/** GETs `path` from a peer and resolves with the body (rejects on a non-2xx status or the signal). */
+// How long an abandoned request may take to finish so its keep-alive socket goes back to the pool; past
+// it the request (and its socket) is destroyed.
+const DRAIN_MS = 1000;
+
+/**
+ * GETs `path` from a peer and resolves with the body (rejects on a non-2xx status or the signal). Aborted
+ * (a hedge that lost, a quorum that had its answers), it rejects at once but lets the answer arrive and
+ * drains it, keeping the keep-alive socket, unless that takes longer than DRAIN_MS.
+ */
 export function get(
   agent: http.Agent,
   peer: GridAddress,
@@ -68,10 +76,30 @@ export function get(
   signal?: AbortSignal,
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const request = http.get({ host: peer.host, port: peer.port, path, agent, signal }, (response) => {
+    if (signal?.aborted) {
+      reject(signal.reason);
+      return;
+    }
+    let abandoned = false;
+    let drainTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      abandoned = true;
+      reject(signal?.reason);
+      drainTimer = setTimeout(() => request.destroy(), DRAIN_MS);
+      drainTimer.unref();
+    };
+    const request = http.get({ host: peer.host, port: peer.port, path, agent }, (response) => {
+      if (abandoned) {
+        response.resume();
+        response.on('end', () => clearTimeout(drainTimer));
+        return;
+      }
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
       response.on('end', () => {
+        signal?.removeEventListener('abort', onAbort);
+        clearTimeout(drainTimer);
+        if (abandoned) return;
         const status = response.statusCode ?? 0;
         if (status >= 200 && status < 300) resolve(Buffer.concat(chunks).toString());
         else
@@ -83,6 +111,11 @@ export function get(
       });
       response.on('error', reject);
     });
-    request.on('error', reject);
+    request.on('error', (error) => {
+      signal?.removeEventListener('abort', onAbort);
+      clearTimeout(drainTimer);
+      reject(error);
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
   });
 }

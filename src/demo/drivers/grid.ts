@@ -10,8 +10,8 @@
 // quorum(3) asks the best peers, replaces a failed or lost one with an alternate and hedges past the hedge
 // delay, under a deadline; its log collapses each incident into one line.
 import http from 'node:http';
-import { PeerSet } from '../../peers/index.js';
-import type { DemoDriver, DemoTarget, Side, SideOptions } from '../driver.js';
+import { type IncidentLine, PeerSet } from '../../peers/index.js';
+import type { DemoDriver, DemoTarget, ExtraFigure, Side, SideOptions } from '../driver.js';
 import { SCENARIOS, type Scenario } from '../scenarios.js';
 import { type GridAddress, get, type StoragePeer, startStoragePeer } from './grid-storage.js';
 
@@ -19,6 +19,12 @@ const N = 10;
 const K = 3;
 /** How long a share takes from the slow peer once it turns slow. */
 const SLOW_MS = 1500;
+
+/**
+ * The figure the grid adds to the table: log lines each side's client wrote (counted, not printed). The
+ * sides also report `incidents` (distinct peer-and-cause bursts the set logged) and `failingLines`.
+ */
+const LOG_LINES: ExtraFigure = { key: 'logLines', label: 'log lines', lowerIsBetter: true };
 
 /** Grids started by this process's start(): the scenario's script turns their second peer slow. */
 const running = new Set<StoragePeer[]>();
@@ -30,30 +36,41 @@ function placement(peers: readonly GridAddress[], key: number): GridAddress[] {
 
 function naiveSide(peers: GridAddress[]): Side {
   const agent = new http.Agent({ keepAlive: true });
+  // The incident's client logged every failed request; its hung ones log when they finally fail (here, when
+  // the demo ends and closes their connections, standing in for TCP giving up).
+  let logLines = 0;
+  const logged = (error: unknown): never => {
+    logLines++;
+    throw error;
+  };
   return {
     name: 'naive',
     maxOpMs: undefined,
     app: {
       async read(key) {
-        await Promise.all(placement(peers, key).map((peer, i) => get(agent, peer, `/share/${key}/${i}`)));
+        await Promise.all(
+          placement(peers, key).map((peer, i) => get(agent, peer, `/share/${key}/${i}`).catch(logged)),
+        );
       },
       async write() {
         throw new Error('the grid demo only reads');
       },
     },
     close: async () => agent.destroy(),
+    figures: () => ({ logLines }),
   };
 }
 
 function lifelineSide(peers: GridAddress[], options: SideOptions): Side {
   const agent = new http.Agent({ keepAlive: true });
+  const lines: IncidentLine[] = [];
   const set = new PeerSet<GridAddress>({
     members: peers,
     heartbeat: { intervalMs: 100, send: (peer, signal) => get(agent, peer, '/hb', signal) },
     detector: { acceptableHeartbeatPauseMs: 300, minStdDeviationMs: 50, firstHeartbeatEstimateMs: 100 },
     minCallTimeoutMs: 100,
-    // The demo's output is the table; the set's incident lines are for an app's logger.
-    logger: () => {},
+    // The demo's output is the table; the set's incident lines are counted, as an app's logger would get them.
+    logger: (line) => lines.push(line),
   });
   let share = 0;
   return {
@@ -72,6 +89,11 @@ function lifelineSide(peers: GridAddress[], options: SideOptions): Side {
     close: async () => {
       set.close();
       agent.destroy();
+    },
+    figures: () => {
+      const failing = lines.filter((line) => line.kind === 'failing');
+      const incidents = new Set(failing.map((line) => `${line.peer} ${line.cause}`)).size;
+      return { logLines: lines.length, failingLines: failing.length, incidents };
     },
   };
 }
@@ -109,6 +131,7 @@ export const gridDriver: DemoDriver = {
     read: `fetches of ${K} shares from ${N} peers`,
     write: 'no writes',
     setupHtml: SETUP_HTML,
+    extraFigures: [LOG_LINES],
   },
   scenarios: [SCENARIOS.find((s) => s.name === 'baseline')!, gridScenario],
   urlExample: '(none: the grid runs its own storage peers)',
