@@ -49,7 +49,7 @@ test('a dial is traced from start to asyncEnd, and a peer FIN is published as a 
   assert.equal(deaths.length, 1);
   const [death] = deaths;
   assert.equal(death?.socket, live);
-  assert.equal((death?.death as { cause: string }).cause, 'peer-fin');
+  assert.equal((death?.death as { cause: string } | undefined)?.cause, 'peer-fin');
   assert.equal(death?.detectMs, 0);
   assert.equal(typeof death?.openMs, 'number');
   live.destroy();
