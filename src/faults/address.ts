@@ -18,7 +18,9 @@ export function parseAddress(text: unknown, what: string): HostPort {
   const match = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(text);
   const port = match ? Number(match[3]) : Number.NaN;
   if (!match || !(port >= 0 && port <= 65535)) {
-    throw new InvalidProxyError(`${what} must be "host:port" with a port from 0 to 65535, got "${text}"`);
+    throw new InvalidProxyError(
+      `${what} must be "host:port" with a port from 0 to 65535, got ${describe(text)}`,
+    );
   }
   const host = match[1] ?? match[2] ?? '';
   return { host: host === '' ? '0.0.0.0' : host, port };

@@ -92,7 +92,7 @@ class Real {
 }
 
 type Model = { drained: boolean };
-type Cmd = fc.AsyncCommand<Model, Real, true>;
+type Cmd = fc.AsyncCommand<Model, Real, false>;
 
 const cmd = (
   name: string,
