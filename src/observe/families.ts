@@ -93,14 +93,14 @@ export function families(s: Sources): Family[] {
       kind: 'histogram',
       unit: 's',
       description: 'Time an acquire waited for a connection (1 ms resolution).',
-      collect: () => poolHistograms(s, (p) => p.wait),
+      collect: () => poolHistograms(s, (p) => p.waits()),
     },
     {
       name: 'db.client.connection.use_time',
       kind: 'histogram',
       unit: 's',
       description: 'Time a connection was lent out, acquire to release (1 ms resolution).',
-      collect: () => poolHistograms(s, (p) => p.use),
+      collect: () => poolHistograms(s, (p) => p.uses()),
     },
     {
       name: 'lifeline.pool.evictions',

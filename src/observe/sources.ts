@@ -19,10 +19,28 @@ export class PoolSource implements PoolObserver {
   readonly use = new Histogram();
   readonly create = new Histogram();
 
+  /** stats().acquired and .released when attached: the sub-ms waits and uses are counted from there. */
+  private acquiredBefore = 0;
+  private releasedBefore = 0;
+
   constructor(
     readonly name: string,
     readonly pool: Pool<unknown>,
   ) {}
+
+  /** The wait histogram, with the sub-ms waits the pool does not report (observer.ts) added in. */
+  waits(): Histogram {
+    const zeros = this.pool.stats().acquired - this.acquiredBefore - this.wait.count;
+    if (zeros > 0) this.wait.observeMany(0, zeros);
+    return this.wait;
+  }
+
+  /** The use histogram, with the sub-ms uses the pool does not report added in. */
+  uses(): Histogram {
+    const zeros = this.pool.stats().released - this.releasedBefore - this.use.count;
+    if (zeros > 0) this.use.observeMany(0, zeros);
+    return this.use;
+  }
 
   waited(ms: number): void {
     this.wait.observe(ms);
@@ -37,6 +55,9 @@ export class PoolSource implements PoolObserver {
   }
 
   attach(): void {
+    const stats = this.pool.stats();
+    this.acquiredBefore = stats.acquired;
+    this.releasedBefore = stats.released;
     setPoolObserver(this.pool, this);
   }
 

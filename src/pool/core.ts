@@ -110,7 +110,8 @@ export class PoolCore<T> {
     if (entry.state !== Busy) entry.move(Busy);
     entry.acquiredAt = now;
     this.acquired++;
-    if (this.observer !== undefined) this.observer.waited(now - since);
+    // A wait under 1 ms (the hot path's) is not reported: the observer counts those from stats().acquired.
+    if (since !== now && this.observer !== undefined) this.observer.waited(now - since);
     if (this.leakDetection) {
       entry.acquireSite = site;
       entry.leakCheckAt = now + this.options.leakDetectionMs;

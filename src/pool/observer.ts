@@ -4,9 +4,12 @@ import type { Pool } from './pool.js';
 
 /** Receives durations in whole milliseconds (the pool's clock). Must not throw and must be cheap. */
 export interface PoolObserver {
-  /** An acquire was answered with a resource, after waiting `ms` (0 for an idle one lent at once). */
+  /**
+   * An acquire was answered with a resource after waiting `ms` ≥ 1. Waits under 1 ms are not reported (the
+   * hot path stays free of a call): they are stats().acquired minus the waits reported.
+   */
   waited(ms: number): void;
-  /** A resource came back after being lent out for `ms`. */
+  /** A resource came back after being lent out for `ms` ≥ 1 (shorter uses: stats().released minus these). */
   used(ms: number): void;
   /** The factory created a resource in `ms`. */
   created(ms: number): void;

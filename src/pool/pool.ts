@@ -139,13 +139,13 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
       throw new InvalidReleaseError();
     }
     core.released++;
-    if (core.observer !== undefined) core.observer.used(poolNow() - entry.acquiredAt);
+    const now = poolNow();
+    if (now !== entry.acquiredAt && core.observer !== undefined) core.observer.used(now - entry.acquiredAt);
     if (core.listening.release) this.emit('release', resource);
     if (options !== undefined && (options.destroy === true || options.error !== undefined)) {
       core.destroy(entry, 'released-destroy');
       return;
     }
-    const now = poolNow();
     if (core.checker.retireIfUnusable(entry, now)) return;
     if (core.state !== 'open') {
       core.destroy(entry, 'drain');
