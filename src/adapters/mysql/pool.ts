@@ -3,18 +3,8 @@
 import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
-import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
-import {
-  type Attempt,
-  type Classification,
-  DeadlineExceededError,
-  type Executor,
-  executor,
-  OutcomeUnknownError,
-  RetryBudget,
-} from '../../exec/index.js';
+import { InvalidOptionError } from '../../core/options.js';
 import { Pool as CorePool, type PoolStats } from '../../pool/index.js';
-import { classifyMysql } from '../../protocols/mysql.js';
 import {
   closeConnection,
   isAlive,
@@ -26,16 +16,10 @@ import {
 } from './connection.js';
 import { MysqlConnectError, MysqlPoolClosedError, MysqlReplyLostError } from './errors.js';
 import { type LifelineMysqlOptions, type ResolvedMysqlOptions, resolveMysqlOptions } from './options.js';
-import {
-  ER_READ_ONLY_TRANSACTION,
-  looksLikeMysqlRead,
-  READ_ONLY_HOST,
-  SET_READ_ONLY,
-  SET_READ_WRITE,
-} from './reads.js';
-import { killQuery, type SideFactory, viewSession } from './side.js';
+import { SET_READ_WRITE } from './reads.js';
+import { type SideFactory, viewSession } from './side.js';
+import { StatementRunner } from './statement.js';
 
-type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
 type ConnectionCallback = (err: Error | null, connection?: RawConnection) => void;
 
 /** mysql2's pool config plus `lifeline`. */
@@ -44,16 +28,7 @@ export interface LifelineMysqlPoolConfig {
   [key: string]: unknown;
 }
 
-/** Statement options lifeline reads (the rest go to mysql2 unchanged): `timeout` is the deadline, `idempotent` allows a retry. */
-interface StatementOptions {
-  sql: string;
-  values?: unknown;
-  timeout?: number;
-  idempotent?: boolean;
-  [key: string]: unknown;
-}
-
-// mysql2's errors that say the server never ran the statement: no connection or a refused enqueue.
+// Connect errors waiting will not fix: access denied (1044, 1045), unknown database (1049), auth plugin (1251, 2059).
 const FATAL_AUTH = new Set([1044, 1045, 1049, 1251, 2059]);
 const DESTROY = { destroy: true } as const;
 
@@ -62,21 +37,6 @@ const ConnectionConfig = (mysql as unknown as { ConnectionConfig: ConnectionConf
 interface ConnectionConfigClass {
   new (options: object): Record<string, unknown>;
   parseUrl(url: string): Record<string, unknown>;
-}
-
-/**
- * Read-only host errors mean the server refused the statement (retry on a writable host); a deadline and an
- * OutcomeUnknownError lifeline raised itself are final; the rest is classifyMysql's.
- */
-function classifyAttempt(error: unknown, sent: boolean): Classification {
-  if (error instanceof DeadlineExceededError || error instanceof OutcomeUnknownError) {
-    return { kind: 'rejected', transient: false };
-  }
-  const errno = (error as MysqlError | undefined)?.errno;
-  if (typeof errno === 'number' && (READ_ONLY_HOST.has(errno) || errno === ER_READ_ONLY_TRANSACTION)) {
-    return { kind: 'rejected', transient: true };
-  }
-  return classifyMysql(error, sent);
 }
 
 /** A copy of mysql2's ConnectionConfig (as mysql2's pool makes one per connection), aimed at `host`. */
@@ -100,7 +60,7 @@ export class LifelinePool extends EventEmitter {
   _closed = false;
   readonly lifeline: ResolvedMysqlOptions;
   private readonly core: CorePool<RawConnection>;
-  private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
+  private readonly statements: StatementRunner;
   private readonly hosts: Array<{ host: string; port?: number }>;
   private hostIndex = 0;
   private readonly all = new Set<RawConnection>();
@@ -134,17 +94,6 @@ export class LifelinePool extends EventEmitter {
     const Connection = mysql.Connection as unknown as new (options: { config: object }) => RawConnection;
     this.side = () => new Connection({ config: configFor(connectionConfig, this.currentHost()) });
 
-    const base = {
-      deadlineMs: this.lifeline.queryDeadlineMs ?? MAX_TIMER_MS,
-      retry: { maxAttempts: this.lifeline.maxRetries + 1, baseDelayMs: this.lifeline.retryBackoffMs },
-      budget: new RetryBudget(),
-      classify: classifyAttempt,
-    };
-    this.executors = {
-      default: executor({ ...base, idempotent: this.lifeline.idempotent }),
-      idempotent: executor({ ...base, idempotent: true }),
-      once: executor({ ...base, idempotent: false }),
-    };
     const { keepaliveIdleMs, keepaliveIntervalMs, keepaliveCount, userTimeoutMs, writeStallMs } =
       this.lifeline;
     const socketOptions = {
@@ -205,6 +154,13 @@ export class LifelinePool extends EventEmitter {
       },
     });
     this.core.on('create', (conn) => this.emit('connection', conn));
+    this.statements = new StatementRunner({
+      core: this.core,
+      lifeline: this.lifeline,
+      side: this.side,
+      failover: (host) => this.failover(host),
+      closed: () => this._closed,
+    });
   }
 
   private currentHost(): { host: string; port?: number } {
@@ -330,11 +286,11 @@ export class LifelinePool extends EventEmitter {
   }
 
   query(sql: unknown, values?: unknown, cb?: unknown): void {
-    this.run('query', sql, values, cb);
+    this.statements.run('query', sql, values, cb);
   }
 
   execute(sql: unknown, values?: unknown, cb?: unknown): void {
-    this.run('execute', sql, values, cb);
+    this.statements.run('execute', sql, values, cb);
   }
 
   end(cb?: (err?: Error | null) => void): void {
@@ -362,166 +318,5 @@ export class LifelinePool extends EventEmitter {
 
   format(sql: string, values?: unknown): string {
     return mysql.format(sql, values as never);
-  }
-
-  // ---- pool.query / pool.execute ----
-
-  private run(kind: 'query' | 'execute', sqlArg: unknown, valuesArg: unknown, cbArg: unknown): void {
-    let values = valuesArg;
-    let cb = cbArg as Callback | undefined;
-    if (typeof values === 'function') {
-      cb = values as Callback;
-      values = undefined;
-    }
-    const done: Callback = typeof cb === 'function' ? cb : () => {};
-    let statement: string | StatementOptions;
-    let deadlineMs: number | undefined;
-    let declared: boolean | undefined;
-    let text: string;
-    if (typeof sqlArg === 'string') {
-      statement = sqlArg;
-      text = sqlArg;
-    } else if (
-      typeof sqlArg === 'object' &&
-      sqlArg !== null &&
-      typeof (sqlArg as StatementOptions).sql === 'string'
-    ) {
-      const { timeout, idempotent, ...rest } = sqlArg as StatementOptions;
-      statement = rest as StatementOptions;
-      text = rest.sql;
-      if (values === undefined && rest.values !== undefined) values = rest.values;
-      if (typeof timeout === 'number' && timeout > 0) deadlineMs = timeout;
-      declared = idempotent;
-    } else {
-      const error = new InvalidOptionError(
-        `lifeline-net/mysql pool.${kind}`,
-        'sql',
-        'must be a string or an object with a string `sql`',
-        sqlArg,
-        { argument: true },
-      );
-      process.nextTick(() => done(error));
-      return;
-    }
-    if (this._closed) {
-      process.nextTick(() => done(new MysqlPoolClosedError()));
-      return;
-    }
-    const read = this.lifeline.safeReads && looksLikeMysqlRead(text);
-    const run =
-      declared === true || read
-        ? this.executors.idempotent
-        : declared === false
-          ? this.executors.once
-          : this.executors.default;
-    run(
-      (attempt) => this.attempt(kind, statement, values, read, attempt),
-      deadlineMs === undefined ? undefined : { deadlineMs },
-    ).then(
-      (answer) => done(null, answer[0], answer[1]),
-      (error: MysqlError) => done(error),
-    );
-  }
-
-  private attempt(
-    kind: 'query' | 'execute',
-    statement: string | StatementOptions,
-    values: unknown,
-    read: boolean,
-    attempt: Attempt,
-  ): Promise<[unknown, unknown]> {
-    // No options unless the deadline is nearer than the acquire timeout: the core pool's fast path.
-    const left = attempt.timeLeftMs();
-    const acquired =
-      left >= this.lifeline.acquireTimeoutMs
-        ? this.core.acquire()
-        : this.core.acquire({ timeoutMs: Math.max(1, left) });
-    return acquired.then((conn) => this.runOn(conn, kind, statement, values, read, attempt));
-  }
-
-  private runOn(
-    conn: RawConnection,
-    kind: 'query' | 'execute',
-    statement: string | StatementOptions,
-    values: unknown,
-    read: boolean,
-    attempt: Attempt,
-  ): Promise<[unknown, unknown]> {
-    const state = stateOf(conn);
-    if (state === undefined) throw new TypeError('lifeline-net/mysql: a connection without state');
-    return new Promise((resolve, reject) => {
-      let answered = false;
-      let abandoned = false;
-      let sent = false;
-      let rerun = false;
-      const release = () => {
-        this.core.release(conn, isAlive(conn) ? undefined : DESTROY);
-      };
-      attempt.onAbort(() => {
-        if (answered) return;
-        abandoned = true;
-        // The statement may be running on the server: end it there, then the late answer gives the
-        // connection back. A kill that fails leaves the session unfit.
-        const threadId = conn.threadId;
-        if (sent && threadId !== null) {
-          killQuery(this.side, threadId).then(
-            (ok) => {
-              if (!ok) state.retire = true;
-            },
-            () => {
-              state.retire = true;
-            },
-          );
-        }
-      });
-      const send = () => {
-        const madeReadOnly = state.readOnly;
-        conn[kind](statement, values, (err, rows, fields) => {
-          answered = true;
-          if (abandoned) {
-            release();
-            return;
-          }
-          if (err === null) {
-            release();
-            resolve([rows, fields]);
-            return;
-          }
-          if (err.errno === ER_READ_ONLY_TRANSACTION && madeReadOnly && !rerun) {
-            // A write taken for a read: refused before it changed anything. Run it again read-write, once;
-            // from now on it is what it is, a statement whose loss leaves its outcome unknown.
-            rerun = true;
-            answered = false;
-            state.readOnly = false;
-            conn.query(SET_READ_WRITE, undefined, () => {});
-            send();
-            return;
-          }
-          if (
-            err.errno !== undefined &&
-            (READ_ONLY_HOST.has(err.errno) || err.errno === ER_READ_ONLY_TRANSACTION)
-          ) {
-            state.retire = true;
-            this.failover(state.host);
-          }
-          release();
-          const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
-          reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
-        });
-      };
-      if (read !== state.readOnly) {
-        state.readOnly = read;
-        conn.query(read ? SET_READ_ONLY : SET_READ_WRITE, undefined, (err) => {
-          if (err === null) {
-            sent = true;
-            attempt.markSent();
-          } else state.retire = true;
-        });
-      } else {
-        sent = true;
-        attempt.markSent();
-      }
-      send();
-    });
   }
 }

@@ -1,0 +1,241 @@
+// pool.query and pool.execute of lifeline-net/mysql: one statement through exec (deadline, retries of what is
+// safe), safe reads by session mode, the 1792 re-run, read-only failover, and KILL QUERY at the deadline.
+import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
+import {
+  type Attempt,
+  type Classification,
+  DeadlineExceededError,
+  type Executor,
+  executor,
+  OutcomeUnknownError,
+  RetryBudget,
+} from '../../exec/index.js';
+import type { Pool as CorePool } from '../../pool/index.js';
+import { classifyMysql } from '../../protocols/mysql.js';
+import { isAlive, type MysqlError, type RawConnection, stateOf } from './connection.js';
+import { MysqlPoolClosedError } from './errors.js';
+import type { ResolvedMysqlOptions } from './options.js';
+import {
+  ER_READ_ONLY_TRANSACTION,
+  looksLikeMysqlRead,
+  READ_ONLY_HOST,
+  SET_READ_ONLY,
+  SET_READ_WRITE,
+} from './reads.js';
+import { killQuery, type SideFactory } from './side.js';
+
+type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
+const DESTROY = { destroy: true } as const;
+
+/** Statement options lifeline reads (the rest go to mysql2 unchanged): `timeout` is the deadline, `idempotent` allows a retry. */
+interface StatementOptions {
+  sql: string;
+  values?: unknown;
+  timeout?: number;
+  idempotent?: boolean;
+  [key: string]: unknown;
+}
+
+/**
+ * Read-only host errors mean the server refused the statement (retry on a writable host); a deadline and an
+ * OutcomeUnknownError lifeline raised itself are final; the rest is classifyMysql's.
+ */
+function classifyAttempt(error: unknown, sent: boolean): Classification {
+  if (error instanceof DeadlineExceededError || error instanceof OutcomeUnknownError) {
+    return { kind: 'rejected', transient: false };
+  }
+  const errno = (error as MysqlError | undefined)?.errno;
+  if (typeof errno === 'number' && (READ_ONLY_HOST.has(errno) || errno === ER_READ_ONLY_TRANSACTION)) {
+    return { kind: 'rejected', transient: true };
+  }
+  return classifyMysql(error, sent);
+}
+
+/** What the statement runner needs of its pool. */
+export interface StatementContext {
+  core: CorePool<RawConnection>;
+  lifeline: ResolvedMysqlOptions;
+  side: SideFactory;
+  /** A read-only error from `host`: retire its connections, move to the next host. */
+  failover(host: string): void;
+  closed(): boolean;
+}
+
+/** Runs pool.query/pool.execute statements under exec's policies, compiled once per pool. */
+export class StatementRunner {
+  private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
+
+  constructor(private readonly ctx: StatementContext) {
+    const { lifeline } = ctx;
+    const base = {
+      deadlineMs: lifeline.queryDeadlineMs ?? MAX_TIMER_MS,
+      retry: { maxAttempts: lifeline.maxRetries + 1, baseDelayMs: lifeline.retryBackoffMs },
+      budget: new RetryBudget(),
+      classify: classifyAttempt,
+    };
+    this.executors = {
+      default: executor({ ...base, idempotent: lifeline.idempotent }),
+      idempotent: executor({ ...base, idempotent: true }),
+      once: executor({ ...base, idempotent: false }),
+    };
+  }
+
+  run(kind: 'query' | 'execute', sqlArg: unknown, valuesArg: unknown, cbArg: unknown): void {
+    let values = valuesArg;
+    let cb = cbArg as Callback | undefined;
+    if (typeof values === 'function') {
+      cb = values as Callback;
+      values = undefined;
+    }
+    const done: Callback = typeof cb === 'function' ? cb : () => {};
+    let statement: string | StatementOptions;
+    let deadlineMs: number | undefined;
+    let declared: boolean | undefined;
+    let text: string;
+    if (typeof sqlArg === 'string') {
+      statement = sqlArg;
+      text = sqlArg;
+    } else if (
+      typeof sqlArg === 'object' &&
+      sqlArg !== null &&
+      typeof (sqlArg as StatementOptions).sql === 'string'
+    ) {
+      const { timeout, idempotent, ...rest } = sqlArg as StatementOptions;
+      statement = rest as StatementOptions;
+      text = rest.sql;
+      if (values === undefined && rest.values !== undefined) values = rest.values;
+      if (typeof timeout === 'number' && timeout > 0) deadlineMs = timeout;
+      declared = idempotent;
+    } else {
+      const error = new InvalidOptionError(
+        `lifeline-net/mysql pool.${kind}`,
+        'sql',
+        'must be a string or an object with a string `sql`',
+        sqlArg,
+        { argument: true },
+      );
+      process.nextTick(() => done(error));
+      return;
+    }
+    if (this.ctx.closed()) {
+      process.nextTick(() => done(new MysqlPoolClosedError()));
+      return;
+    }
+    const read = this.ctx.lifeline.safeReads && looksLikeMysqlRead(text);
+    const run =
+      declared === true || read
+        ? this.executors.idempotent
+        : declared === false
+          ? this.executors.once
+          : this.executors.default;
+    run(
+      (attempt) => this.attempt(kind, statement, values, read, attempt),
+      deadlineMs === undefined ? undefined : { deadlineMs },
+    ).then(
+      (answer) => done(null, answer[0], answer[1]),
+      (error: MysqlError) => done(error),
+    );
+  }
+
+  private attempt(
+    kind: 'query' | 'execute',
+    statement: string | StatementOptions,
+    values: unknown,
+    read: boolean,
+    attempt: Attempt,
+  ): Promise<[unknown, unknown]> {
+    // No options unless the deadline is nearer than the acquire timeout: the core pool's fast path.
+    const left = attempt.timeLeftMs();
+    const acquired =
+      left >= this.ctx.lifeline.acquireTimeoutMs
+        ? this.ctx.core.acquire()
+        : this.ctx.core.acquire({ timeoutMs: Math.max(1, left) });
+    return acquired.then((conn) => this.runOn(conn, kind, statement, values, read, attempt));
+  }
+
+  private runOn(
+    conn: RawConnection,
+    kind: 'query' | 'execute',
+    statement: string | StatementOptions,
+    values: unknown,
+    read: boolean,
+    attempt: Attempt,
+  ): Promise<[unknown, unknown]> {
+    const state = stateOf(conn);
+    if (state === undefined) throw new TypeError('lifeline-net/mysql: a connection without state');
+    return new Promise((resolve, reject) => {
+      let answered = false;
+      let abandoned = false;
+      let sent = false;
+      let rerun = false;
+      const release = () => {
+        this.ctx.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+      };
+      attempt.onAbort(() => {
+        if (answered) return;
+        abandoned = true;
+        // The statement may be running on the server: end it there, then the late answer gives the
+        // connection back. A kill that fails leaves the session unfit.
+        const threadId = conn.threadId;
+        if (sent && threadId !== null) {
+          killQuery(this.ctx.side, threadId).then(
+            (ok) => {
+              if (!ok) state.retire = true;
+            },
+            () => {
+              state.retire = true;
+            },
+          );
+        }
+      });
+      const send = () => {
+        const madeReadOnly = state.readOnly;
+        conn[kind](statement, values, (err, rows, fields) => {
+          answered = true;
+          if (abandoned) {
+            release();
+            return;
+          }
+          if (err === null) {
+            release();
+            resolve([rows, fields]);
+            return;
+          }
+          if (err.errno === ER_READ_ONLY_TRANSACTION && madeReadOnly && !rerun) {
+            // A write taken for a read: refused before it changed anything. Run it again read-write, once;
+            // from now on it is what it is, a statement whose loss leaves its outcome unknown.
+            rerun = true;
+            answered = false;
+            state.readOnly = false;
+            conn.query(SET_READ_WRITE, undefined, () => {});
+            send();
+            return;
+          }
+          if (
+            err.errno !== undefined &&
+            (READ_ONLY_HOST.has(err.errno) || err.errno === ER_READ_ONLY_TRANSACTION)
+          ) {
+            state.retire = true;
+            this.ctx.failover(state.host);
+          }
+          release();
+          const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
+          reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
+        });
+      };
+      if (read !== state.readOnly) {
+        state.readOnly = read;
+        conn.query(read ? SET_READ_ONLY : SET_READ_WRITE, undefined, (err) => {
+          if (err === null) {
+            sent = true;
+            attempt.markSent();
+          } else state.retire = true;
+        });
+      } else {
+        sent = true;
+        attempt.markSent();
+      }
+      send();
+    });
+  }
+}
