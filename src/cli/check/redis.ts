@@ -33,13 +33,17 @@ export async function checkRedis(url: string, shown: string, timeoutMs: number):
     enableOfflineQueue: false,
     connectionName: 'lifeline-check',
   });
-  // Failures reach the awaited calls; the 'error' event must not crash the process.
-  redis.on('error', () => {});
+  // Failures reach the awaited calls; the 'error' event must not crash the process. Its error says why a
+  // connect failed (ECONNREFUSED…), where connect() itself only rejects with "Connection is closed.".
+  let cause: unknown;
+  redis.on('error', (error: unknown) => {
+    cause ??= error;
+  });
   try {
     await redis.connect();
   } catch (error) {
     redis.disconnect();
-    throw unreachable(shown, error);
+    throw unreachable(shown, cause ?? error);
   }
   const findings: Finding[] = [];
   try {
