@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
+import net from 'node:net';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -402,4 +403,21 @@ test('exit 2 for bad usage; --help and --version exit 0', { timeout: 60_000 }, a
   const version = await check(['--version']);
   assert.equal(version.code, 0);
   assert.match(version.stdout, /^lifeline \(lifeline-net\) \d+\.\d+\.\d+/);
+});
+
+test('exit 3, not a hang, for a server that accepts and never answers (each scheme)', {
+  timeout: 90_000,
+}, async (t) => {
+  const silent = net.createServer((socket) => {
+    socket.on('error', () => {});
+  });
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  t.after(() => silent.close());
+  const { port } = silent.address() as net.AddressInfo;
+  for (const scheme of ['postgres', 'mysql', 'redis']) {
+    const run = await check([`${scheme}://user@127.0.0.1:${port}/db`, '--timeout', '500', '--json']);
+    assert.equal(run.code, 3, `${scheme}: ${run.stderr}`);
+    const out = JSON.parse(run.stdout) as { error: { code: string } };
+    assert.equal(out.error.code, 'LIFELINE_CHECK_UNREACHABLE');
+  }
 });
