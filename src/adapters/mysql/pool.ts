@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { InvalidOptionError } from '../../core/options.js';
-import { Pool as CorePool, type PoolStats } from '../../pool/index.js';
+import { Pool as CorePool, type PoolStats, registerPoolFacade } from '../../pool/index.js';
 import {
   closeConnection,
   isAlive,
@@ -153,6 +153,8 @@ export class LifelinePool extends EventEmitter {
         },
       },
     });
+    // observe's instrument() finds the core pool through this (docs/observe.md).
+    registerPoolFacade(this, this.core);
     this.core.on('create', (conn) => this.emit('connection', conn));
     this.statements = new StatementRunner({
       core: this.core,
