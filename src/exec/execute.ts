@@ -66,15 +66,6 @@ interface AttemptOwner {
   timedOut(attempt: AttemptState): void;
 }
 
-/** Where an attempt runs and what let it: the host and breaker permits the admission step took. */
-interface Admission {
-  host: Host | undefined;
-  hostPermit: BreakerPermit;
-  breakerPermit: BreakerPermit;
-}
-
-const FREE: Admission = Object.freeze({ host: undefined, hostPermit: NONE, breakerPermit: NONE });
-
 /** The payload of the `lifeline:exec:attempt` TracingChannel (docs/observe.md). */
 export interface AttemptTrace {
   /** 1-based attempt number within the call. */
@@ -188,6 +179,10 @@ class Call<T> implements Expirable, AttemptOwner {
   private hedgeTimer: NodeJS.Timeout | undefined;
   private lastError: unknown;
   private failedHost: Host | undefined;
+  // What the last admission step let through, read by launch() (fields, so admitting allocates nothing).
+  private host: Host | undefined = undefined;
+  private hostPermit: BreakerPermit = NONE;
+  private breakerPermit: BreakerPermit = NONE;
 
   constructor(
     private readonly op: (attempt: Attempt) => Promise<T>,
@@ -234,13 +229,8 @@ class Call<T> implements Expirable, AttemptOwner {
   /** Starts the next (or first) attempt, when the admission step lets it. */
   next(now: number): void {
     const policy = this.policy;
-    let admission = FREE;
-    if (policy.admits) {
-      const admitted = this.admit(undefined, now, false);
-      if (admitted === undefined) return;
-      admission = admitted;
-    }
-    this.launch(admission, now, false);
+    if (policy.admits && !this.admit(undefined, now, false)) return;
+    this.launch(now, false);
     if (policy.hedge !== undefined) this.armHedge(now);
   }
 
@@ -248,8 +238,9 @@ class Call<T> implements Expirable, AttemptOwner {
    * The one admission step of every attempt, normal or hedge: a host (not `avoid` when another is healthy),
    * the call's breaker, and for a hedge a retry-budget token, taken in that order and each given back when a
    * later one refuses. A refused normal attempt fails the call with the reason; a refused hedge is not sent.
+   * What it took is left in `host`, `hostPermit` and `breakerPermit` for launch().
    */
-  private admit(avoid: Host | undefined, now: number, hedge: boolean): Admission | undefined {
+  private admit(avoid: Host | undefined, now: number, hedge: boolean): boolean {
     const policy = this.policy;
     let host: Host | undefined;
     let hostPermit = NONE;
@@ -264,7 +255,7 @@ class Call<T> implements Expirable, AttemptOwner {
             false,
           );
         }
-        return undefined;
+        return false;
       }
       host = choice.host;
       hostPermit = choice.permit;
@@ -282,7 +273,7 @@ class Call<T> implements Expirable, AttemptOwner {
             false,
           );
         }
-        return undefined;
+        return false;
       }
     }
     // A hedge's token is taken last, so a hedge that cannot run anyway does not spend one. (A retry's is
@@ -296,14 +287,17 @@ class Call<T> implements Expirable, AttemptOwner {
           refused: 'hedge',
           error: undefined,
         });
-      return undefined;
+      return false;
     }
     const failedHost = this.failedHost;
     if (!hedge && failedHost !== undefined && host !== failedHost && host !== undefined) {
       if (policy.events?.wants('failover'))
         policy.events.send('failover', { from: failedHost, to: host, error: this.lastError });
     }
-    return { host, hostPermit, breakerPermit };
+    this.host = host;
+    this.hostPermit = hostPermit;
+    this.breakerPermit = breakerPermit;
+    return true;
   }
 
   private armHedge(now: number): void {
@@ -321,12 +315,12 @@ class Call<T> implements Expirable, AttemptOwner {
     if (this.attempts >= this.policy.retry.maxAttempts) return;
     const now = Date.now();
     // Another host when one is healthy: the point is to avoid whatever makes the first one slow.
-    const admission = this.admit(running.host, now, true);
-    if (admission !== undefined) this.launch(admission, now, true);
+    if (this.admit(running.host, now, true)) this.launch(now, true);
   }
 
-  private launch(admission: Admission, now: number, hedge: boolean): void {
-    const { host } = admission;
+  /** Starts an attempt with what the last admission step took (nothing, when the policy admits freely). */
+  private launch(now: number, hedge: boolean): void {
+    const host = this.host;
     const policy = this.policy;
     const timeoutMs = policy.attemptTimeoutMs;
     const ownDeadline = timeoutMs > 0 && now + timeoutMs < this.deadline;
@@ -334,8 +328,8 @@ class Call<T> implements Expirable, AttemptOwner {
       this,
       ++this.attempts,
       host,
-      admission.hostPermit,
-      admission.breakerPermit,
+      this.hostPermit,
+      this.breakerPermit,
       now,
       ownDeadline ? now + timeoutMs : this.deadline,
     );
