@@ -55,7 +55,9 @@ export class SocketWatch {
   #inFlight = 0;
   #idleSince: number;
   #hintMs: number | undefined;
+  /** One timer per socket, refreshed on each idle period (not made anew per request: it is on the hot path). */
   #timer: NodeJS.Timeout | undefined;
+  #timerMs = 0;
 
   private constructor(
     readonly socket: net.Socket,
@@ -93,9 +95,8 @@ export class SocketWatch {
 
   /** A request now uses the socket. */
   busy(): void {
+    // The idle timer keeps running: when it fires it checks the socket is still idle (see #expire).
     this.#inFlight++;
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
   }
 
   /** A request on the socket ended; `hintMs` is the response's Keep-Alive timeout, if it sent one. */
@@ -130,11 +131,31 @@ export class SocketWatch {
   }
 
   #arm(): void {
-    clearTimeout(this.#timer);
     const limit = this.#limitMs();
     if (limit === undefined) return;
-    this.#timer = setTimeout(() => {
-      if (this.#inFlight === 0) this.socket.destroy();
-    }, limit).unref();
+    if (this.#timer !== undefined && this.#timerMs === limit) {
+      this.#timer.refresh();
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(expire, limit, this).unref();
+    this.#timerMs = limit;
   }
+
+  /** @internal The idle timer fired: close the socket if it has been idle for its whole reuse limit. */
+  expire(): void {
+    if (this.#inFlight > 0) return;
+    const left = this.#timerMs - (Date.now() - this.#idleSince);
+    if (left <= 0) {
+      this.socket.destroy();
+      return;
+    }
+    // The timer's clock (the event loop's) ran behind Date.now(): wait out the rest, with a one-off timer.
+    this.#timerMs = -1;
+    this.#timer = setTimeout(expire, left, this).unref();
+  }
+}
+
+function expire(watch: SocketWatch): void {
+  watch.expire();
 }
