@@ -3,6 +3,7 @@
 // compared with what the test itself reads from the server, the exit codes, and no password in any output.
 // Server settings are changed only where no other client can see them: a role's own settings (ALTER ROLE,
 // dropped after), a private PgBouncer, a private redis-server.
+// Past 400 lines on purpose: one command's end-to-end tests over four servers, sharing the runner above them.
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
@@ -13,7 +14,8 @@ import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import mysql from 'mysql2/promise';
 import pg from 'pg';
-import type { CheckReport } from '../../src/cli/check/types.js';
+import { loadDriver } from '../../src/cli/check/load.js';
+import { CheckDriverMissingError, type CheckReport } from '../../src/cli/check/types.js';
 import { LiveSocket } from '../../src/socket/index.js';
 import { freePort } from '../support/pg-cluster.js';
 import { PgBouncer } from '../support/pgbouncer.js';
@@ -420,4 +422,20 @@ test('exit 3, not a hang, for a server that accepts and never answers (each sche
     const out = JSON.parse(run.stdout) as { error: { code: string } };
     assert.equal(out.error.code, 'LIFELINE_CHECK_UNREACHABLE');
   }
+});
+
+test('a driver that is not installed: CheckDriverMissingError naming the package to install', async () => {
+  const missing = 'lifeline-no-such-driver';
+  await assert.rejects(
+    loadDriver('postgres', () => import(missing)),
+    (error: unknown) => {
+      assert.ok(error instanceof CheckDriverMissingError);
+      assert.equal(error.code, 'LIFELINE_CHECK_DRIVER_MISSING');
+      assert.equal(
+        error.message,
+        `checking a postgres:// server needs the package '${missing}', which is not installed: npm install ${missing}`,
+      );
+      return true;
+    },
+  );
 });

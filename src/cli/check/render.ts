@@ -11,15 +11,18 @@ function table(header: string[], rows: string[][]): string[] {
   return [line(header), ...rows.map(line)];
 }
 
-function settingText(s: Setting): string {
-  if (s.ms !== undefined) return s.ms === 0 ? `${s.value} (off)` : `${s.value} (${human(s.ms)})`;
+/** Keepalive settings at 0 take the OS default (Linux: 2 h idle, 75 s interval, 9 probes); others are off. */
+function settingText(name: string, s: Setting): string {
+  const zero = /keep/.test(name) ? 'OS default' : 'off';
+  if (s.ms !== undefined) return s.ms === 0 ? `${s.value} (${zero})` : `${s.value} (${human(s.ms)})`;
+  if (s.count === 0 && /keep/.test(name)) return `${s.value} (${zero})`;
   return s.value;
 }
 
 export function renderReport(report: CheckReport): string {
   const { target, server, client, fleet } = report;
   const out: string[] = [
-    `lifeline check ${target.url} (${target.kind}${server.version ? ` ${server.version}` : ''})`,
+    `lifeline check ${target.url} (${server.version.toLowerCase().startsWith(target.kind) ? server.version : `${target.kind} ${server.version}`.trim()})`,
     '',
   ];
   const limit = server.limit;
@@ -74,7 +77,7 @@ export function renderReport(report: CheckReport): string {
   out.push(
     ...table(
       ['SETTING', 'VALUE'],
-      Object.entries(report.settings).map(([k, s]) => [k, settingText(s)]),
+      Object.entries(report.settings).map(([k, s]) => [k, settingText(k, s)]),
     ),
   );
 
