@@ -10,8 +10,11 @@ export class RefusedError extends Error {}
 
 export class UnreachableError extends Error {}
 
+/** The bearer token sent with the requests to each API base (--token or $LIFELINE_PROXY_TOKEN). */
+const tokens = new WeakMap<URL, string>();
+
 /** The --api value as a base URL: http(s), a host, a port in range; a usage error otherwise. */
-export function apiBase(text: string): URL {
+export function apiBase(text: string, token?: string): URL {
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -24,6 +27,7 @@ export function apiBase(text: string): URL {
     );
   }
   if (url.port === '0') throw new UsageError(`--api must have a port from 1 to 65535, got "${text}"`);
+  if (token !== undefined && token !== '') tokens.set(url, token);
   return url;
 }
 
@@ -40,13 +44,15 @@ function unreachableReason(error: unknown): string {
 
 export async function api(base: URL, method: string, path: string, body?: unknown): Promise<unknown> {
   let response: Response;
+  const token = tokens.get(base);
+  const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['content-type'] = 'application/json';
   try {
     response = await fetch(new URL(path, base), {
       method,
       signal: AbortSignal.timeout(API_TIMEOUT_MS),
-      ...(body === undefined
-        ? {}
-        : { body: JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+      headers,
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
     // fetch will not connect to ports browsers block (1, 6000, ...): the address is the problem, not the API.

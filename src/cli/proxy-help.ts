@@ -4,6 +4,8 @@ import { toxicDefinitions } from '../faults/toxics/index.js';
 
 const CLIENT_OPTIONS = `Options:
   --api <url>   control API (default: $LIFELINE_PROXY_URL, $TOXIPROXY_URL or http://127.0.0.1:8474)
+  --token <t>   bearer token for an API started with one (default: $LIFELINE_PROXY_TOKEN; prefer the
+                variable: a flag shows in ps)
   --json        print the API's JSON instead of text
   -h, --help    this help`;
 
@@ -43,15 +45,19 @@ function toxicTypes(): string {
 }
 
 export const HELP: Record<string, string> = {
-  serve: `Usage: lifeline proxy serve [--host 127.0.0.1] [--port 8474] [--config proxies.json] [--seed N]
+  serve: `Usage: lifeline proxy serve [--host 127.0.0.1] [--port 8474] [--config proxies.json] [--seed N] [--token T] [--allow-remote-listen]
 
 Runs the control API until interrupted (SIGINT/SIGTERM). It binds to loopback unless --host says
-otherwise: anyone who can reach it can open proxies to any address.
+otherwise: anyone who can reach it can open proxies to any address (see docs/security.md).
   --host <addr>     interface to bind (default 127.0.0.1)
   --port <n>        port (default 8474, Toxiproxy's; 0 picks a free one)
   --config <file>   proxies to create at start, in Toxiproxy's populate format:
                     [{"name": "pg", "listen": "127.0.0.1:15432", "upstream": "127.0.0.1:5432"}]
   --seed <n>        seed every proxy's random choices (each derives its own from it and its name)
+  --token <t>       require "Authorization: Bearer <t>" on every request, else 401
+                    (default: $LIFELINE_PROXY_TOKEN; none when unset, as Toxiproxy)
+  --allow-remote-listen
+                    let API clients create proxies listening off loopback (refused with 403 otherwise)
   -h, --help        this help`,
   list: `Usage: lifeline proxy list [--api url] [--json]\n\nLists proxies: name, listen, upstream, enabled, toxics.\n\n${CLIENT_OPTIONS}`,
   inspect: `Usage: lifeline proxy inspect <proxy> [--api url] [--json]\n\nShows one proxy and its toxics.\n\n${CLIENT_OPTIONS}`,

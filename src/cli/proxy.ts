@@ -52,6 +52,8 @@ function parse(argv: string[], options: Options): Parsed {
       options: {
         ...options,
         api: { type: 'string', default: DEFAULT_API },
+        // A flag shows in `ps`: the environment variable is the safer way to pass it.
+        token: { type: 'string', default: process.env.LIFELINE_PROXY_TOKEN ?? '' },
         json: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
         version: { type: 'boolean', default: false },
@@ -81,7 +83,7 @@ function client(invocation: Invocation): {
 } {
   const json = invocation.values.json as boolean;
   return {
-    base: apiBase(invocation.values.api as string),
+    base: apiBase(invocation.values.api as string, invocation.values.token as string),
     print: (data, text) => console.log(json ? JSON.stringify(data, null, 2) : text()),
   };
 }
@@ -105,8 +107,11 @@ async function serve({ values }: Invocation): Promise<number> {
     }
   }
   const { ControlServer } = await import('../faults/server.js');
+  const token = values.token as string;
   const server = new ControlServer({
     host: values.host as string,
+    ...(token === '' ? {} : { token }),
+    allowRemoteListen: values['allow-remote-listen'] === true,
     ...(port === undefined ? {} : { port }),
     ...(seed === undefined ? {} : { seed }),
   });
@@ -287,6 +292,7 @@ const COMMANDS: Record<string, Command> = {
       port: { type: 'string', default: '8474' },
       config: { type: 'string' },
       seed: { type: 'string' },
+      'allow-remote-listen': { type: 'boolean', default: false },
     },
     run: serve,
   },

@@ -1,9 +1,11 @@
 // The control server: Toxiproxy's HTTP API (same routes and JSON) over a ProxyCollection, plus metrics.
+// (Past 400 lines: routing, body parsing, access checks and the Prometheus collectors of one HTTP server.)
 
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
+import { Access, isLoopback } from './access.js';
 import type { HostPort } from './address.js';
 import { ProxyCollection } from './collection.js';
 import { AddressInUseError } from './errors.js';
@@ -23,6 +25,16 @@ export interface ControlServerOptions {
   seed?: number;
   /** Where log lines go. Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * When set, every request must carry `Authorization: Bearer <token>` (compared in constant time); others
+   * get 401. Default: none, as Toxiproxy (any client that reaches the port drives the API).
+   */
+  token?: string;
+  /**
+   * Proxies created or moved through the API may listen only on loopback unless this is true (403
+   * otherwise). Proxies from populate() called in code (a --config file) are not limited. Default false.
+   */
+  allowRemoteListen?: boolean;
 }
 
 const MAX_BODY_BYTES = 1 << 20;
@@ -34,6 +46,7 @@ class ApiError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers: Record<string, string> = {},
   ) {
     super(message);
   }
@@ -50,10 +63,6 @@ const statusByCode: Record<string, { status: number; message?: string }> = {
   LIFELINE_ADDRESS_IN_USE: { status: 409 },
 };
 
-function isLoopback(host: string): boolean {
-  return host === 'localhost' || host === '::1' || host.startsWith('127.');
-}
-
 function proxyJson(proxy: FaultProxy): ReturnType<FaultProxy['toJSON']> {
   return proxy.toJSON();
 }
@@ -68,11 +77,13 @@ export class ControlServer {
   private readonly log: (line: string) => void;
   /** Per connection, the request being handled: the next one waits for it (HTTP pipelining). */
   private readonly queues = new WeakMap<Socket, Promise<void>>();
+  private readonly access: Access;
   private metrics:
     | Promise<{ prom: PromClient; registry: InstanceType<PromClient['Registry']> } | null>
     | undefined;
 
   constructor(private readonly options: ControlServerOptions = {}) {
+    this.access = new Access(options);
     this.proxies = new ProxyCollection(options.seed === undefined ? {} : { seed: options.seed });
     this.log = options.log ?? ((line) => process.stderr.write(`${line}\n`));
     // Requests pipelined on one connection are handled one after the other, in order, as Toxiproxy's Go
@@ -110,8 +121,11 @@ export class ControlServer {
     const where = isLoopback(host)
       ? 'loopback only; use --host to expose it'
       : 'NOT loopback: anyone who can reach it can open proxies to any address';
+    const auth = !this.access.tokenRequired
+      ? 'no token: any client that reaches it drives it'
+      : 'bearer token required';
     this.log(
-      `lifeline proxy: control API listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (${where})`,
+      `lifeline proxy: control API listening on http://${host.includes(':') ? `[${host}]` : host}:${port} (${where}; ${auth})`,
     );
     return { host, port };
   }
@@ -128,6 +142,7 @@ export class ControlServer {
     // As Toxiproxy does: a web page must not be able to drive the API through the user's browser.
     if (request.headers['user-agent']?.startsWith('Mozilla/'))
       throw new ApiError(403, 'User agent not allowed');
+    this.authorize(request);
     let url: URL;
     try {
       // A target starting with `//` parses as a host: refused here as a bad path, not a 500.
@@ -168,7 +183,7 @@ export class ControlServer {
     if (root === 'populate' && proxyName === undefined) {
       return route({
         POST: async () => {
-          const proxies = await this.proxies.populate(await this.body(request));
+          const proxies = await this.proxies.populate(this.checkListen(await this.body(request)));
           send(201, { proxies: proxies.map(proxyJson) });
         },
       });
@@ -177,12 +192,16 @@ export class ControlServer {
     if (proxyName === undefined) {
       return route({
         GET: () => send(200, Object.fromEntries(this.proxies.list().map((p) => [p.name, proxyJson(p)]))),
-        POST: async () => send(201, proxyJson(await this.proxies.create(await this.body(request)))),
+        POST: async () =>
+          send(201, proxyJson(await this.proxies.create(this.checkListen(await this.body(request))))),
       });
     }
     if (sub === undefined) {
       const update = async () =>
-        send(200, proxyJson(await this.proxies.update(proxyName, await this.body(request))));
+        send(
+          200,
+          proxyJson(await this.proxies.update(proxyName, this.checkListen(await this.body(request)))),
+        );
       return route({
         GET: () => send(200, proxyJson(this.proxies.get(proxyName))),
         POST: update,
@@ -212,6 +231,29 @@ export class ControlServer {
         send(204);
       },
     });
+  }
+
+  /** 401 unless the request carries the server's bearer token (when it has one). */
+  private authorize(request: http.IncomingMessage): void {
+    if (this.access.authorized(request.headers.authorization)) return;
+    throw new ApiError(
+      401,
+      'unauthorized: this control API needs "Authorization: Bearer <token>" (lifeline proxy: --token or $LIFELINE_PROXY_TOKEN)',
+      { 'WWW-Authenticate': 'Bearer realm="lifeline proxy"' },
+    );
+  }
+
+  /**
+   * 403 for a proxy asked to listen off loopback, unless the server allows it: the API would otherwise let
+   * any client open a port to the network that relays to any upstream.
+   */
+  private checkListen(body: unknown): unknown {
+    const listen = this.access.forbiddenListen(body);
+    if (listen === undefined) return body;
+    throw new ApiError(
+      403,
+      `listen ${listen}: proxies created through the API may listen only on loopback (127.0.0.1, ::1, localhost); start the server with --allow-remote-listen to allow other addresses`,
+    );
   }
 
   /**
@@ -267,6 +309,8 @@ export class ControlServer {
       response.destroy();
       return;
     }
+    if (error instanceof ApiError)
+      for (const [name, value] of Object.entries(error.headers)) response.setHeader(name, value);
     this.send(response, status, { error: message, status });
   }
 

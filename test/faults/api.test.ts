@@ -140,10 +140,11 @@ test('bad input gets a 4xx with a Toxiproxy-style error body, and the server car
     409,
     /already in use/,
   )(await call('POST', '/proxies', { name: 'x', upstream: echo.address, listen: busy.address }));
-  // 192.0.2.0/24 is TEST-NET-1: never an address of this machine.
+  // Off loopback, an API-created proxy is refused unless the server allows it (test/faults/security.test.ts
+  // has the allowed case: 192.0.2.0/24, TEST-NET-1, is never this machine's, so the bind fails there).
   error(
-    400,
-    'listen address 192.0.2.1:0 cannot be used: EADDRNOTAVAIL',
+    403,
+    'listen 192.0.2.1:0: proxies created through the API may listen only on loopback (127.0.0.1, ::1, localhost); start the server with --allow-remote-listen to allow other addresses',
   )(await call('POST', '/proxies', { name: 'x', upstream: echo.address, listen: '192.0.2.1:0' }));
   error(404, 'proxy not found')(await call('GET', '/proxies/missing'));
   error(404, 'proxy not found')(await call('POST', '/proxies/missing/toxics', { type: 'latency' }));
