@@ -156,7 +156,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     const intervalMs = options.heartbeat?.intervalMs ?? 1000;
     this.heartbeatTimeoutMs = intervalMs + (options.detector?.acceptableHeartbeatPauseMs ?? 3000);
     if (this.heartbeatSend !== undefined) this.every(intervalMs, () => this.sendHeartbeats());
-    this.every(options.checkIntervalMs ?? 100, () => this.check());
+    this.every(options.checkIntervalMs ?? 100, this.localPauseGuard(options));
     const members = options.members;
     if (Array.isArray(members)) {
       for (const peer of members as readonly P[]) this.add(peer);
@@ -441,6 +441,30 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   }
 
   // ---- internals ----
+
+  /**
+   * The check timer's tick. When the tick itself came later than the detector's acceptable pause, this
+   * process stalled (GC, a blocked loop, a suspended VM) and every peer's silence is its own doing: as
+   * Cassandra's failure detector does after a local pause, no peer is judged for as long as the pause
+   * lasted, so the heartbeat replies have time to be read. Otherwise the check runs one turn later, after
+   * the loop's I/O callbacks.
+   */
+  private localPauseGuard(options: PeerSetOptions<P>): () => void {
+    const intervalMs = options.checkIntervalMs ?? 100;
+    const pauseMs = options.detector?.acceptableHeartbeatPauseMs ?? 3000;
+    let last = performance.now();
+    let graceUntil = 0;
+    return () => {
+      const now = performance.now();
+      const late = now - last - intervalMs;
+      last = now;
+      if (late > pauseMs) {
+        graceUntil = now + late;
+        this.counters.localPauses++;
+      }
+      if (now >= graceUntil) setImmediate(() => this.check());
+    };
+  }
 
   private every(ms: number, run: () => void): void {
     if (ms <= 0) return;

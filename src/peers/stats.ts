@@ -25,6 +25,8 @@ export interface PeerSetStats {
   heartbeats: number;
   quorums: number;
   quorumsFailed: number;
+  /** Times this process stalled longer than the acceptable pause (no peer was judged until it caught up). */
+  localPauses: number;
 }
 
 export function newStats(): PeerSetStats {
@@ -47,6 +49,7 @@ export function newStats(): PeerSetStats {
     heartbeats: 0,
     quorums: 0,
     quorumsFailed: 0,
+    localPauses: 0,
   };
 }
 

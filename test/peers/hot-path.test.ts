@@ -3,6 +3,8 @@
 // the set's one give-up timer serves every outstanding call (each given up on at its own deadline, re-armed
 // for the next); the quorum's one hedge timer serves its attempts; peers are picked in the candidates() order.
 import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import net from 'node:net';
 import { after, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PeerSet, PeerSlowError } from '../../src/peers/index.js';
@@ -108,4 +110,46 @@ test('a quorum picks the peers candidates() lists first, and alternates in that 
   assert.equal(all.length, 10);
   assert.equal(new Set(asked).size, 10, 'every peer asked once');
   set.close();
+});
+
+test('a stall of this process is not the peers’ silence: no peer is judged down for it', T, async () => {
+  // A heartbeat peer on a real socket in this process: its replies come through the loop's I/O phase.
+  const server = net.createServer((socket) => socket.on('data', (data) => socket.write(data)));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  await once(client, 'connect');
+  const waiting: Array<() => void> = [];
+  client.on('data', () => {
+    for (const resolve of waiting.splice(0)) resolve();
+  });
+  const send = (): Promise<void> =>
+    new Promise((resolve) => {
+      waiting.push(resolve);
+      client.write('hb');
+    });
+  const set = new PeerSet<string>({
+    members: ['echo'],
+    logger: () => {},
+    heartbeat: { intervalMs: 20, send },
+    checkIntervalMs: 20,
+    detector: { acceptableHeartbeatPauseMs: 100, minStdDeviationMs: 10, firstHeartbeatEstimateMs: 20 },
+  });
+  const downs: string[] = [];
+  set.on('state', (e) => {
+    if (e.to === 'down') downs.push(e.key);
+  });
+  await sleep(300);
+  // The loop blocked for 6 × the acceptable pause: the peer kept answering, nobody read it.
+  const until = performance.now() + 600;
+  while (performance.now() < until) {
+    // blocked
+  }
+  await sleep(300);
+  assert.deepEqual(downs, []);
+  assert.equal(set.state('echo'), 'up');
+  assert.equal(set.stats().localPauses, 1);
+  set.close();
+  client.destroy();
+  server.close();
 });

@@ -10,6 +10,7 @@
 // quorum(3) asks the best peers, replaces a failed or lost one with an alternate and hedges past the hedge
 // delay, under a deadline; its log collapses each incident into one line.
 import http from 'node:http';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { type IncidentLine, PeerSet } from '../../peers/index.js';
 import type { DemoDriver, DemoTarget, ExtraFigure, Side, SideOptions } from '../driver.js';
 import { SCENARIOS, type Scenario } from '../scenarios.js';
@@ -43,20 +44,32 @@ function naiveSide(peers: GridAddress[]): Side {
     logLines++;
     throw error;
   };
+  const inFlight = new Set<Promise<unknown>>();
+  const fetchShare = (peer: GridAddress, path: string): Promise<string> => {
+    const request = get(agent, peer, path).catch(logged);
+    const settled: Promise<boolean> = request.then(
+      () => inFlight.delete(settled),
+      () => inFlight.delete(settled),
+    );
+    inFlight.add(settled);
+    return request;
+  };
   return {
     name: 'naive',
     maxOpMs: undefined,
     app: {
       async read(key) {
-        await Promise.all(
-          placement(peers, key).map((peer, i) => get(agent, peer, `/share/${key}/${i}`).catch(logged)),
-        );
+        await Promise.all(placement(peers, key).map((peer, i) => fetchShare(peer, `/share/${key}/${i}`)));
       },
       async write() {
         throw new Error('the grid demo only reads');
       },
     },
-    close: async () => agent.destroy(),
+    close: async () => {
+      agent.destroy();
+      // The requests still waiting fail now ('socket hang up', a turn later): let them log first.
+      await Promise.race([Promise.allSettled(inFlight), sleep(1000)]);
+    },
     figures: () => ({ logLines }),
   };
 }
