@@ -33,7 +33,7 @@ async function startServer(t: { after(fn: () => Promise<void>): void }, options:
 
 test('with a token, requests without it or with a wrong one get 401 with a JSON error; the right one passes', async (t) => {
   const { call } = await startServer(t, { token: 's3cret-token' });
-  for (const headers of [
+  for (const headers of <Record<string, string>[]>[
     {},
     { authorization: 'Bearer wrong' },
     { authorization: 'Bearer s3cret-token-and-more' },
