@@ -1,8 +1,8 @@
 // What metrics cost a pool: acquire+release of lifeline's Pool with metrics off, and on (prom-client registry,
 // durations aggregated per acquire and release), in one process and one run, rounds interleaved, medians
 // compared (the bound: within 3 %). With `--callgrind` it also counts instructions per acquire+release under
-// valgrind (noise-free on a loaded machine): each variant runs N and 0 operations in its own child, and the
-// difference over N is the per-operation count. Standalone: `node --import tsx bench/observe.ts [--callgrind]`.
+// valgrind (noise-free on a loaded machine): each variant runs a short and a long series in its own child, and
+// the difference over the extra operations is the per-operation count. Standalone: `node --import tsx bench/observe.ts [--callgrind]`.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -16,7 +16,9 @@ const RESOURCES = 10;
 const OPS_PER_ROUND = 100_000;
 const WARMUP_ROUNDS = 3;
 const ROUNDS = 9;
-const CALLGRIND_OPS = 50_000;
+// Two run lengths: their difference leaves out startup, JIT warm-up and the pool's creation.
+const CALLGRIND_SHORT = 100_000;
+const CALLGRIND_LONG = 300_000;
 
 class Resource {
   usable = true;
@@ -78,7 +80,7 @@ export async function runObserveBench(): Promise<string[]> {
   return lines;
 }
 
-/** Instructions per acquire+release of one variant under callgrind: (Ir(N) − Ir(0)) / N. */
+/** Instructions per acquire+release of one variant under callgrind: (Ir(long) − Ir(short)) / (long − short). */
 function callgrindPerOp(variant: 'off' | 'on'): number {
   const self = fileURLToPath(import.meta.url);
   const ir = (ops: number): number => {
@@ -106,7 +108,7 @@ function callgrindPerOp(variant: 'off' | 'on'): number {
       rmSync(out, { force: true });
     }
   };
-  return (ir(CALLGRIND_OPS) - ir(0)) / CALLGRIND_OPS;
+  return (ir(CALLGRIND_LONG) - ir(CALLGRIND_SHORT)) / (CALLGRIND_LONG - CALLGRIND_SHORT);
 }
 
 async function child(variant: string, ops: number): Promise<void> {
@@ -126,7 +128,7 @@ if (argv[0] === '--child') {
     const off = callgrindPerOp('off');
     const on = callgrindPerOp('on');
     console.log(
-      `\ncallgrind, instructions per acquire+release (1 borrower, ${CALLGRIND_OPS} ops): off ${off.toFixed(0)}, on ${on.toFixed(0)} (${(((on - off) / off) * 100).toFixed(1)} %)`,
+      `\ncallgrind, instructions per acquire+release (1 borrower, ${CALLGRIND_LONG} − ${CALLGRIND_SHORT} ops): off ${off.toFixed(0)}, on ${on.toFixed(0)} (${(((on - off) / off) * 100).toFixed(1)} %)`,
     );
   }
 }
