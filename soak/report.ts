@@ -1,0 +1,48 @@
+// The soak's output: a text table per adapter and an HTML page with the resource curves (inline SVG).
+import type { SoakResult } from './soak.js';
+
+export function table(r: SoakResult): string {
+  const lines = [
+    `soak: ${r.minutes} min, seed ${r.seed}, ${r.faults} faults — ${r.ok ? 'PASS' : 'FAIL'}`,
+    '',
+    'adapter  ops      acked   p99 ms  lost  dup  past-deadline  errors',
+  ];
+  for (const a of r.adapters) {
+    const errors = Object.entries(a.errors)
+      .sort((x, y) => y[1] - x[1])
+      .map(([k, v]) => `${k}:${v}`)
+      .join(' ');
+    lines.push(
+      `${a.name.padEnd(8)} ${String(a.ops).padEnd(8)} ${String(a.writesAcked).padEnd(7)} ${String(a.p99Ms).padEnd(7)} ${String(a.lost).padEnd(5)} ${String(a.duplicated).padEnd(4)} ${String(a.pastDeadline).padEnd(14)} ${errors}`,
+    );
+  }
+  lines.push('', 'resource            slope/min  growing');
+  for (const [k, v] of Object.entries(r.resources.slopes)) {
+    lines.push(
+      `${k.padEnd(19)} ${v.toFixed(2).padEnd(10)} ${r.resources.growing.includes(k) ? 'YES' : 'no'}`,
+    );
+  }
+  if (r.uncaught.length > 0) lines.push('', ...r.uncaught);
+  return `${lines.join('\n')}\n`;
+}
+
+function curve(r: SoakResult, key: 'fds' | 'closeWait' | 'heapMb' | 'serverConnections'): string {
+  const s = r.resources.samples;
+  const w = 600;
+  const h = 120;
+  const maxT = Math.max(1, ...s.map((x) => x.t));
+  const maxV = Math.max(1, ...s.map((x) => x[key]));
+  const points = s
+    .map((x) => `${((x.t / maxT) * w).toFixed(1)},${(h - (x[key] / maxV) * h).toFixed(1)}`)
+    .join(' ');
+  return `<h3>${key} (max ${maxV.toFixed(1)}, slope ${(r.resources.slopes[key] ?? 0).toFixed(2)}/min)</h3>
+<svg width="${w}" height="${h}" style="border:1px solid #ccc"><polyline fill="none" stroke="#36c" points="${points}"/></svg>`;
+}
+
+export function html(r: SoakResult): string {
+  const esc = (t: string) => t.replace(/[&<>]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;' })[c] ?? c);
+  return `<!doctype html><meta charset="utf-8"><title>lifeline soak seed ${r.seed}</title>
+<h1>lifeline soak — ${r.ok ? 'PASS' : 'FAIL'}</h1><pre>${esc(table(r))}</pre>
+${(['fds', 'closeWait', 'heapMb', 'serverConnections'] as const).map((k) => curve(r, k)).join('\n')}
+`;
+}

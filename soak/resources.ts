@@ -1,0 +1,66 @@
+// Resource curves of the soak process: fds, sockets in CLOSE_WAIT, heap after GC, and server-side
+// connections (open through the proxies); least-squares slope per minute to tell growth from noise.
+import { readdirSync, readFileSync } from 'node:fs';
+
+export interface Sample {
+  readonly t: number;
+  readonly fds: number;
+  readonly closeWait: number;
+  readonly heapMb: number;
+  readonly serverConnections: number;
+}
+
+function closeWait(): number {
+  let n = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text = '';
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    // Column 4 is the state in hex: 08 = CLOSE_WAIT. Only this process's sockets matter, but the table is
+    // the namespace's: other processes' CLOSE_WAIT count too (noise, not growth of ours).
+    for (const line of text.split('\n').slice(1)) if (line.trim().split(/\s+/)[3] === '08') n++;
+  }
+  return n;
+}
+
+export function sample(t: number, serverConnections: number): Sample {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  return {
+    t,
+    fds: readdirSync('/proc/self/fd').length,
+    closeWait: closeWait(),
+    heapMb: process.memoryUsage().heapUsed / 1048576,
+    serverConnections,
+  };
+}
+
+/** Least-squares slope of `values` against `t` (ms), per minute. */
+export function slopePerMinute(samples: readonly Sample[], key: keyof Omit<Sample, 't'>): number {
+  const n = samples.length;
+  if (n < 3) return 0;
+  const mt = samples.reduce((s, x) => s + x.t, 0) / n;
+  const mv = samples.reduce((s, x) => s + x[key], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const x of samples) {
+    num += (x.t - mt) * (x[key] - mv);
+    den += (x.t - mt) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 60_000;
+}
+
+/**
+ * Growth beyond noise: the second half's mean above the first half's by more than `allowance`, and a
+ * positive slope. Faults make every curve jump; only a level that keeps rising is a leak.
+ */
+export function grows(samples: readonly Sample[], key: keyof Omit<Sample, 't'>, allowance: number): boolean {
+  // The quiet tail (no faults) is where a leak shows: compare it to the quiet head.
+  const head = samples.slice(0, Math.max(1, Math.floor(samples.length * 0.15)));
+  const tail = samples.slice(Math.floor(samples.length * 0.9));
+  const mean = (xs: readonly Sample[]) => xs.reduce((s, x) => s + x[key], 0) / Math.max(1, xs.length);
+  return mean(tail) - mean(head) > allowance && slopePerMinute(samples, key) > 0;
+}
