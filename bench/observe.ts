@@ -2,7 +2,8 @@
 // durations aggregated per acquire and release), in one process and one run, rounds interleaved, medians
 // compared (the bound: within 3 %). With `--callgrind` it also counts instructions per acquire+release under
 // valgrind (noise-free on a loaded machine): each variant runs a short and a long series in its own child, and
-// the difference over the extra operations is the per-operation count. Standalone: `node --import tsx bench/observe.ts [--callgrind]`.
+// the difference over the extra operations is the per-operation count; --predictable keeps V8's compiler
+// and GC on the main thread and deterministic, so the series compile alike. Standalone: `node --import tsx bench/observe.ts [--callgrind]`.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
@@ -92,6 +93,7 @@ function callgrindPerOp(variant: 'off' | 'on'): number {
           '--tool=callgrind',
           `--callgrind-out-file=${out}`,
           process.execPath,
+          '--predictable',
           '--import',
           'tsx',
           self,
