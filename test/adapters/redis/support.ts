@@ -80,6 +80,10 @@ export async function until(check: () => boolean | Promise<boolean>, everyMs = 2
 /** Every value appears once. */
 export function assertNoDuplicates(values: readonly string[], what: string): void {
   const seen = new Set<string>();
-  const doubled = values.filter((v) => (seen.has(v) ? true : (seen.add(v), false)));
+  const doubled = values.filter((v) => {
+    if (seen.has(v)) return true;
+    seen.add(v);
+    return false;
+  });
   assert.deepEqual(doubled, [], `${what}: applied twice`);
 }
