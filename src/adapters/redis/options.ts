@@ -1,3 +1,4 @@
+// lifeline-net/redis options: the `lifeline` object beside the driver's options, its validation, and the event payloads.
 import net from 'node:net';
 import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import { commandKey } from '../../protocols/redis-commands.js';
