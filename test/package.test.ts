@@ -243,7 +243,7 @@ test('lifeline with an unknown command exits 2 and names it', () => {
   // The error and one line of usage, not the whole help.
   assert.equal(
     stderr,
-    "lifeline: unknown command 'frobnicate'\nUsage: lifeline <proxy|demo> [options] (`lifeline --help` for more)\n",
+    "lifeline: unknown command 'frobnicate'\nUsage: lifeline <proxy|demo|check> [options] (`lifeline --help` for more)\n",
   );
 });
 
@@ -251,7 +251,7 @@ test('lifeline with no command says so with one line of usage on stderr and exit
   const { status, stdout, stderr } = node([bin]);
   assert.equal(status, 2);
   assert.equal(stdout, '');
-  assert.match(stderr, /^lifeline: no command given\nUsage: lifeline <proxy\|demo> \[options\]/);
+  assert.match(stderr, /^lifeline: no command given\nUsage: lifeline <proxy\|demo\|check> \[options\]/);
   assert.equal(stderr.trimEnd().split('\n').length, 2);
 });
 

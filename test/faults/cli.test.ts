@@ -249,7 +249,7 @@ test('lifeline proxy: --version; usage errors print the error and one line of us
     assert.match(lines[0] ?? '', message);
     assert.match(
       lines[1] ?? '',
-      /^Usage: lifeline <proxy\|demo> \[options\] \(`lifeline --help` for more\)$/,
+      /^Usage: lifeline <proxy\|demo\|check> \[options\] \(`lifeline --help` for more\)$/,
     );
   }
   for (const [i, r] of results.entries()) {
