@@ -1,6 +1,7 @@
 // LifelineMetrics: the one object an app makes to see its pools. It reads pools' stats and durations and the
 // process-wide channels (socket deaths, attempts, verifications, disagreements) and hands them to a
 // prom-client registry, an OpenTelemetry meter, or both. See docs/observe.md.
+import { brand } from '../core/brand.js';
 import { InvalidOptionError } from '../core/options.js';
 import type { CircuitBreaker, HostSet, RetryBudget } from '../exec/index.js';
 import { Pool, poolBehind } from '../pool/index.js';
@@ -129,6 +130,7 @@ export class LifelineMetrics implements Sources {
     this.otel?.close();
   }
 }
+brand(LifelineMetrics, 'LifelineMetrics');
 
 function poolOf(pool: unknown): Pool<unknown> | undefined {
   return typeof pool === 'object' && pool !== null ? poolBehind(pool) : undefined;

@@ -2,6 +2,7 @@
 // import of prom-client here: a registry takes any object with name, help, type, aggregator and get(), so
 // lifeline-net loads nothing of it, and the app's own prom-client (15.x) is the one that serializes,
 // and whose AggregatorRegistry sums the workers of a cluster (`aggregator: 'sum'`).
+import { brand } from '../core/brand.js';
 import { LifelineError } from '../core/errors.js';
 import { SECONDS_BUCKETS } from './histogram.js';
 import { type Attributes, type Family, promLabel, promName } from './model.js';
@@ -38,6 +39,7 @@ export class MetricNameTakenError extends LifelineError {
     );
   }
 }
+brand(MetricNameTakenError, 'MetricNameTakenError');
 
 function labels(attributes: Attributes): Record<string, string> {
   const out: Record<string, string> = {};

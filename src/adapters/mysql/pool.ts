@@ -1,8 +1,10 @@
 // lifeline-net/mysql's Pool: mysql2's callback Pool API (query, execute, getConnection, releaseConnection,
 // end, promise(), events) over lifeline's core Pool, with safe reads, failover and server-side deadlines.
+
 import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
+import { brand } from '../../core/brand.js';
 import { InvalidOptionError } from '../../core/options.js';
 import { Pool as CorePool, type PoolStats, registerPoolFacade } from '../../pool/index.js';
 import {
@@ -322,3 +324,4 @@ export class LifelinePool extends EventEmitter {
     return mysql.format(sql, values as never);
   }
 }
+brand(LifelinePool, 'MysqlPool');
