@@ -1,5 +1,6 @@
 // The `lifeline-net/redis` entry point: ioredis and node-redis clients made lifeline's.
 export { isReadOnly, isSafeToResend } from '../../protocols/redis-commands.js';
+export { Cluster, type LifelineClusterOptions } from './cluster.js';
 export {
   RedisConnectionClosedError,
   RedisOutcomeUnknownError,

@@ -1,0 +1,217 @@
+/**
+ * lifeline-net/redis's Cluster (ioredis API) against a real 3-master Redis Cluster started by this file, each
+ * node behind its own fault proxy (ioredis natMap maps the addresses the cluster announces to the proxies):
+ * node connections are lifeline Redis, MOVED and ASK are followed, and under every fault no INCR or RPUSH is
+ * applied twice and no GET fails.
+ */
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { Cluster as PlainCluster } from 'ioredis';
+import { Cluster, Redis } from '../../../src/adapters/redis/index.js';
+import { FaultProxy } from '../../../src/faults/index.js';
+import { checkOutcome, runLoad } from './load.js';
+import { type ClusterLab, haveRedisBinaries, startCluster } from './servers.js';
+import { type Lab, sleep } from './support.js';
+
+let lab: ClusterLab | undefined;
+let proxies: FaultProxy[] = [];
+let natMap: Record<string, { host: string; port: number }> = {};
+let admin: PlainCluster | undefined;
+let prefixCount = 0;
+
+before(async () => {
+  if (!(await haveRedisBinaries())) return;
+  lab = await startCluster(3);
+  proxies = lab.ports.map(
+    (port) => new FaultProxy({ listen: '127.0.0.1:0', upstream: `127.0.0.1:${port}`, seed: port }),
+  );
+  const addresses = await Promise.all(proxies.map((p) => p.start()));
+  natMap = Object.fromEntries(
+    lab.ports.map((port, i) => [`127.0.0.1:${port}`, addresses[i] as { host: string; port: number }]),
+  );
+  admin = new PlainCluster([{ host: '127.0.0.1', port: lab.ports[0] as number }]);
+  admin.on('error', () => {});
+});
+
+after(async () => {
+  await admin?.quit().catch(() => {});
+  admin?.disconnect();
+  await Promise.all(proxies.map((p) => p.stop()));
+  await lab?.stop();
+});
+
+function client(extra: Record<string, unknown> = {}): Cluster {
+  const first = Object.values(natMap)[0];
+  assert.ok(first);
+  const cluster = new Cluster([first], {
+    natMap,
+    lifeline: { replyOverdueMs: 200 },
+    clusterRetryStrategy: () => 50,
+    ...extra,
+  });
+  cluster.on('error', () => {});
+  cluster.on('node error', () => {});
+  return cluster;
+}
+
+function skipWithout(t: { skip(message: string): void }): boolean {
+  if (lab !== undefined) return false;
+  t.skip('redis-server / redis-cli not installed');
+  return true;
+}
+
+/** The admin connection to the node holding `key`'s slot, and the cluster's node ids. */
+async function ownerOf(key: string): Promise<{ slot: number; owner: string; ids: Map<string, string> }> {
+  assert.ok(admin);
+  const slot = Number(await admin.call('cluster', 'keyslot', key));
+  const slots = (await admin.call('cluster', 'slots')) as [number, number, [string, number, string]][];
+  const range = slots.find(([from, to]) => slot >= from && slot <= to);
+  assert.ok(range);
+  const ids = new Map(slots.map(([, , [host, port, id]]) => [`${host}:${port}`, id]));
+  return { slot, owner: `${range[2][0]}:${range[2][1]}`, ids };
+}
+
+describe('Cluster: an ioredis Cluster whose nodes are lifeline connections', () => {
+  test('commands across slots; every node connection is a lifeline Redis; duplicate() stays lifeline', async (t) => {
+    if (skipWithout(t)) return;
+    const cluster = client();
+    const prefix = `c${prefixCount++}:`;
+    for (let i = 0; i < 30; i++) await cluster.set(`${prefix}k${i}`, String(i));
+    const values = await Promise.all(Array.from({ length: 30 }, (_, i) => cluster.get(`${prefix}k${i}`)));
+    assert.deepEqual(
+      values,
+      Array.from({ length: 30 }, (_, i) => String(i)),
+    );
+    assert.equal(cluster.nodes().length, 3);
+    assert.ok(cluster.nodes().every((node) => node instanceof Redis));
+    const copy = cluster.duplicate();
+    assert.ok(copy instanceof Cluster);
+    copy.disconnect();
+    await cluster.quit();
+  });
+
+  test('ASK during a slot migration and MOVED after it are followed', async (t) => {
+    if (skipWithout(t)) return;
+    assert.ok(admin);
+    const cluster = client();
+    const key = `c${prefixCount++}:migrating`;
+    await cluster.get(key); // slot table loaded, owner known
+    const { slot, owner, ids } = await ownerOf(key);
+    const target = [...ids.keys()].find((address) => address !== owner) as string;
+    const node = (address: string) => {
+      const [host, port] = address.split(':');
+      return new Redis({ host, port: Number(port), lazyConnect: true });
+    };
+    const [ownerAdmin, targetAdmin] = [node(owner), node(target)];
+    await Promise.all([ownerAdmin.connect(), targetAdmin.connect()]);
+    try {
+      await targetAdmin.call('cluster', 'setslot', slot, 'importing', ids.get(owner) as string);
+      await ownerAdmin.call('cluster', 'setslot', slot, 'migrating', ids.get(target) as string);
+      // The key is not on the owner: the owner answers ASK, the client asks the target.
+      assert.equal(await cluster.set(key, 'asked'), 'OK');
+      assert.equal(await targetAdmin.call('asking').then(() => targetAdmin.get(key)), 'asked');
+      for (const a of [targetAdmin, ownerAdmin]) {
+        await a.call('cluster', 'setslot', slot, 'node', ids.get(target) as string);
+      }
+      // The client still routes the slot to the old owner: MOVED, followed.
+      assert.equal(await cluster.get(key), 'asked');
+      assert.equal(await cluster.incr(`${key}:n`), 1);
+    } finally {
+      ownerAdmin.disconnect();
+      targetAdmin.disconnect();
+      await cluster.quit();
+    }
+  });
+
+  test('a subscriber on the cluster receives messages', async (t) => {
+    if (skipWithout(t)) return;
+    const sub = client();
+    const pub = client();
+    const channel = `c${prefixCount++}:news`;
+    const got = new Promise<string>((resolve) => sub.on('message', (_c: string, m: string) => resolve(m)));
+    await sub.subscribe(channel);
+    await pub.publish(channel, 'hello');
+    assert.equal(await got, 'hello');
+    await Promise.all([sub.quit(), pub.quit()]);
+  });
+});
+
+/** Each fault applied to every node's proxy while the load runs. */
+const clusterFaults: Record<string, (prefix: string) => Promise<void>> = {
+  async 'connection resets on every node'() {
+    for (let i = 0; i < 4; i++) {
+      await sleep(40);
+      for (const proxy of proxies) proxy.closeAll('reset');
+    }
+  },
+  async 'FINs from every node'() {
+    for (let i = 0; i < 4; i++) {
+      await sleep(40);
+      for (const proxy of proxies) proxy.closeAll('fin');
+    }
+  },
+  async 'a lifetime cut of every connection'() {
+    for (const proxy of proxies) {
+      proxy.addToxic({
+        name: 'lifetime',
+        type: 'lifetime',
+        stream: 'downstream',
+        attributes: { lifetime: 60 },
+      });
+    }
+    await sleep(400);
+    for (const proxy of proxies) proxy.removeToxic('lifetime');
+  },
+  async 'a stall of the replies'() {
+    for (const proxy of proxies) {
+      proxy.addToxic({
+        name: 'stall',
+        type: 'stall_reads',
+        stream: 'downstream',
+        attributes: { duration: 300 },
+      });
+    }
+    await sleep(400);
+    for (const proxy of proxies) proxy.removeToxic('stall');
+  },
+  async 'a middlebox that swallows bytes on the counter’s node'(prefix) {
+    await sleep(40);
+    const { owner } = await ownerOf(`${prefix}counter`);
+    const proxy = proxies[lab?.ports.indexOf(Number(owner.split(':')[1])) ?? 0] as FaultProxy;
+    const newest = Math.max(...proxy.connections().map((c) => c.id));
+    proxy.addToxic({
+      name: 'swallow',
+      type: 'timeout',
+      stream: 'upstream',
+      attributes: { timeout: 0 },
+      target: { connection: newest },
+    });
+    await sleep(1000);
+    proxy.removeToxic('swallow');
+  },
+  async 'one node unreachable for a while (restart)'() {
+    await sleep(40);
+    const proxy = proxies[1] as FaultProxy;
+    proxy.disable();
+    await sleep(300);
+    await proxy.enable();
+  },
+};
+
+describe('Cluster under faults: INCR and RPUSH never doubled, GET never fails', () => {
+  for (const [name, inject] of Object.entries(clusterFaults)) {
+    test(name, { timeout: 60_000 }, async (t) => {
+      if (skipWithout(t)) return;
+      assert.ok(admin);
+      const prefix = `c${prefixCount++}:`;
+      await admin.set(`${prefix}fixed`, 'fixed');
+      const cluster = client();
+      await cluster.get(`${prefix}fixed`);
+      const fake = { prefix, admin } as unknown as Lab;
+      const [outcome] = await Promise.all([runLoad(cluster, fake, 30), inject(prefix)]);
+      await checkOutcome(fake, outcome);
+      assert.ok(outcome.incrOk > 0, 'some INCRs acknowledged');
+      cluster.disconnect();
+    });
+  }
+});
