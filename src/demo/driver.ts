@@ -56,6 +56,25 @@ export interface Side {
   close(): Promise<void>;
   /** The values of the driver's extra figures (DriverLabels.extraFigures) by key, read after close(). */
   figures?(): Readonly<Record<string, number>>;
+  /**
+   * The side's connections now, for the report's pool charts: read by the runner every sampling interval
+   * while the load runs. Sides without a pool or a connection count leave it out.
+   */
+  poolSample?(): PoolSample;
+}
+
+/** One reading of a side's connections (counts now; deaths and retries counted since the side started). */
+export interface PoolSample {
+  /** Connections lent out or in use (for a pool: busy and under a check). */
+  used: number;
+  /** Connections open and idle. */
+  idle: number;
+  /** Requests waiting for a connection. */
+  pending: number;
+  /** Connections that ended, by cause (an error code, or the pool's eviction reason), since the side started. */
+  deaths: Readonly<Record<string, number>>;
+  /** Attempts beyond the first (retries, alternates, hedges) since the side started. */
+  retries: number;
 }
 
 export interface SideOptions {

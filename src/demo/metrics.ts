@@ -2,6 +2,11 @@
 // is one read or write as the app's code sees it (for pg, one `pool.query`), including whatever retries
 // the client does inside.
 
+import { execAttemptChannel } from '../core/channels.js';
+import type { AttemptTrace } from '../exec/index.js';
+import type { PoolStats } from '../pool/index.js';
+import type { PoolSample } from './driver.js';
+
 export type OpKind = 'read' | 'write';
 
 export interface ErrorCount {
@@ -38,6 +43,57 @@ export interface SideResult {
   series: { ok: number[]; errors: number[]; latencyP50Ms: number[]; latencyMaxMs: number[] };
   /** The driver's extra figures (DriverLabels.extraFigures), by key; empty when it has none. */
   extras: Record<string, number>;
+  /** The side's connections over time (Side.poolSample); absent for a side that reports none. */
+  pool?: PoolSeries;
+}
+
+/**
+ * A side's connections sampled every `sampleMs` while the load ran: index i is the reading at
+ * `atMs[i]` (ms from the start). `deaths` and `retries` are running totals (never decreasing).
+ */
+export interface PoolSeries {
+  sampleMs: number;
+  atMs: number[];
+  used: number[];
+  idle: number[];
+  pending: number[];
+  /** Connections ended so far, one series per cause (0 before a cause's first). */
+  deaths: Record<string, number[]>;
+  retries: number[];
+}
+
+/** Collects a side's pool samples into a PoolSeries. */
+export class PoolRecorder {
+  private readonly series: PoolSeries;
+
+  constructor(sampleMs: number) {
+    this.series = { sampleMs, atMs: [], used: [], idle: [], pending: [], deaths: {}, retries: [] };
+  }
+
+  /** Reads `sample()` at `atMs`; a sample that throws (a client already ending) is skipped. */
+  record(atMs: number, sample: () => PoolSample): void {
+    let s: PoolSample;
+    try {
+      s = sample();
+    } catch {
+      return;
+    }
+    const series = this.series;
+    const index = series.atMs.length;
+    series.atMs.push(Math.round(atMs));
+    series.used.push(s.used);
+    series.idle.push(s.idle);
+    series.pending.push(s.pending);
+    series.retries.push(s.retries);
+    for (const [cause, count] of Object.entries(s.deaths)) {
+      if (count > 0 && series.deaths[cause] === undefined) series.deaths[cause] = new Array(index).fill(0);
+    }
+    for (const [cause, values] of Object.entries(series.deaths)) values.push(s.deaths[cause] ?? 0);
+  }
+
+  result(): PoolSeries {
+    return this.series;
+  }
 }
 
 interface OpRecord {
@@ -140,6 +196,8 @@ export class Recorder {
     lostWrites: number;
     doubledWrites: number;
     extras?: Readonly<Record<string, number>>;
+    /** The side's pool samples, when it gives them. */
+    pool?: PoolSeries;
   }): SideResult {
     const buckets = Math.ceil(args.durationMs / args.bucketMs);
     const okSeries = new Array<number>(buckets).fill(0);
@@ -196,6 +254,7 @@ export class Recorder {
         latencyMaxMs: perBucket.map((values) => Math.round(values.at(-1) ?? 0)),
       },
       extras: { ...args.extras },
+      ...(args.pool === undefined ? {} : { pool: args.pool }),
     };
   }
 }
@@ -234,4 +293,47 @@ export function recoveryMs(
     if ((ends[i + needed - 1] as number) - start <= windowMs) return Math.max(0, Math.round(start - last));
   }
   return null;
+}
+
+/** A connection death's cause for the pool charts: the error's code, else its message, short. */
+export function deathCause(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && code !== '') return code;
+  return shorten(error instanceof Error ? error.message : String(error), 40);
+}
+
+/** Counts by cause, for a side's PoolSample.deaths. */
+export class CauseCounts {
+  readonly counts: Record<string, number> = {};
+
+  add(cause: string): void {
+    this.counts[cause] = (this.counts[cause] ?? 0) + 1;
+  }
+}
+
+/**
+ * Counts the retries lifeline's exec makes anywhere in this process (attempts after the first, hedges
+ * aside), from its diagnostics channel: in a demo scenario only the lifeline side runs through exec, so
+ * they are that side's. `stop()` unsubscribes.
+ */
+export function countExecRetries(): { readonly count: number; stop(): void } {
+  const onStart = (message: unknown): void => {
+    const trace = message as AttemptTrace;
+    if (trace.attempt > 1 && !trace.hedge) counter.count++;
+  };
+  const counter = {
+    count: 0,
+    stop: () => execAttemptChannel.start.unsubscribe(onStart),
+  };
+  execAttemptChannel.start.subscribe(onStart);
+  return counter;
+}
+
+/** A lifeline pool's stats as a PoolSample: its evictions are its deaths (the drain at close aside). */
+export function poolSample(stats: PoolStats, retries: number): PoolSample {
+  const deaths: Record<string, number> = {};
+  for (const [reason, count] of Object.entries(stats.evicted)) {
+    if (count > 0 && reason !== 'drain' && reason !== 'drain-timeout') deaths[reason] = count;
+  }
+  return { used: stats.busy + stats.checking, idle: stats.idle, pending: stats.waiting, deaths, retries };
 }

@@ -198,6 +198,32 @@ const SCRIPT = `
     line(side.series.latencyP50Ms, false); line(side.series.latencyMaxMs, true);
     el('line', { x1: L, x2: L, y1: T, y2: T + h, stroke: '#99a' }, svg);
   }
+  // Below the latency: the side's connections over time (in use solid, idle dashed, waiting requests
+  // dotted; one scale for both sides), then connections ended by cause and retries, running totals.
+  var CAUSE_COLOURS = ['#d93b30', '#d08a00', '#8a3ffc', '#007d79', '#b28600', '#6f6f6f'];
+  function poolPanels(svg, s, side, name, top0, P, L, w){
+    var pool = side.pool, T = top0 + 14, h = P - 34;
+    var x = function(ms){ return L + (ms / s.durationMs) * w; };
+    var colour = name === 'naive' ? '#7a7f8c' : '#2f62d8';
+    var top = 1;
+    ['naive','lifeline'].forEach(function(k){ var p = s[k].pool; if (p) p.used.concat(p.idle, p.pending).forEach(function(v){ top = Math.max(top, v); }); });
+    var y = function(v){ return T + h - (v / top) * h; };
+    var cap = el('text', { x: L, y: T - 4, 'font-size': 10, fill: '#667' }, svg); cap.textContent = 'connections: in use, idle dashed, requests waiting dotted';
+    for (var g = 0; g <= 2; g++) { var gv = top * g / 2; el('line', { x1: L, x2: L + w, y1: y(gv), y2: y(gv), stroke: '#e6e8f0' }, svg); var t = el('text', { x: L - 4, y: y(gv) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#667' }, svg); t.textContent = Math.round(gv); }
+    var line = function(values, yy, stroke, dash, cls){ el('polyline', { points: values.map(function(v, i){ return x(pool.atMs[i]).toFixed(1) + ',' + yy(v).toFixed(1); }).join(' '), fill: 'none', stroke: stroke, 'stroke-width': 2, 'stroke-dasharray': dash, 'class': cls }, svg); };
+    line(pool.used, y, colour, 'none', 'pool-used'); line(pool.idle, y, colour, '5 3', 'pool-idle'); line(pool.pending, y, '#d08a00', '2 3', 'pool-pending');
+    el('line', { x1: L, x2: L, y1: T, y2: T + h, stroke: '#99a' }, svg);
+    // Deaths and retries: running totals, on one scale for both sides.
+    var T2 = T + P, top2 = 1, causes = Object.keys(pool.deaths);
+    ['naive','lifeline'].forEach(function(k){ var p = s[k].pool; if (!p) return; p.retries.forEach(function(v){ top2 = Math.max(top2, v); }); Object.keys(p.deaths).forEach(function(c){ p.deaths[c].forEach(function(v){ top2 = Math.max(top2, v); }); }); });
+    var y2 = function(v){ return T2 + h - (v / top2) * h; };
+    var cap2 = el('text', { x: L, y: T2 - 4, 'font-size': 10, fill: '#667' }, svg); cap2.textContent = 'so far: retries (dashed), connections ended by cause';
+    for (var g2 = 0; g2 <= 2; g2++) { var gv2 = top2 * g2 / 2; el('line', { x1: L, x2: L + w, y1: y2(gv2), y2: y2(gv2), stroke: '#e6e8f0' }, svg); var t2 = el('text', { x: L - 4, y: y2(gv2) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#667' }, svg); t2.textContent = Math.round(gv2); }
+    line(pool.retries, y2, colour, '5 3', 'pool-retries');
+    causes.forEach(function(c, i){ var cc = CAUSE_COLOURS[i % CAUSE_COLOURS.length]; line(pool.deaths[c], y2, cc, 'none', 'pool-deaths'); var lt = el('text', { x: L + w - 2, y: T2 + 10 + i * 11, 'text-anchor': 'end', 'font-size': 10, fill: cc }, svg); lt.textContent = c + ': ' + pool.deaths[c][pool.deaths[c].length - 1]; });
+    el('line', { x1: L, x2: L, y1: T2, y2: T2 + h, stroke: '#99a' }, svg);
+    s.faultTimesMs.forEach(function(ms){ [T, T2].forEach(function(top){ el('line', { x1: x(ms), x2: x(ms), y1: top, y2: top + h, stroke: '#d08a00', 'stroke-dasharray': '4 3' }, svg); }); });
+  }
   var charts = document.querySelectorAll('.chart'); var drawn = 0;
   for (var c = 0; c < charts.length; c++) {
     var host = charts[c]; var s = data.scenarios[Number(host.dataset.index)]; var side = s[host.dataset.side];
@@ -205,7 +231,8 @@ const SCRIPT = `
     var top = 1;
     ['naive','lifeline'].forEach(function(k){ s[k].series.ok.concat(s[k].series.errors).forEach(function(v){ top = Math.max(top, v * perSecond); }); });
     var W = 480, H = 200, L = 44, R = 8, T = 10, B = 26, w = W - L - R, h = H - T - B, P = 150;
-    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + (H + P), role: 'img', 'aria-label': host.dataset.side + ' throughput, errors and time to finish' }, host);
+    var pooled = side.pool && side.pool.atMs.length > 0;
+    var svg = el('svg', { viewBox: '0 0 ' + W + ' ' + (H + P * (pooled ? 3 : 1)), role: 'img', 'aria-label': host.dataset.side + ' throughput, errors and time to finish' + (pooled ? ', connections, deaths and retries' : '') }, host);
     var x = function(i){ return L + (i / n) * w; }, y = function(v){ return T + h - (v / top) * h; };
     for (var g = 0; g <= 4; g++) { var gv = top * g / 4; el('line', { x1: L, x2: W - R, y1: y(gv), y2: y(gv), stroke: '#e6e8f0' }, svg); var t = el('text', { x: L - 4, y: y(gv) + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#667' }, svg); t.textContent = Math.round(gv); }
     var secs = s.durationMs / 1000; for (var sx = 0; sx <= secs; sx += secs > 4 ? 2 : 0.5) { var tx = el('text', { x: L + (sx / secs) * w, y: H - 8, 'text-anchor': 'middle', 'font-size': 10, fill: '#667' }, svg); tx.textContent = sx + ' s'; }
@@ -216,6 +243,7 @@ const SCRIPT = `
     el('polyline', { points: pts, fill: 'none', stroke: host.dataset.side === 'naive' ? '#7a7f8c' : '#2f62d8', 'stroke-width': 2 }, svg);
     el('line', { x1: L, x2: L, y1: T, y2: T + h, stroke: '#99a' }, svg);
     latencyPanel(svg, s, side, host.dataset.side, H, P, L, R, w, n);
+    if (pooled) poolPanels(svg, s, side, host.dataset.side, H + P, P, L, w);
     if (side.hung > 0) { var ht = el('text', { x: W - R, y: T + 12, 'text-anchor': 'end', 'font-size': 11, fill: '#b3261e', 'font-weight': 600 }, svg); ht.textContent = side.hung + ' ops hung'; }
     drawn++;
   }
@@ -237,7 +265,7 @@ same time, each behind its own fault proxy to one server (${escapeHtml(result.da
 injected the same faults into both at the same moments. ${result.mode === 'quick' ? 'Quick mode' : 'Full mode'},
 seed ${result.seed}, ${when}, ${(result.elapsedMs / 1000).toFixed(1)} s.${result.aborted ? ' <strong>Interrupted: only the scenarios that finished are shown.</strong>' : ''}</p>
 <p>${labels.setupHtml} <b>Hung</b>: still pending well after the load stopped — in production, a request
-waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets, and below them the time the ops that ended in each bucket took to finish (median, and longest dashed); dashed lines mark the fault actions (the last one of an outage is the heal). <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
+waiting forever. Charts: successful ops per second (line) and errors per second (red bars), in ${result.scenarios[0]?.bucketMs ?? 250} ms buckets, and below them the time the ops that ended in each bucket took to finish (median, and longest dashed); dashed lines mark the fault actions (the last one of an outage is the heal). Where the side reports its connections, two more panels sample them every ${result.scenarios[0]?.bucketMs ?? 250} ms: in use, idle and requests waiting, then the running totals of connections ended (by cause) and of retries. <b>Recovered</b>: from the last fault action until throughput is back to half its pre-fault level with no error after it.</p>
 <p class="story"><b>${escapeHtml(overall(result.scenarios, labels))}</b></p>
 <p>In the tables, each figure is <span class="good-key">green</span> on the side that did better on it than the
 other side, <span class="bad-key">red</span> on the side that did worse, and plain where both did the same.</p>

@@ -6,7 +6,7 @@
 import { FaultProxy } from '../faults/index.js';
 import type { DemoDriver, DemoTarget, DriverLabels, Side, SideName, SideOptions } from './driver.js';
 import { DEFAULT_DRIVER, findDriver } from './drivers/index.js';
-import { Recorder, type SideResult } from './metrics.js';
+import { PoolRecorder, Recorder, type SideResult } from './metrics.js';
 import { type FaultControl, findScenarios, type Scenario, TIMINGS, type Timing } from './scenarios.js';
 import { type Load, startLoad } from './workload.js';
 
@@ -115,6 +115,8 @@ interface SideRun {
   name: SideName;
   recorder: Recorder;
   side: Side;
+  /** The side's connections every BUCKET_MS, when it reports them (Side.poolSample). */
+  pool: PoolRecorder | undefined;
   /** Set by warmUp(). */
   load?: Load;
 }
@@ -146,6 +148,8 @@ class ScenarioRun {
   private script: Promise<void> = Promise.resolve();
   private scriptError: unknown;
   private ticker: NodeJS.Timeout | undefined;
+  /** Pool samples are taken from the loads' start to the end of observe() (not while settling). */
+  private sampling = true;
 
   constructor(
     private readonly scenario: Scenario,
@@ -176,7 +180,9 @@ class ScenarioRun {
         queryDeadlineMs: timing.queryDeadlineMs,
         attemptDeadlineMs: timing.attemptDeadlineMs,
       };
-      this.sides.push({ name, recorder, side: await target.side(name, options) });
+      const side = await target.side(name, options);
+      const pool = side.poolSample === undefined ? undefined : new PoolRecorder(BUCKET_MS);
+      this.sides.push({ name, recorder, side, pool });
     }
   }
 
@@ -196,6 +202,17 @@ class ScenarioRun {
         thinkMs: THINK_MS,
         seed: this.seed,
       });
+    }
+    this.samplePools();
+  }
+
+  /** One reading of each side's connections, at the loads' clock. */
+  private samplePools(): void {
+    if (!this.sampling) return;
+    const atMs = performance.now() - this.t0;
+    for (const s of this.sides) {
+      const sample = s.side.poolSample;
+      if (s.pool !== undefined && sample !== undefined) s.pool.record(atMs, () => sample.call(s.side));
     }
   }
 
@@ -220,11 +237,12 @@ class ScenarioRun {
       });
   }
 
-  /** Observe: the load's whole duration, with the live counts every 250 ms. */
+  /** Observe: the load's whole duration, with the live counts and the pool samples every BUCKET_MS. */
   async observe(): Promise<void> {
     const { scenario, t0 } = this;
     const totalMs = this.context.timing.durationMs;
     this.ticker = setInterval(() => {
+      this.samplePools();
       const sides = Object.fromEntries(
         this.sides.map((s) => [
           s.name,
@@ -232,8 +250,10 @@ class ScenarioRun {
         ]),
       ) as Record<SideName, LiveCounts>;
       this.onProgress({ type: 'tick', scenario, elapsedMs: performance.now() - t0, totalMs, sides });
-    }, 250);
+    }, BUCKET_MS);
     await sleep(totalMs, this.context.signal);
+    this.samplePools();
+    this.sampling = false;
   }
 
   /**
@@ -285,6 +305,7 @@ class ScenarioRun {
         lostWrites: audit.lost,
         doubledWrites: audit.doubled,
         extras: s.side.figures?.(),
+        pool: s.pool?.result(),
       });
     }
     return {

@@ -3,7 +3,7 @@
 // to make one peer slow. And the client's two calls, over node:http with keep-alive.
 import { once } from 'node:events';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 
 export interface StoragePeer {
   readonly name: string;
@@ -118,4 +118,44 @@ export function get(
     });
     signal?.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+/** A keep-alive agent whose connections the demo's pool charts can count (sockets by state, deaths by cause). */
+export interface CountedAgent {
+  readonly agent: http.Agent;
+  /** Sockets serving a request, idle sockets, requests waiting for a socket, and sockets closed by cause. */
+  sample(): { used: number; idle: number; pending: number; deaths: Readonly<Record<string, number>> };
+}
+
+function countAll(lists: NodeJS.ReadOnlyDict<readonly unknown[]>): number {
+  let n = 0;
+  for (const list of Object.values(lists)) n += list?.length ?? 0;
+  return n;
+}
+
+export function countedAgent(): CountedAgent {
+  const agent = new http.Agent({ keepAlive: true });
+  const deaths: Record<string, number> = {};
+  const create = agent.createConnection.bind(agent) as (...args: unknown[]) => Socket;
+  // Every socket the agent opens: a close counts under the error that caused it, else 'closed'.
+  (agent as unknown as { createConnection: (...args: unknown[]) => Socket }).createConnection = (...args) => {
+    const socket = create(...args);
+    let cause = 'closed';
+    socket.once('error', (error: NodeJS.ErrnoException) => {
+      cause = error.code ?? error.message;
+    });
+    socket.once('close', () => {
+      deaths[cause] = (deaths[cause] ?? 0) + 1;
+    });
+    return socket;
+  };
+  return {
+    agent,
+    sample: () => ({
+      used: countAll(agent.sockets),
+      idle: countAll(agent.freeSockets),
+      pending: countAll(agent.requests),
+      deaths: { ...deaths },
+    }),
+  };
 }

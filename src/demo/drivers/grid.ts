@@ -9,12 +9,11 @@
 // lifeline: a lifeline-net/peers PeerSet over the same ten peers: heartbeats feed a phi-accrual detector,
 // quorum(3) asks the best peers, replaces a failed or lost one with an alternate and hedges past the hedge
 // delay, under a deadline; its log collapses each incident into one line.
-import http from 'node:http';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { type IncidentLine, PeerSet } from '../../peers/index.js';
 import type { DemoDriver, DemoTarget, ExtraFigure, Side, SideOptions } from '../driver.js';
 import { SCENARIOS, type Scenario } from '../scenarios.js';
-import { type GridAddress, get, type StoragePeer, startStoragePeer } from './grid-storage.js';
+import { countedAgent, type GridAddress, get, type StoragePeer, startStoragePeer } from './grid-storage.js';
 
 const N = 10;
 const K = 3;
@@ -36,7 +35,8 @@ function placement(peers: readonly GridAddress[], key: number): GridAddress[] {
 }
 
 function naiveSide(peers: GridAddress[]): Side {
-  const agent = new http.Agent({ keepAlive: true });
+  const counted = countedAgent();
+  const agent = counted.agent;
   // The incident's client logged every failed request; its hung ones log when they finally fail (here, when
   // the demo ends and closes their connections, standing in for TCP giving up).
   let logLines = 0;
@@ -71,11 +71,14 @@ function naiveSide(peers: GridAddress[]): Side {
       await Promise.race([Promise.allSettled(inFlight), sleep(1000)]);
     },
     figures: () => ({ logLines }),
+    // It never retries: a failed share fails the fetch.
+    poolSample: () => ({ ...counted.sample(), retries: 0 }),
   };
 }
 
 function lifelineSide(peers: GridAddress[], options: SideOptions): Side {
-  const agent = new http.Agent({ keepAlive: true });
+  const counted = countedAgent();
+  const agent = counted.agent;
   const lines: IncidentLine[] = [];
   const set = new PeerSet<GridAddress>({
     members: peers,
@@ -107,6 +110,11 @@ function lifelineSide(peers: GridAddress[], options: SideOptions): Side {
       const failing = lines.filter((line) => line.kind === 'failing');
       const incidents = new Set(failing.map((line) => `${line.peer} ${line.cause}`)).size;
       return { logLines: lines.length, failingLines: failing.length, incidents };
+    },
+    poolSample: () => {
+      // Calls beyond the K each fetch starts with: alternates and hedges.
+      const { calls, quorums } = set.stats();
+      return { ...counted.sample(), retries: Math.max(0, calls - K * quorums) };
     },
   };
 }

@@ -33,6 +33,7 @@ import {
   upstreamOf,
   type WriteAudit,
 } from '../driver.js';
+import { CauseCounts, countExecRetries, deathCause, poolSample } from '../metrics.js';
 import { SCENARIOS, STUCK_PROXY } from '../scenarios.js';
 import { ITEMS } from '../workload.js';
 import { startEmbeddedPostgres } from './pglite.js';
@@ -47,6 +48,13 @@ const NAIVE_WRITE_ATTEMPTS = 3;
 function naiveSide(url: string, options: SideOptions): Side {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize });
   pool.on('error', () => options.onErrorEvent());
+  // For the report's pool charts: pg.Pool drops a client released with an error, and an idle one that errs.
+  const deaths = new CauseCounts();
+  let retries = 0;
+  pool.on('release', (error) => {
+    if (error) deaths.add(deathCause(error));
+  });
+  pool.on('error', (error) => deaths.add(`idle ${deathCause(error)}`));
   return {
     name: 'naive',
     maxOpMs: undefined,
@@ -62,11 +70,19 @@ function naiveSide(url: string, options: SideOptions): Side {
             return;
           } catch (error) {
             if (attempt >= NAIVE_WRITE_ATTEMPTS) throw error;
+            retries++;
           }
         }
       },
     },
     close: () => pool.end(),
+    poolSample: () => ({
+      used: pool.totalCount - pool.idleCount,
+      idle: pool.idleCount,
+      pending: pool.waitingCount,
+      deaths: deaths.counts,
+      retries,
+    }),
   };
 }
 
@@ -82,6 +98,7 @@ function classifyRead(error: unknown, sent: boolean): Classification {
 }
 
 function lifelineSide(url: string, options: SideOptions): Side {
+  const retries = countExecRetries();
   // No 'error' listener: lifeline-net/pg never turns a connection's death into an uncaught event.
   const pool = new Pool({
     connectionString: url,
@@ -144,7 +161,11 @@ function lifelineSide(url: string, options: SideOptions): Side {
         await pool.query(writeSql(options.runId, 'lifeline', id));
       },
     },
-    close: () => pool.end(),
+    close: () => {
+      retries.stop();
+      return pool.end();
+    },
+    poolSample: () => poolSample(pool.stats(), retries.count),
   };
 }
 
