@@ -6,8 +6,17 @@ import type { HostPort } from './address.js';
 import { Link, type LinkOwner } from './link.js';
 import type { Stream } from './toxic.js';
 
+/**
+ * An RST toward `socket`'s peer. While a FIN we asked for is still queued (end() called, its shutdown not yet
+ * done), libuv refuses the reset (uv_tcp_close_reset: EINVAL) and Node then drops the handle without closing
+ * it: a leaked socket that kept the process alive and polling at ~50 % CPU once the peer was gone (the reuse
+ * race: the server's FIN forwarded and the client's request reset in one turn of the loop). Such a socket is
+ * closed instead; its FIN is already on its way, as from a server that closed first.
+ */
 function resetSocket(socket: net.Socket): void {
-  if (!socket.destroyed) socket.resetAndDestroy();
+  if (socket.destroyed) return;
+  if (socket.writableEnded && !socket.writableFinished) socket.destroy();
+  else socket.resetAndDestroy();
 }
 
 /** FIN after what is already queued, then a full close, as a proxy closing its end does. */
