@@ -9,6 +9,7 @@ import {
   type OptionRules,
   validateOptions,
 } from '../core/options.js';
+import { coarseNow } from '../core/time.js';
 import { SlidingCounts } from './window.js';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
@@ -17,9 +18,9 @@ export interface BreakerStateEvent {
   readonly breaker: string;
   readonly from: BreakerState;
   readonly to: BreakerState;
-  /** Epoch ms. */
+  /** On lifeline's clock (core/time.ts): monotonic ms, epoch-aligned (starts at Date.now()). */
   readonly at: number;
-  /** When it opened: the earliest time a probe is let through (epoch ms). */
+  /** When it opened: the earliest time a probe is let through (same clock as `at`). */
   readonly retryAt?: number;
 }
 
@@ -76,6 +77,11 @@ export const REJECTED: BreakerPermit = -1;
  * rate over a sliding window, stays open for a jittered cool-down, then lets `halfOpenProbes` calls through:
  * if all succeed it closes, if one fails it opens again for longer. It owns no timer: the move to half-open
  * happens when the next call asks, so an idle breaker costs nothing and never holds the process open.
+ *
+ * Every optional `now` argument defaults to lifeline's one clock (core/time.ts), read coarsely: monotonic
+ * milliseconds aligned to the epoch at process start, so it never steps back with the wall clock. A caller
+ * passing its own `now` (tests, simulations) must pass it on one clock throughout; a Date.now() value is
+ * within a few ms of the default unless the wall clock has been stepped since the process started.
  */
 export class CircuitBreaker {
   readonly name: string;
@@ -131,13 +137,13 @@ export class CircuitBreaker {
   }
 
   /** Ms until a probe may pass (0 unless open). */
-  retryAfterMs(now = Date.now()): number {
+  retryAfterMs(now = coarseNow()): number {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.retryAfterMs', 'now', now);
     return this.current === 'open' ? Math.max(0, this.reopenAt - now) : 0;
   }
 
   /** Whether a call could be admitted now, without taking a permit. */
-  allows(now = Date.now()): boolean {
+  allows(now = coarseNow()): boolean {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.allows', 'now', now);
     if (this.current === 'closed') return true;
     if (this.current === 'open') return now >= this.reopenAt;
@@ -162,7 +168,7 @@ export class CircuitBreaker {
   }
 
   /** Admits a call (a permit) or refuses it (REJECTED). */
-  acquire(now = Date.now()): BreakerPermit {
+  acquire(now = coarseNow()): BreakerPermit {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.acquire', 'now', now);
     if (this.current === 'closed') return this.generation;
     if (this.current === 'open') {
@@ -174,7 +180,7 @@ export class CircuitBreaker {
     return this.generation;
   }
 
-  success(permit: BreakerPermit, now = Date.now()): void {
+  success(permit: BreakerPermit, now = coarseNow()): void {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.success', 'now', now);
     this.window.add(now, true);
     this.failuresInRow = 0;
@@ -186,7 +192,7 @@ export class CircuitBreaker {
     }
   }
 
-  failure(permit: BreakerPermit, now = Date.now()): void {
+  failure(permit: BreakerPermit, now = coarseNow()): void {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.failure', 'now', now);
     this.window.add(now, false);
     this.failuresInRow++;
@@ -212,7 +218,7 @@ export class CircuitBreaker {
   }
 
   /** Closes the breaker now, e.g. after out-of-band health probes succeeded. */
-  reset(now = Date.now()): void {
+  reset(now = coarseNow()): void {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.reset', 'now', now);
     if (this.current === 'closed') return;
     this.failedProbes = 0;
@@ -220,7 +226,7 @@ export class CircuitBreaker {
   }
 
   /** Opens the breaker now, e.g. when a health probe saw the host down. */
-  trip(now = Date.now()): void {
+  trip(now = coarseNow()): void {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('CircuitBreaker.trip', 'now', now);
     if (this.current !== 'open') this.open(now);
   }

@@ -1,6 +1,7 @@
 // RetryBudget: a token bucket fed by successes that bounds retries and hedges.
 import { brand } from '../core/brand.js';
 import { badNumberArgument, isFiniteAtLeast, type OptionRules, validateOptions } from '../core/options.js';
+import { coarseNow } from '../core/time.js';
 import { SlidingCounts } from './window.js';
 
 export interface RetryBudgetOptions {
@@ -23,7 +24,8 @@ export const BUDGET_RULES: OptionRules = {
  * A retry budget: a token bucket fed by successes, so a failing dependency receives a bounded fraction of
  * extra load (Finagle's RetryBudget, Envoy's budget_percent, gRPC's retry throttling) instead of a multiple
  * of it. Within any `ttlMs` window, retries (and hedges) ≤ minRetriesPerSec·ttl/1000 + percentCanRetry ×
- * successes. Share one budget among all calls to the same dependency.
+ * successes. Share one budget among all calls to the same dependency. Optional `now` arguments default to
+ * lifeline's one clock (core/time.ts; see CircuitBreaker).
  */
 export class RetryBudget {
   readonly percentCanRetry: number;
@@ -44,13 +46,13 @@ export class RetryBudget {
   }
 
   /** Records a success. */
-  deposit(now = Date.now()): void {
+  deposit(now = coarseNow()): void {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('RetryBudget.deposit', 'now', now);
     this.window.add(now, true);
   }
 
   /** Takes a token for a retry or hedge; false when the budget is exhausted (and nothing is taken). */
-  tryWithdraw(now = Date.now()): boolean {
+  tryWithdraw(now = coarseNow()): boolean {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('RetryBudget.tryWithdraw', 'now', now);
     this.window.advance(now);
     if (this.balance() < 1) return false;
@@ -59,7 +61,7 @@ export class RetryBudget {
   }
 
   /** Retries available now. */
-  available(now = Date.now()): number {
+  available(now = coarseNow()): number {
     if (!isFiniteAtLeast(now, 0)) throw badNumberArgument('RetryBudget.available', 'now', now);
     this.window.advance(now);
     return Math.max(0, Math.floor(this.balance()));

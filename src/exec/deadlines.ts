@@ -1,3 +1,6 @@
+// exec's deadline timer: one Node timer for every pending operation's deadline, on lifeline's one clock.
+import { coarseNow, preciseNow, timerMs } from '../core/time.js';
+
 /** Something with a deadline the DeadlineTimer watches; `timerIndex` is its bookkeeping (−1 when absent). */
 export interface Expirable {
   readonly deadline: number;
@@ -5,23 +8,23 @@ export interface Expirable {
   expire(now: number): void;
 }
 
-// How stale the coarse clock may get, and how soon after the last operation the process may exit.
+// How soon after the last operation the deadline timer lets the process exit.
 const TICK_MS = 4;
 
 /**
- * The shared clock of every execute() call: one timer for all pending deadlines, and a coarse `now`.
+ * The shared deadline timer of every execute() call: one Node timer for all pending deadlines.
  *
- * Deadlines: adding and removing are O(1) (swap-remove by index). One timer is armed for the earliest
- * deadline; when it fires it scans only the operations still pending, usually few, since most finish
- * long before their deadline. The timer holds the process open while anything is pending, so an
- * operation waiting on nothing still ends by its deadline; it is let go on the next tick after the last
- * one finishes, rather than per call, because ref/unref can each cost a native call.
+ * Adding and removing are O(1) (swap-remove by index). One timer is armed for the earliest deadline; when
+ * it fires it scans only the operations still pending, usually few, since most finish long before their
+ * deadline. The timer holds the process open while anything is pending, so an operation waiting on nothing
+ * still ends by its deadline; it is let go by a tick after the last one finishes, rather than per call,
+ * because ref/unref can each cost a native call.
  *
- * Clock: reading it is not free (Date.now() measured ~80 ns on the CI VM, more than the rest of a fast
- * call), and deadlines and breaker windows need no sub-millisecond precision. `now()` reads it for real
- * at most once per 32 calls and once per tick, so it lags Date.now() by at most a tick plus any run of
- * synchronous code (which blocks every timer anyway) and is never ahead of it. The tick interval is
- * unref'd and stops itself after a tick in which nobody asked for the time and nothing was pending.
+ * Clock: lifeline's one clock (core/time.ts), monotonic and epoch-aligned (it starts at Date.now() and never
+ * steps back when the wall clock does). `now()` is its coarse reading, cached within an event-loop turn
+ * (refreshed at the first read of every turn and every 32 reads): deadlines and breaker windows need no
+ * sub-millisecond precision, and a real read (~50-80 ns) costs more than the rest of a fast call. The timer
+ * itself, when it fires, reads the clock for real.
  */
 export class DeadlineTimer {
   private readonly entries: Expirable[] = [];
@@ -30,25 +33,21 @@ export class DeadlineTimer {
   // Whether `timer` currently holds the process open.
   private holding = false;
   private ticker: NodeJS.Timeout | undefined;
-  private cached = 0;
+  // Whether an operation started since the last tick.
   private fresh = false;
-  private uses = 0;
 
   get size(): number {
     return this.entries.length;
   }
 
-  /** Epoch ms, possibly a few ms behind Date.now(), never ahead. */
+  /** Milliseconds on lifeline's clock (core/time.ts), possibly cached within the event-loop turn. */
   now(): number {
-    if (this.fresh && ++this.uses < 32) return this.cached;
-    this.cached = Date.now();
-    this.uses = 0;
-    this.fresh = true;
-    if (this.ticker === undefined) this.startTicker();
-    return this.cached;
+    return coarseNow();
   }
 
   add(entry: Expirable): void {
+    this.fresh = true;
+    if (this.ticker === undefined) this.startTicker();
     entry.timerIndex = this.entries.length;
     this.entries.push(entry);
     if (entry.deadline < this.armedAt) this.arm(entry.deadline);
@@ -78,7 +77,7 @@ export class DeadlineTimer {
       this.holding = false;
       this.timer?.unref();
     }
-    // Nobody asked for the time during this tick: stop; the next now() or last remove() restarts it.
+    // No operation started during this tick: stop; the next add() or last remove() restarts it.
     if (!this.fresh) {
       clearInterval(this.ticker);
       this.ticker = undefined;
@@ -91,7 +90,7 @@ export class DeadlineTimer {
     this.timer = undefined;
     this.holding = false;
     this.armedAt = Number.POSITIVE_INFINITY;
-    const now = Date.now();
+    const now = preciseNow();
     let expired: Expirable[] | undefined;
     let next = Number.POSITIVE_INFINITY;
     for (let i = this.entries.length - 1; i >= 0; i--) {
@@ -112,7 +111,7 @@ export class DeadlineTimer {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.armedAt = at;
     // Armed only while something is pending, so it starts out holding the process open.
-    this.timer = setTimeout(fireTimer, Math.max(1, at - Date.now()), this);
+    this.timer = setTimeout(fireTimer, timerMs(Math.max(1, at - preciseNow())), this);
     this.holding = true;
   }
 
@@ -130,5 +129,5 @@ function tickClock(timer: DeadlineTimer): void {
   timer.tick();
 }
 
-/** The process-wide deadline timer and clock every execute() call uses. */
+/** The process-wide deadline timer every execute() call uses. */
 export const deadlines = new DeadlineTimer();

@@ -2,7 +2,8 @@
 // Over 400 lines for one reason: Call is one state machine, and splitting its transitions across files
 // would hide which timer and which permit each one settles.
 import { execAttemptChannel } from '../core/channels.js';
-import { InvalidOptionError } from '../core/options.js';
+import { InvalidOptionError, MAX_TIMER_MS } from '../core/options.js';
+import { coarseNow, preciseNow } from '../core/time.js';
 import { type BreakerPermit, type CircuitBreaker, REJECTED } from './breaker.js';
 import { type Classification, REJECTED_FINAL } from './classify/classification.js';
 import { deadlines, type Expirable } from './deadlines.js';
@@ -32,7 +33,10 @@ export interface Attempt {
   readonly signal: AbortSignal;
   /** 1-based. */
   readonly number: number;
-  /** This attempt's deadline (epoch ms): the operation's, or earlier when `attemptTimeoutMs` says so. */
+  /**
+   * This attempt's deadline on lifeline's clock (core/time.ts: monotonic, epoch-aligned ms): the operation's,
+   * or earlier when `attemptTimeoutMs` says so.
+   */
   readonly deadline: number;
   /** The host to use, when the call has `hosts`. */
   readonly host: Host | undefined;
@@ -112,7 +116,7 @@ class AttemptState implements Attempt, Expirable {
   }
 
   timeLeftMs(): number {
-    const left = this.deadline - Date.now();
+    const left = this.deadline - coarseNow();
     return left > 0 ? left : 0;
   }
 
@@ -313,7 +317,7 @@ class Call<T> implements Expirable, AttemptOwner {
     const running = this.live1;
     if (this.settled || running === undefined || this.live2 !== undefined) return;
     if (this.attempts >= this.policy.retry.maxAttempts) return;
-    const now = Date.now();
+    const now = coarseNow();
     // Another host when one is healthy: the point is to avoid whatever makes the first one slow.
     if (this.admit(running.host, now, true)) this.launch(now, true);
   }
@@ -393,12 +397,12 @@ class Call<T> implements Expirable, AttemptOwner {
   private recordSuccess(attempt: AttemptState): void {
     const policy = this.policy;
     if (policy.hosts !== undefined || policy.breaker !== undefined || policy.budget !== undefined) {
-      const now = deadlines.now();
+      const now = coarseNow();
       this.record(attempt, false, now);
       policy.budget?.deposit(now);
     }
     // Hedge delays come from these latencies, so they take the precise clock.
-    if (policy.hedge !== undefined) policy.hedge.record(Date.now() - attempt.startedAt);
+    if (policy.hedge !== undefined) policy.hedge.record(preciseNow() - attempt.startedAt);
   }
 
   private failed(attempt: AttemptState, error: unknown, known?: Classification): void {
@@ -426,7 +430,7 @@ class Call<T> implements Expirable, AttemptOwner {
       trace.outcomeUnknownError = classification.kind === 'outcome-unknown' && !policy.idempotent;
       traceSettled(trace, undefined, error);
     }
-    const now = Date.now();
+    const now = coarseNow();
     const retryable = classification.kind !== 'rejected' || classification.transient;
     this.record(attempt, retryable, now);
     this.lastError = error;
@@ -533,7 +537,7 @@ class Call<T> implements Expirable, AttemptOwner {
     while (attempt !== undefined) {
       attempt.done = true;
       this.detach(attempt);
-      if (liveFailed) this.record(attempt, true, Date.now());
+      if (liveFailed) this.record(attempt, true, coarseNow());
       else this.releasePermits(attempt);
       attempt.abort(reason);
       attempt = this.live1;
@@ -559,7 +563,7 @@ interface Timed {
 }
 
 function retryLater(call: Timed): void {
-  call.next(Date.now());
+  call.next(coarseNow());
 }
 
 function hedgeLater(call: Timed): void {
@@ -567,7 +571,7 @@ function hedgeLater(call: Timed): void {
 }
 
 /** Starts one operation under `policy`; `deadlineMs`, `deadline` and `signal` are this call's. */
-function run<T>(
+function start<T>(
   op: (attempt: Attempt) => Promise<T>,
   policy: Policy,
   now: number,
@@ -596,7 +600,21 @@ function badOp(owner: string, op: unknown): InvalidOptionError {
 }
 
 /** Runs one operation under the policy an {@link executor} compiled. */
-export type Executor = <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOptions) => Promise<T>;
+export interface Executor {
+  <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOptions): Promise<T>;
+  /**
+   * True when the compiled policy puts nothing around a first attempt: no deadline short enough to need a
+   * timer (deadlineMs at its maximum, no `deadline` or `signal`), no attempt timeout, hedge, hosts, breaker
+   * or events, and nobody subscribes to the `lifeline:exec:attempt` TracingChannel (read per call). A driver
+   * may then run the first attempt itself on its cheapest path (callbacks, no promise of exec's) and: on
+   * success call {@link Executor.succeeded}; on failure run the operation through the executor with an `op`
+   * that returns that failure as attempt 1 (calling markSent() first when a byte left), so exec classifies
+   * it and decides every retry exactly as if it had run the attempt.
+   */
+  bare(): boolean;
+  /** Records the success of a first attempt run outside exec (the retry budget's deposit). */
+  succeeded(): void;
+}
 
 /**
  * Compiles `options` once (checked here: bad options throw InvalidOptionError now, not per call) into a
@@ -607,10 +625,19 @@ export type Executor = <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOpti
  */
 export function executor(options?: ExecuteOptions): Executor {
   const policy = compile(options, 'executor');
-  return <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOptions): Promise<T> => {
-    const now = deadlines.now();
+  const bare =
+    policy.deadlineMs >= MAX_TIMER_MS &&
+    policy.deadline === undefined &&
+    policy.signal === undefined &&
+    policy.attemptTimeoutMs === 0 &&
+    policy.hedge === undefined &&
+    !policy.admits &&
+    policy.events === undefined;
+  const budget = policy.budget;
+  const run = <T>(op: (attempt: Attempt) => Promise<T>, call?: CallOptions): Promise<T> => {
+    const now = coarseNow();
     if (typeof op !== 'function') return Promise.reject(badOp('executor', op));
-    if (call === undefined) return run(op, policy, now, policy.deadlineMs, policy.deadline, policy.signal);
+    if (call === undefined) return start(op, policy, now, policy.deadlineMs, policy.deadline, policy.signal);
     try {
       if (typeof call !== 'object' || call === null) {
         throw new InvalidOptionError('executor', 'call', 'must be an object', call, { argument: true });
@@ -622,8 +649,19 @@ export function executor(options?: ExecuteOptions): Executor {
     let deadline = policy.deadline;
     if (call.deadline !== undefined && (deadline === undefined || call.deadline < deadline))
       deadline = call.deadline;
-    return run(op, policy, now, call.deadlineMs ?? policy.deadlineMs, deadline, call.signal ?? policy.signal);
+    return start(
+      op,
+      policy,
+      now,
+      call.deadlineMs ?? policy.deadlineMs,
+      deadline,
+      call.signal ?? policy.signal,
+    );
   };
+  return Object.assign(run, {
+    bare: bare ? () => !execAttemptChannel.hasSubscribers : () => false,
+    succeeded: budget === undefined ? () => {} : () => budget.deposit(coarseNow()),
+  });
 }
 
 // execute() compiles each options object once: the last one seen is kept, and one seen again after another
@@ -661,7 +699,7 @@ function policyFor(options: ExecuteOptions): Policy {
  * has no latency history: hoist `executor(options)` for that, and for the fastest calls).
  */
 export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-  const now = deadlines.now();
+  const now = coarseNow();
   let policy: Policy;
   try {
     if (typeof op !== 'function') throw badOp('execute', op);
@@ -671,13 +709,13 @@ export function execute<T>(op: (attempt: Attempt) => Promise<T>, options?: Execu
       if (options.deadline !== undefined || options.signal !== undefined) {
         // Read on every call, so a reused options object may carry a new deadline or signal each time.
         checkPerCall(options);
-        return run(op, policy, now, policy.deadlineMs, options.deadline, options.signal);
+        return start(op, policy, now, policy.deadlineMs, options.deadline, options.signal);
       }
     }
   } catch (error) {
     return Promise.reject(error);
   }
-  return run(op, policy, now, policy.deadlineMs, undefined, undefined);
+  return start(op, policy, now, policy.deadlineMs, undefined, undefined);
 }
 
 /** Ends an attempt's trace: error (when it failed), then asyncStart/asyncEnd as TracingChannel.tracePromise does. */

@@ -1,6 +1,7 @@
 // HostSet: many endpoints with a breaker each, failover, read/write routing and health probes.
 import { brand } from '../core/brand.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
+import { coarseNow } from '../core/time.js';
 import {
   BREAKER_RULES,
   type BreakerPermit,
@@ -191,7 +192,7 @@ export class HostSet {
   }
 
   /** One line for errors: each host's role and breaker state. */
-  summary(now = Date.now()): string {
+  summary(now = coarseNow()): string {
     return this.hosts
       .map((h) => {
         const wait = h.breaker.retryAfterMs(now);
@@ -242,7 +243,7 @@ export class HostSet {
       this.probing.delete(host);
     }
     if (this.controller.signal.aborted) return;
-    const now = Date.now();
+    const now = coarseNow();
     if (ok) {
       if (role === 'primary' || role === 'replica') host.role = role;
       if (host.breaker.state === 'closed') return;

@@ -14,7 +14,11 @@ import { HostSet, type Route } from './hosts.js';
 export interface ExecuteOptions {
   /** Time allowed for the whole operation, every attempt and backoff included. Default 30 000 ms. */
   deadlineMs?: number;
-  /** Absolute deadline (epoch ms). With deadlineMs too, the earlier wins. */
+  /**
+   * Absolute deadline in epoch ms, read on lifeline's clock (core/time.ts: monotonic, aligned to Date.now() at
+   * process start, so `Date.now() + ms` lands where meant unless the wall clock was stepped since). With
+   * deadlineMs too, the earlier wins.
+   */
   deadline?: number;
   /** Aborts the operation: the call rejects with ExecAbortedError and the attempt's signal aborts. */
   signal?: AbortSignal;
@@ -45,7 +49,7 @@ export interface ExecuteOptions {
 export interface CallOptions {
   /** This call's time, replacing the executor's `deadlineMs`. */
   deadlineMs?: number;
-  /** Absolute deadline (epoch ms); the earlier of it and the executor's (or this call's) deadlineMs wins. */
+  /** Absolute deadline (epoch ms, read as ExecuteOptions.deadline); the earlier of it and deadlineMs wins. */
   deadline?: number;
   /** Aborts this call (replaces the executor's `signal`). */
   signal?: AbortSignal;

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { InvalidOptionError } from '../../src/core/options.js';
+import { preciseNow } from '../../src/core/time.js';
 import {
   type Attempt,
   AttemptTimeoutError,
@@ -134,19 +135,20 @@ describe('attemptTimeoutMs', () => {
 
 describe("an attempt's own deadline", () => {
   test('deadline and timeLeftMs: the attempt timeout when sooner, else the operation deadline', async () => {
-    const before = Date.now();
+    // Deadlines are on lifeline's one clock (core/time.ts), which is epoch-aligned but not Date.now().
+    const before = preciseNow();
     const seen = await execute(async (attempt) => [attempt.deadline, attempt.timeLeftMs()], {
       deadlineMs: 10_000,
       attemptTimeoutMs: 2000,
     });
     const [deadline = 0, left = 0] = seen;
-    assert.ok(deadline >= before + 2000 - 10 && deadline <= Date.now() + 2000, `deadline ${deadline}`);
+    assert.ok(deadline >= before + 2000 - 10 && deadline <= preciseNow() + 2000, `deadline ${deadline}`);
     assert.ok(left > 0 && left <= 2000, `left ${left}`);
     const whole = await execute(async (attempt) => attempt.deadline, {
       deadlineMs: 1000,
       attemptTimeoutMs: 5000,
     });
-    assert.ok(whole <= Date.now() + 1000, 'an attempt timeout past the deadline changes nothing');
+    assert.ok(whole <= preciseNow() + 1000, 'an attempt timeout past the deadline changes nothing');
   });
 
   test('onAbort listeners run once with the reason; one added late runs at once; a throwing one is ignored', async () => {
