@@ -3,7 +3,22 @@
 // keeps read-only, so a write taken for a read is refused before it changes anything.
 
 /** Statements whose first keyword makes them candidates: the server refuses any write among them. */
-const READ_KEYWORDS = new Set(['select', 'with', 'values', 'table', 'show']);
+const READ_KEYWORDS = ['select', 'with', 'values', 'table', 'show'];
+
+/**
+ * Whether text[start, end) is one of READ_KEYWORDS, any case. Compared in place: this runs on every
+ * statement of pool.query, where slicing and lower-casing allocated two strings per statement.
+ */
+function isReadKeyword(text: string, start: number, end: number): boolean {
+  const length = end - start;
+  for (const keyword of READ_KEYWORDS) {
+    if (keyword.length !== length) continue;
+    let i = 0;
+    while (i < length && (text.charCodeAt(start + i) | 0x20) === keyword.charCodeAt(i)) i++;
+    if (i === length) return true;
+  }
+  return false;
+}
 
 const SLASH = 47;
 const STAR = 42;
@@ -52,7 +67,7 @@ export function looksLikeRead(text: string): boolean {
     end++;
   }
   if (end - start < 4 || end - start > 6) return false;
-  if (!READ_KEYWORDS.has(text.slice(start, end).toLowerCase())) return false;
+  if (!isReadKeyword(text, start, end)) return false;
   const semi = text.indexOf(';', end);
   if (semi === -1) return true;
   return skipTrivia(text, semi + 1) === text.length && text.indexOf(';', semi + 1) === -1;

@@ -42,9 +42,11 @@ import {
 } from './options.js';
 import { emptyProtectionStats, type Protection, type ProtectionStats, protect } from './protect.js';
 import {
+  type DirectPool,
   isSubmittable,
   type LifelineQueryArrayConfig,
   type LifelineQueryConfig,
+  queryDirect,
   type QueryRunOptions,
   runQuery,
   wrapClientQuery,
@@ -140,6 +142,8 @@ export class Pool extends PgPool {
   private allIssuedSettled: (() => void) | undefined;
   /** pool.query's retry policies, compiled once: as configured, and for a statement marked (not) idempotent. */
   private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
+  /** pool.query's first attempt without exec around it, when the executor is bare (query.ts, queryDirect). */
+  private readonly direct: DirectPool;
 
   constructor(config: LifelinePoolConfig = {}) {
     const { lifeline, ...rest } = config;
@@ -180,6 +184,16 @@ export class Pool extends PgPool {
     };
     // pg waits forever by default; lifeline never does: connectionTimeoutMillis, else lifeline.acquireTimeoutMs.
     this.acquireTimeoutMs = rest.connectionTimeoutMillis || this.lifeline.acquireTimeoutMs;
+    this.direct = {
+      checkout: () => this.checkout(this.acquireTimeoutMs, true),
+      lend: (client) => this.lend(client),
+      checkin: (client, err) => this.checkin(client, err),
+      settled: () => this.settled(),
+      failed: this.failed,
+      attempt: (attempt, config, values) => this.attempt(attempt, config, values),
+      trace: this.trace,
+      run: { deadlineMs: undefined, cancelTimeoutMs: this.lifeline.cancelTimeoutMs, forExec: true },
+    };
     this.maxLifetimeMs = (rest.maxLifetimeSeconds ?? 0) * 1000;
     this.maxUses = rest.maxUses || Number.POSITIVE_INFINITY;
 
@@ -574,6 +588,8 @@ export class Pool extends PgPool {
           : this.executors.once;
     if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
     this.issued++;
+    // No deadline and nothing else exec must put around an attempt: the first one runs on callbacks.
+    if (own.deadlineMs === undefined && run.bare()) return queryDirect(this.direct, run, config, values);
     const op = (attempt: Attempt) => this.attempt(attempt, config, values);
     const pending = own.deadlineMs === undefined ? run(op) : run(op, { deadlineMs: own.deadlineMs });
     return pending.then((result) => {

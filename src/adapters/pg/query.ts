@@ -4,7 +4,7 @@ import { markLost } from '../../core/lost.js';
 import { InvalidOptionError } from '../../core/options.js';
 import { timerMs } from '../../core/time.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
-import type { Attempt } from '../../exec/index.js';
+import type { Attempt, Executor } from '../../exec/index.js';
 import { retiresConnection, sqlState } from '../../protocols/postgres.js';
 import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
@@ -18,6 +18,8 @@ export interface LifelineQueryConfig<I = unknown[]> extends QueryConfig<I> {
   idempotent?: boolean;
   /** Overrides the pool's `lifeline.queryDeadlineMs` for this statement. */
   deadlineMs?: number;
+  /** With replicas (docs/pg.md): run this statement on the primary even if it is a read. */
+  primary?: boolean;
 }
 
 /** pg's QueryArrayConfig (rows as arrays) plus lifeline's per-query fields. */
@@ -43,6 +45,11 @@ export interface QueryRunOptions {
    * (CancelRequest, or the connection closed) when exec aborts the attempt.
    */
   attempt?: Attempt;
+  /**
+   * pool.query's statement (with or without `attempt`): a lost reply goes back as the connection's death
+   * marked sent, for exec to classify, instead of as OutcomeUnknownError.
+   */
+  forExec?: boolean;
 }
 
 const RAW = Symbol('lifeline.pg.rawQuery');
@@ -139,7 +146,12 @@ export function runQuery(
     answered = true;
     const sent = socket.bytesWritten !== before;
     if (err === null || err === undefined) callback(null, result, sent);
-    else callback(translate(err, state, txBefore, sent, readOnly, attempt !== undefined), undefined, sent);
+    else
+      callback(
+        translate(err, state, txBefore, sent, readOnly, attempt !== undefined || options.forExec === true),
+        undefined,
+        sent,
+      );
   };
   state.inFlight++;
   try {
@@ -324,4 +336,116 @@ function rerouted(
     (again) => callback(null, again),
     (error: Error) => callback(error),
   );
+}
+
+/** What pool.ts lends a statement run on its direct path (its own private steps). */
+export interface DirectPool {
+  /** A client within the pool's acquire bound (pool.query's: issued before any end()). */
+  checkout(): Promise<PoolClient>;
+  lend(client: PoolClient): void;
+  checkin(client: PoolClient, err: unknown): void;
+  /** One issued piece of work settled; `failed` also words the error as pg.Pool would, and throws it. */
+  settled(): void;
+  failed(error: unknown): never;
+  /** Runs attempt 2 and later under exec (pool.ts's attempt). */
+  attempt(
+    attempt: Attempt,
+    config: string | QueryConfig,
+    values: unknown[] | undefined,
+  ): Promise<QueryResult>;
+  trace: ((...messages: unknown[]) => void) | undefined;
+  /** Options of a statement on the direct path: no deadline, errors for exec. */
+  run: QueryRunOptions;
+}
+
+/**
+ * pool.query when its executor is bare (no deadline, nothing exec must put around an attempt): the first
+ * attempt runs here on callbacks, with one promise of its own (the caller's) beside the acquire's, and no
+ * object of exec's. A success records itself with the executor (the retry budget); a failure is handed to
+ * the executor as its attempt 1, which classifies it and runs whatever retry is safe, exactly as if exec had
+ * run that attempt (docs/pg.md, Overhead).
+ */
+export function queryDirect(
+  pool: DirectPool,
+  exec: Executor,
+  config: string | QueryConfig,
+  values: unknown[] | undefined,
+): Promise<QueryResult> {
+  const query = new DirectQuery(pool, exec, config, values);
+  const promise = new Promise<QueryResult>((resolve, reject) => {
+    query.resolve = resolve;
+    query.reject = reject;
+  });
+  pool.checkout().then(
+    (client) => query.lent(client),
+    (error: unknown) => query.retry(error, false),
+  );
+  return promise;
+}
+
+class DirectQuery {
+  resolve!: (result: QueryResult) => void;
+  reject!: (error: unknown) => void;
+  client: PoolClient | undefined = undefined;
+
+  constructor(
+    private readonly pool: DirectPool,
+    private readonly exec: Executor,
+    private readonly config: string | QueryConfig,
+    private readonly values: unknown[] | undefined,
+  ) {}
+
+  lent(client: PoolClient): void {
+    const pool = this.pool;
+    pool.lend(client);
+    this.client = client;
+    pool.trace?.('dispatching query');
+    try {
+      runQuery(client, this.config, this.values, pool.run, (err, result, sent) =>
+        this.answered(err, result, sent),
+      );
+    } catch (error) {
+      // A query pg cannot even build (pool.query(undefined)) throws before anything is sent; the client goes
+      // back, and is thrown away, as pg.Pool does.
+      pool.checkin(client, error);
+      this.retry(error, false);
+    }
+  }
+
+  answered(err: Error | null, result: QueryResult | undefined, sent: boolean): void {
+    const pool = this.pool;
+    pool.trace?.('query dispatched');
+    pool.checkin(this.client as PoolClient, err ?? undefined);
+    if (err !== null) {
+      this.retry(err, sent);
+      return;
+    }
+    this.exec.succeeded();
+    pool.settled();
+    this.resolve(result as QueryResult);
+  }
+
+  /** The first attempt failed: exec takes it from here, as its own attempt 1. */
+  retry(error: unknown, sent: boolean): void {
+    const { pool, config, values } = this;
+    let first = true;
+    this.exec((attempt) => {
+      if (!first) return pool.attempt(attempt, config, values);
+      first = false;
+      if (sent) attempt.markSent();
+      return Promise.reject(error);
+    }).then(
+      (result) => {
+        pool.settled();
+        this.resolve(result);
+      },
+      (failure: unknown) => {
+        try {
+          pool.failed(failure);
+        } catch (worded) {
+          this.reject(worded);
+        }
+      },
+    );
+  }
 }
