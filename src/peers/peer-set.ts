@@ -24,7 +24,14 @@ import {
 import { OutlierPolicy } from './outlier.js';
 import { PeerEntry, type PeerState, peerTransitions } from './peer.js';
 import type { PhiOptions } from './phi.js';
-import { NO_OPTIONS, type PeerResult, type QuorumHost, type QuorumOptions, runQuorum } from './quorum.js';
+import {
+  checkSignal,
+  NO_OPTIONS,
+  type PeerResult,
+  type QuorumHost,
+  type QuorumOptions,
+  runQuorum,
+} from './quorum.js';
 import { HedgeTimer, SharedTimer } from './shared-timer.js';
 import { newStats, type PeerSetStats, type PeerStats } from './stats.js';
 import { HedgeThrottle } from './throttle.js';
@@ -159,7 +166,13 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     this.every(options.checkIntervalMs ?? 100, this.localPauseGuard(options));
     const members = options.members;
     if (Array.isArray(members)) {
-      for (const peer of members as readonly P[]) this.add(peer);
+      try {
+        for (const peer of members as readonly P[]) this.add(peer);
+      } catch (error) {
+        // A member no key can be made for: nothing of this set may keep running.
+        this.close();
+        throw error;
+      }
     } else if (members !== undefined) {
       this.membership = members as Membership<P>;
       this.membership.start(
@@ -273,7 +286,12 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     }
     if (this.closed) return Promise.reject(new PeerSetClosedError());
     if (entry.state === 'down') return Promise.reject(new PeerLostError(this.evidence(entry, 'connection')));
-    const signal = options.signal;
+    const signal = options?.signal;
+    try {
+      checkSignal('PeerSet.call', signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     if (signal?.aborted) return Promise.reject(new ExecAbortedError(signal.reason));
     return new Promise<T>((resolve, reject) => {
       const onAbort = (): void => attempt.cancel(signal?.reason);

@@ -54,6 +54,24 @@ const RULES: OptionRules = {
   hedgeDelayMs: { kind: 'number', min: 0, infinity: true },
 };
 
+/**
+ * Throws InvalidOptionError unless `signal` is undefined or an AbortSignal (anything with a boolean
+ * `aborted` and add/removeEventListener): an object that is not one would fail later, inside the set.
+ */
+export function checkSignal(owner: string, signal: unknown): void {
+  if (signal === undefined) return;
+  const s = signal as Partial<AbortSignal> | null;
+  if (
+    typeof s !== 'object' ||
+    s === null ||
+    typeof s.aborted !== 'boolean' ||
+    typeof s.addEventListener !== 'function' ||
+    typeof s.removeEventListener !== 'function'
+  ) {
+    throw new InvalidOptionError(owner, 'signal', 'must be an AbortSignal', signal);
+  }
+}
+
 // The reason attempts that are no longer needed are aborted with ("never mind"): one instance, made on
 // first use, since building an error (its stack) per quorum was a third of quorum()'s own cost.
 let notNeeded: ExecAbortedError | undefined;
@@ -88,6 +106,13 @@ export function runQuorum<P, T>(
       throw new InvalidOptionError('PeerSet.quorum', 'fn', 'must be a function', fn, { argument: true });
     }
     if (options !== NO_OPTIONS && !checked.has(options)) {
+      if (typeof options !== 'object' || options === null || Array.isArray(options)) {
+        throw new InvalidOptionError('PeerSet.quorum', 'options', 'must be an object', options, {
+          argument: true,
+        });
+      }
+      // The signal first: validateOptions would name a non-object one "signal." (its nested-object path).
+      checkSignal('PeerSet.quorum', options.signal);
       validateOptions('PeerSet.quorum', options, RULES);
       if (Object.isFrozen(options)) checked.add(options);
     }
