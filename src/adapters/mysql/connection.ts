@@ -77,9 +77,16 @@ const COUNTED = Symbol('lifeline.mysql.command');
 type Counted = EventEmitter & { [COUNTED]?: ConnState };
 
 /** A command's 'end' (mysql2 emits it once): one shared listener, no closure per command. */
-function commandEnded(this: Counted): void {
+function onCommandEnd(this: Counted): void {
   const state = this[COUNTED];
-  if (state !== undefined && --state.inFlight === 0) state.live.replyReceived();
+  if (state === undefined) return;
+  this[COUNTED] = undefined;
+  if (--state.inFlight === 0) state.live.replyReceived();
+}
+
+/** Whether mysql2 emitted 'end' on `cmd`, a command queued on one of lifeline's connections. */
+export function commandEnded(cmd: EventEmitter): boolean {
+  return COUNTED in cmd && (cmd as Counted)[COUNTED] === undefined;
 }
 
 export type ConnectionFactory = (config: object) => RawConnection;
@@ -119,7 +126,7 @@ export function openConnection(
     // No argument: the socket's readTimeoutMs (0 here, never set), and no per-call option check.
     if (state.inFlight++ === 0) live.expectReply();
     (cmd as Counted)[COUNTED] = state;
-    cmd.on('end', commandEnded);
+    cmd.on('end', onCommandEnd);
     return add.call(this, cmd);
   };
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 // lifeline-net/mysql's errors: a connect that cannot succeed, a reply the server's own view says was lost,
-// a closed pool.
+// a closed pool, a full pool that may not queue (waitForConnections: false, queueLimit).
 import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
 import { markLost } from '../../core/lost.js';
@@ -59,3 +59,33 @@ export class MysqlPoolClosedError extends LifelineError {
   }
 }
 brand(MysqlPoolClosedError, 'MysqlPoolClosedError');
+
+/**
+ * `waitForConnections: false` and every connection is in use: mysql2's pool fails at once with this text
+ * instead of queueing the caller.
+ */
+export class MysqlNoConnectionsError extends LifelineError {
+  constructor() {
+    super(
+      'LIFELINE_MYSQL_NO_CONNECTIONS',
+      'No connections available. Every connection of the pool is in use and waitForConnections is false: ' +
+        'try again later, raise connectionLimit, or set waitForConnections: true to wait in the queue',
+    );
+  }
+}
+brand(MysqlNoConnectionsError, 'MysqlNoConnectionsError');
+
+/** `queueLimit` callers already wait for a connection: mysql2's pool refuses the next one with this text. */
+export class MysqlQueueLimitError extends LifelineError {
+  readonly queueLimit: number;
+
+  constructor(queueLimit: number) {
+    super(
+      'LIFELINE_MYSQL_QUEUE_LIMIT',
+      `Queue limit reached. ${queueLimit} callers already wait for a connection (queueLimit): try again ` +
+        'later, raise connectionLimit or queueLimit (0 = no limit)',
+    );
+    this.queueLimit = queueLimit;
+  }
+}
+brand(MysqlQueueLimitError, 'MysqlQueueLimitError');

@@ -6,7 +6,13 @@ import { LifelinePool } from './pool.js';
 export { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
 export { AcquireTimeoutError } from '../../pool/index.js';
 export { liveSocketOf } from './connection.js';
-export { MysqlConnectError, MysqlPoolClosedError, MysqlReplyLostError } from './errors.js';
+export {
+  MysqlConnectError,
+  MysqlNoConnectionsError,
+  MysqlPoolClosedError,
+  MysqlQueueLimitError,
+  MysqlReplyLostError,
+} from './errors.js';
 export type { LifelineMysqlOptions, MysqlHost } from './options.js';
 export { LifelinePool } from './pool.js';
 

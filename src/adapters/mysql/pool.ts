@@ -16,8 +16,15 @@ import {
   type RawConnection,
   stateOf,
 } from './connection.js';
-import { MysqlConnectError, MysqlPoolClosedError, MysqlReplyLostError } from './errors.js';
+import {
+  MysqlConnectError,
+  MysqlNoConnectionsError,
+  MysqlPoolClosedError,
+  MysqlQueueLimitError,
+  MysqlReplyLostError,
+} from './errors.js';
 import { type LifelineMysqlOptions, type ResolvedMysqlOptions, resolveMysqlOptions } from './options.js';
+import type { CreateQuery, QueryCommand } from './query-command.js';
 import { SET_READ_WRITE } from './reads.js';
 import { type SideFactory, viewSession } from './side.js';
 import { StatementRunner } from './statement.js';
@@ -36,6 +43,12 @@ const DESTROY = { destroy: true } as const;
 
 /** mysql2's ConnectionConfig (exported at run time, missing from its typings). */
 const ConnectionConfig = (mysql as unknown as { ConnectionConfig: ConnectionConfigClass }).ConnectionConfig;
+/** mysql2's Connection.createQuery(sql, values, cb, config): the Query command pool.query returns. */
+const createQueryWith = (
+  mysql.Connection as unknown as {
+    createQuery(sql: unknown, values: unknown, cb: unknown, config: object): QueryCommand;
+  }
+).createQuery;
 interface ConnectionConfigClass {
   new (options: object): Record<string, unknown>;
   parseUrl(url: string): Record<string, unknown>;
@@ -57,8 +70,13 @@ function configFor(base: object, host: { host: string; port?: number } | undefin
  * once; each retires at a jittered lifetime. pool.query and pool.execute retry what is safe.
  */
 export class LifelinePool extends EventEmitter {
-  /** mysql2's pool config shape, read by mysql2's PromisePool and by tools. */
-  readonly config: { connectionConfig: Record<string, unknown>; connectionLimit: number; queueLimit: number };
+  /** mysql2's pool config shape (PoolConfig), read by mysql2's PromisePool and by tools. */
+  readonly config: {
+    connectionConfig: Record<string, unknown>;
+    connectionLimit: number;
+    queueLimit: number;
+    waitForConnections: boolean;
+  };
   _closed = false;
   readonly lifeline: ResolvedMysqlOptions;
   private readonly core: CorePool<RawConnection>;
@@ -83,7 +101,11 @@ export class LifelinePool extends EventEmitter {
     this.lifeline = resolveMysqlOptions(lifeline);
     const connectionConfig = new ConnectionConfig(rest);
     const limit = Number.isNaN(Number(rest.connectionLimit ?? 10)) ? 10 : Number(rest.connectionLimit ?? 10);
-    this.config = { connectionConfig, connectionLimit: limit, queueLimit: Number(rest.queueLimit ?? 0) };
+    // As mysql2's PoolConfig reads them.
+    const queueLimit = Number.isNaN(Number(rest.queueLimit ?? 0)) ? 0 : Number(rest.queueLimit ?? 0);
+    const waitForConnections =
+      rest.waitForConnections === undefined ? true : Boolean(rest.waitForConnections);
+    this.config = { connectionConfig, connectionLimit: limit, queueLimit, waitForConnections };
     const first = {
       host: String(connectionConfig.host ?? 'localhost'),
       port: Number(connectionConfig.port ?? 3306),
@@ -158,13 +180,30 @@ export class LifelinePool extends EventEmitter {
     // observe's instrument() finds the core pool through this (docs/observe.md).
     registerPoolFacade(this, this.core);
     this.core.on('create', (conn) => this.emit('connection', conn));
+    const createQuery: CreateQuery = (sql, values, cb) => createQueryWith(sql, values, cb, connectionConfig);
     this.statements = new StatementRunner({
       core: this.core,
       lifeline: this.lifeline,
       side: this.side,
       failover: (host) => this.failover(host),
       closed: () => this._closed,
+      refuse: () => this.refuse(),
+      createQuery,
     });
+  }
+
+  /**
+   * mysql2's admission rules for a caller that would have to wait (no idle connection, connectionLimit
+   * reached): `waitForConnections: false` fails it with "No connections available.", a full `queueLimit`
+   * with "Queue limit reached.". Undefined: it may take or wait for a connection.
+   */
+  private refuse(): Error | undefined {
+    const { waitForConnections, queueLimit } = this.config;
+    if (waitForConnections && queueLimit <= 0) return undefined;
+    const s = this.core.stats();
+    if (s.idle > 0 || s.total + s.pendingCreates < s.max) return undefined;
+    if (!waitForConnections) return new MysqlNoConnectionsError();
+    return queueLimit > 0 && s.waiting >= queueLimit ? new MysqlQueueLimitError(queueLimit) : undefined;
   }
 
   private currentHost(): { host: string; port?: number } {
@@ -245,6 +284,11 @@ export class LifelinePool extends EventEmitter {
       process.nextTick(() => cb(new MysqlPoolClosedError()));
       return;
     }
+    const refused = this.refuse();
+    if (refused !== undefined) {
+      process.nextTick(cb, refused);
+      return;
+    }
     if (this.core.stats().idle === 0) this.emit('enqueue');
     this.core.acquire().then(
       (conn) => {
@@ -289,8 +333,9 @@ export class LifelinePool extends EventEmitter {
     }
   }
 
-  query(sql: unknown, values?: unknown, cb?: unknown): void {
-    this.statements.run('query', sql, values, cb);
+  /** As mysql2's: returns the Query command (events 'fields', 'result', 'error', 'end'; `.stream()`). */
+  query(sql: unknown, values?: unknown, cb?: unknown): QueryCommand | undefined {
+    return this.statements.run('query', sql, values, cb);
   }
 
   execute(sql: unknown, values?: unknown, cb?: unknown): void {

@@ -1,5 +1,6 @@
 // pool.query and pool.execute of lifeline-net/mysql: one statement through exec (deadline, retries of what is
-// safe), safe reads by session mode, the 1792 re-run, read-only failover, and KILL QUERY at the deadline.
+// safe), safe reads by session mode, the 1792 re-run, read-only failover, KILL QUERY at the deadline, the
+// pool's admission rules (waitForConnections, queueLimit) and pool.query's Query object (query-command.ts).
 import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
 import {
   type Attempt,
@@ -13,8 +14,9 @@ import {
 import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
 import { isAlive, type MysqlError, type RawConnection, stateOf } from './connection.js';
-import { MysqlPoolClosedError } from './errors.js';
+import { MysqlNoConnectionsError, MysqlPoolClosedError, MysqlQueueLimitError } from './errors.js';
 import type { ResolvedMysqlOptions } from './options.js';
+import { type QueryCommand, QueryRun } from './query-command.js';
 import {
   ER_READ_ONLY_TRANSACTION,
   looksLikeMysqlRead,
@@ -26,6 +28,7 @@ import { killQuery, type SideFactory } from './side.js';
 
 type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
 const DESTROY = { destroy: true } as const;
+const FINAL: Classification = Object.freeze({ kind: 'rejected', transient: false });
 
 /** Statement options lifeline reads (the rest go to mysql2 unchanged): `timeout` is the deadline, `idempotent` allows a retry. */
 interface StatementOptions {
@@ -41,8 +44,14 @@ interface StatementOptions {
  * OutcomeUnknownError lifeline raised itself are final; the rest is classifyMysql's.
  */
 function classifyAttempt(error: unknown, sent: boolean): Classification {
-  if (error instanceof DeadlineExceededError || error instanceof OutcomeUnknownError) {
-    return { kind: 'rejected', transient: false };
+  if (
+    error instanceof DeadlineExceededError ||
+    error instanceof OutcomeUnknownError ||
+    error instanceof MysqlNoConnectionsError ||
+    error instanceof MysqlQueueLimitError ||
+    QueryRun.isFinal(error)
+  ) {
+    return FINAL;
   }
   const errno = (error as MysqlError | undefined)?.errno;
   if (typeof errno === 'number' && (READ_ONLY_HOST.has(errno) || errno === ER_READ_ONLY_TRANSACTION)) {
@@ -59,6 +68,10 @@ export interface StatementContext {
   /** A read-only error from `host`: retire its connections, move to the next host. */
   failover(host: string): void;
   closed(): boolean;
+  /** mysql2's pool admission (waitForConnections: false, queueLimit): the error to fail with now, if any. */
+  refuse(): Error | undefined;
+  /** mysql2's `Connection.createQuery` with the pool's connection config. */
+  createQuery(sql: unknown, values: unknown, cb: Callback | undefined): QueryCommand;
 }
 
 /** Runs pool.query/pool.execute statements under exec's policies, compiled once per pool. */
@@ -80,14 +93,21 @@ export class StatementRunner {
     };
   }
 
-  run(kind: 'query' | 'execute', sqlArg: unknown, valuesArg: unknown, cbArg: unknown): void {
+  /** Runs one statement; for 'query' returns mysql2's Query command the caller can listen to (else undefined). */
+  run(
+    kind: 'query' | 'execute',
+    sqlArg: unknown,
+    valuesArg: unknown,
+    cbArg: unknown,
+  ): QueryCommand | undefined {
     let values = valuesArg;
     let cb = cbArg as Callback | undefined;
     if (typeof values === 'function') {
       cb = values as Callback;
       values = undefined;
     }
-    const done: Callback = typeof cb === 'function' ? cb : () => {};
+    const userCb = typeof cb === 'function' ? cb : undefined;
+    let done: Callback = userCb ?? (() => {});
     let statement: string | StatementOptions;
     let deadlineMs: number | undefined;
     let declared: boolean | undefined;
@@ -115,11 +135,16 @@ export class StatementRunner {
         { argument: true },
       );
       process.nextTick(() => done(error));
-      return;
+      return undefined;
+    }
+    let query: QueryRun | undefined;
+    if (kind === 'query') {
+      query = new QueryRun(this.ctx.createQuery(statement, values, userCb), userCb);
+      done = query.finish;
     }
     if (this.ctx.closed()) {
-      process.nextTick(() => done(new MysqlPoolClosedError()));
-      return;
+      process.nextTick(done, new MysqlPoolClosedError());
+      return query?.command;
     }
     const read = this.ctx.lifeline.safeReads && looksLikeMysqlRead(text);
     const run =
@@ -129,12 +154,13 @@ export class StatementRunner {
           ? this.executors.once
           : this.executors.default;
     run(
-      (attempt) => this.attempt(kind, statement, values, read, attempt),
+      (attempt) => this.attempt(kind, statement, values, read, attempt, query),
       deadlineMs === undefined ? undefined : { deadlineMs },
     ).then(
       (answer) => done(null, answer[0], answer[1]),
       (error: MysqlError) => done(error),
     );
+    return query?.command;
   }
 
   private attempt(
@@ -143,14 +169,17 @@ export class StatementRunner {
     values: unknown,
     read: boolean,
     attempt: Attempt,
+    query: QueryRun | undefined,
   ): Promise<[unknown, unknown]> {
+    const refused = this.ctx.refuse();
+    if (refused !== undefined) return Promise.reject(refused);
     // No options unless the deadline is nearer than the acquire timeout: the core pool's fast path.
     const left = attempt.timeLeftMs();
     const acquired =
       left >= this.ctx.lifeline.acquireTimeoutMs
         ? this.ctx.core.acquire()
         : this.ctx.core.acquire({ timeoutMs: Math.max(1, left) });
-    return acquired.then((conn) => this.runOn(conn, kind, statement, values, read, attempt));
+    return acquired.then((conn) => this.runOn(conn, kind, statement, values, read, attempt, query));
   }
 
   private runOn(
@@ -160,6 +189,7 @@ export class StatementRunner {
     values: unknown,
     read: boolean,
     attempt: Attempt,
+    query: QueryRun | undefined,
   ): Promise<[unknown, unknown]> {
     const state = stateOf(conn);
     if (state === undefined) throw new TypeError('lifeline-net/mysql: a connection without state');
@@ -190,7 +220,7 @@ export class StatementRunner {
       });
       const send = () => {
         const madeReadOnly = state.readOnly;
-        conn[kind](statement, values, (err, rows, fields) => {
+        const answer = (err: MysqlError | null, rows?: unknown, fields?: unknown): void => {
           answered = true;
           if (abandoned) {
             release();
@@ -221,7 +251,9 @@ export class StatementRunner {
           release();
           const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
           reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
-        });
+        };
+        if (query === undefined) conn[kind](statement, values, answer);
+        else query.send(conn, statement, values, answer, this.ctx.createQuery);
       };
       if (read !== state.readOnly) {
         state.readOnly = read;

@@ -1,0 +1,204 @@
+/**
+ * mysql2 pool config parity: the same code runs on mysql2's own pool and on lifeline-net/mysql's, against the
+ * real MariaDB, and what each does is compared — `waitForConnections: false` ("No connections available."),
+ * `queueLimit` ("Queue limit reached."), and pool.query's return value (mysql2's Query command: its events
+ * in callback and event mode, `.stream()`).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import mysql from 'mysql2';
+import mysqlPromise from 'mysql2/promise';
+import {
+  createPool,
+  MysqlNoConnectionsError,
+  MysqlQueueLimitError,
+} from '../../../src/adapters/mysql/index.js';
+import { createPool as createPromisePool } from '../../../src/adapters/mysql/promise.js';
+import { requireService } from '../../support/services.js';
+import { direct } from './support.js';
+
+type CallbackPool = ReturnType<typeof mysql.createPool>;
+type Lent = Parameters<Parameters<CallbackPool['getConnection']>[0]>[1];
+
+const makers: Array<[string, (config: object) => CallbackPool]> = [
+  ['mysql2', (config) => mysql.createPool({ ...direct, ...config })],
+  ['lifeline', (config) => createPool({ ...direct, ...config }) as unknown as CallbackPool],
+];
+
+function lend(pool: CallbackPool): Promise<Lent> {
+  return new Promise((resolve, reject) => pool.getConnection((err, c) => (err ? reject(err) : resolve(c))));
+}
+
+/** The error getConnection answers with (or 'lent' when it lends a connection). */
+function lendOutcome(pool: CallbackPool): Promise<Error | 'lent'> {
+  return new Promise((resolve) =>
+    pool.getConnection((err, c) => {
+      if (err) resolve(err);
+      else {
+        c.release();
+        resolve('lent');
+      }
+    }),
+  );
+}
+
+function queryOutcome(pool: CallbackPool, sql: string): Promise<Error | unknown> {
+  return new Promise((resolve) => pool.query(sql, (err, rows) => resolve(err ?? rows)));
+}
+
+function end(pool: { end(cb: (err?: unknown) => void): void }): Promise<void> {
+  return new Promise((resolve) => pool.end(() => resolve()));
+}
+
+/** mysql2's message, and lifeline's typed error whose message starts with it. */
+function sameError(ours: unknown, theirs: unknown, Type: new (...a: never[]) => Error, code: string): void {
+  assert.ok(theirs instanceof Error, `mysql2 answered ${String(theirs)}`);
+  assert.ok(ours instanceof Type, `lifeline answered ${String(ours)}`);
+  assert.ok(ours.message.startsWith(theirs.message), `${ours.message} starts with ${theirs.message}`);
+  assert.equal((ours as Error & { code?: string }).code, code);
+}
+
+describe('mysql2 pool config parity, compared with mysql2 itself', () => {
+  test('waitForConnections: false fails at once when every connection is lent', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const seen: Record<string, { lend: unknown; query: unknown; after: unknown }> = {};
+    for (const [name, make] of makers) {
+      const pool = make({ connectionLimit: 1, waitForConnections: false });
+      const held = await lend(pool);
+      const lendError = await lendOutcome(pool);
+      const queryError = await queryOutcome(pool, 'select 1 as one');
+      held.release();
+      const after = await queryOutcome(pool, 'select 1 as one');
+      seen[name] = { lend: lendError, query: queryError, after };
+      await end(pool);
+    }
+    const { mysql2: theirs, lifeline: ours } = seen as Record<'mysql2' | 'lifeline', (typeof seen)[string]>;
+    assert.equal((theirs.lend as Error).message, 'No connections available.');
+    sameError(ours.lend, theirs.lend, MysqlNoConnectionsError, 'LIFELINE_MYSQL_NO_CONNECTIONS');
+    sameError(ours.query, theirs.query, MysqlNoConnectionsError, 'LIFELINE_MYSQL_NO_CONNECTIONS');
+    assert.deepEqual(ours.after, theirs.after, 'once released, the connection serves again');
+    assert.deepEqual(ours.after, [{ one: 1 }]);
+  });
+
+  test('waitForConnections: false on the promise pools', { timeout: 30_000 }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const pools = [
+      mysqlPromise.createPool({ ...direct, connectionLimit: 1, waitForConnections: false }),
+      createPromisePool({ ...direct, connectionLimit: 1, waitForConnections: false }),
+    ];
+    const errors: unknown[] = [];
+    for (const pool of pools) {
+      const held = await pool.getConnection();
+      errors.push(
+        await pool.query('select 1').then(
+          () => 'answered',
+          (e: unknown) => e,
+        ),
+      );
+      held.release();
+      await pool.end();
+    }
+    sameError(errors[1], errors[0], MysqlNoConnectionsError, 'LIFELINE_MYSQL_NO_CONNECTIONS');
+  });
+
+  test('queueLimit: the caller past the limit fails, the queued one is served', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const seen: Record<string, { refused: unknown; queued: unknown }> = {};
+    for (const [name, make] of makers) {
+      const pool = make({ connectionLimit: 1, queueLimit: 1 });
+      const held = await lend(pool);
+      const queued = queryOutcome(pool, 'select 2 as two');
+      const refused = await queryOutcome(pool, 'select 3 as three');
+      held.release();
+      seen[name] = { refused, queued: await queued };
+      await end(pool);
+    }
+    const { mysql2: theirs, lifeline: ours } = seen as Record<'mysql2' | 'lifeline', (typeof seen)[string]>;
+    assert.equal((theirs.refused as Error).message, 'Queue limit reached.');
+    sameError(ours.refused, theirs.refused, MysqlQueueLimitError, 'LIFELINE_MYSQL_QUEUE_LIMIT');
+    assert.deepEqual(ours.queued, theirs.queued);
+    assert.deepEqual(ours.queued, [{ two: 2 }]);
+  });
+
+  test("pool.query returns mysql2's Query command: callback mode events", { timeout: 30_000 }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const traces: Record<string, string[][]> = {};
+    for (const [name, make] of makers) {
+      const pool = make({ connectionLimit: 2 });
+      traces[name] = [];
+      for (const sql of ['select 1 as a', 'select * from lifeline_no_such_table', 'do 1']) {
+        const trace: string[] = [];
+        await new Promise<void>((resolve) => {
+          const command = pool.query(sql, (err, rows) => {
+            trace.push(
+              err
+                ? `callback error ${(err as { errno?: number }).errno}`
+                : `callback ${JSON.stringify(rows)}`,
+            );
+            setTimeout(resolve, 20);
+          }) as unknown as NodeJS.EventEmitter & { sql: string; stream: unknown };
+          assert.equal(command?.constructor?.name, 'Query', `${name}: pool.query returns a Query`);
+          assert.equal(typeof command.stream, 'function');
+          command.on('fields', (fields: Array<{ name: string }>) =>
+            trace.push(`fields ${fields?.map((f) => f.name).join(',')}`),
+          );
+          command.on('end', () => trace.push('end'));
+        });
+        traces[name]?.push(trace);
+      }
+      await end(pool);
+    }
+    // Same events in the same order, but for a refused statement: mysql2 calls back before 'end'; lifeline
+    // decides whether to retry first, so its 'end' comes before the callback (docs/mysql.md).
+    const [ok, refused, done] = traces.lifeline as string[][];
+    const [ok2, refused2, done2] = traces.mysql2 as string[][];
+    assert.deepEqual([ok, done], [ok2, done2]);
+    assert.deepEqual(ok, ['fields a', 'end', 'callback [{"a":1}]']);
+    assert.deepEqual([...(refused ?? [])].sort(), [...(refused2 ?? [])].sort());
+    assert.deepEqual(refused, ['end', 'callback error 1146']);
+  });
+
+  test('pool.query without a callback: result events and .stream()', { timeout: 30_000 }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const sql = 'select 1 as n union all select 2 union all select 3';
+    const seen: Record<string, { events: string[]; streamed: unknown[]; failed: string[] }> = {};
+    for (const [name, make] of makers) {
+      const pool = make({ connectionLimit: 2 });
+      const events: string[] = [];
+      await new Promise<void>((resolve, reject) => {
+        pool
+          .query(sql)
+          .on('fields', (fields: Array<{ name: string }>) =>
+            events.push(`fields ${fields.map((f) => f.name)}`),
+          )
+          .on('result', (row: { n: number }) => events.push(`result ${row.n}`))
+          .on('error', reject)
+          .on('end', () => {
+            events.push('end');
+            resolve();
+          });
+      });
+      const streamed: unknown[] = [];
+      for await (const row of pool.query(sql).stream()) streamed.push(row);
+      const failed: string[] = [];
+      await new Promise<void>((resolve) => {
+        pool
+          .query('select * from lifeline_no_such_table')
+          .on('error', (err: { errno?: number }) => failed.push(`error ${err.errno}`))
+          .on('end', () => {
+            failed.push('end');
+            resolve();
+          });
+      });
+      seen[name] = { events, streamed, failed };
+      await end(pool);
+    }
+    assert.deepEqual(seen.lifeline, seen.mysql2);
+    assert.deepEqual(seen.lifeline?.events, ['fields n', 'result 1', 'result 2', 'result 3', 'end']);
+    assert.deepEqual(seen.lifeline?.streamed, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+});
