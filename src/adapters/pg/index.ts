@@ -13,7 +13,15 @@ export {
 } from './errors.js';
 export { PgConfigError, type TargetSessionAttrs } from './hosts.js';
 export type { LifelinePgOptions } from './options.js';
-export { type LifelinePoolConfig, type LifelinePoolOptions, Pool } from './pool.js';
+export {
+  type LifelinePgStats,
+  type LifelinePoolConfig,
+  type LifelinePoolOptions,
+  Pool,
+} from './pool.js';
 export { capabilitiesOf, type PgClientCapabilities, type ProtectionStats } from './protect.js';
 export type { LifelineQueryArrayConfig, LifelineQueryConfig } from './query.js';
+export type { PgHostRole, PgHostStats } from './replica-health.js';
+export type { ReplicaStats } from './replicas.js';
+export { onPrimary, readYourWrites, usePrimary } from './rw-context.js';
 export type { PoolClient } from './types.js';

@@ -81,12 +81,30 @@ export interface LifelinePgOptions {
    * is right.
    */
   pooler?: 'session' | 'transaction';
+  /**
+   * Reads on replicas (docs/pg.md): statements taken for reads, outside a transaction, go to a healthy streaming
+   * replica; everything else to the primary. With a multi-host connection string the roles are discovered
+   * (pg_is_in_recovery()); with the config's `replicas` list this is on by default. Default false.
+   */
+  routeReads?: boolean;
+  /** A replica whose replay lags the primary by more than this gets no reads until it catches up. Default 1000. */
+  maxReplicaLagMs?: number;
+  /** The same bound in WAL bytes (the primary's insert position minus the replica's replay position). Default: none. */
+  maxReplicaLagBytes?: number;
+  /** How often every host's role and replay position are sampled (one small query per host). Default 500. */
+  replicaCheckIntervalMs?: number;
 }
 
 export type ResolvedPgOptions = Required<
-  Omit<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs' | 'pooler'>
+  Omit<
+    LifelinePgOptions,
+    'queryDeadlineMs' | 'targetSessionAttrs' | 'pooler' | 'routeReads' | 'maxReplicaLagBytes'
+  >
 > &
-  Pick<LifelinePgOptions, 'queryDeadlineMs' | 'targetSessionAttrs' | 'pooler'>;
+  Pick<
+    LifelinePgOptions,
+    'queryDeadlineMs' | 'targetSessionAttrs' | 'pooler' | 'routeReads' | 'maxReplicaLagBytes'
+  >;
 
 // Every duration ends up in a Node timer, which fires after 1 ms for anything past MAX_TIMER_MS (~24.8 days).
 const ms = (min: number) => ({ kind: 'number', min, max: MAX_TIMER_MS }) as const;
@@ -121,6 +139,10 @@ const RULES: OptionRules = {
   safeReads: { kind: 'boolean' },
   verifyAfterMs: { kind: 'number', min: 0, max: MAX_TIMER_MS, integer: true },
   pooler: { kind: 'enum', values: ['session', 'transaction'] },
+  routeReads: { kind: 'boolean' },
+  maxReplicaLagMs: ms(0),
+  maxReplicaLagBytes: { kind: 'number', min: 0, integer: true },
+  replicaCheckIntervalMs: ms(10),
 };
 
 const OWNER = 'lifeline-net/pg Pool lifeline';
@@ -165,6 +187,10 @@ export function resolvePgOptions(
     lifetimeJitter: o.lifetimeJitter ?? 0.1,
     safeReads: o.safeReads ?? true,
     verifyAfterMs: o.verifyAfterMs ?? 4000,
+    routeReads: o.routeReads,
+    maxReplicaLagMs: o.maxReplicaLagMs ?? 1000,
+    maxReplicaLagBytes: o.maxReplicaLagBytes,
+    replicaCheckIntervalMs: o.replicaCheckIntervalMs ?? 500,
   };
 }
 

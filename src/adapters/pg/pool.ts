@@ -3,6 +3,7 @@
 // watched connection), query.ts (one statement and its deadline), failover.ts and hosts.ts (where to connect),
 // connect-failure.ts (when failing connects reach the callers), options.ts (validation).
 
+import { inspect } from 'node:util';
 import type {
   Pool as PgPoolInstance,
   PoolConfig,
@@ -17,6 +18,7 @@ import type {
 import pg from 'pg';
 import { brand } from '../../core/brand.js';
 import { InvalidOptionError, MAX_TIMER_MS } from '../../core/options.js';
+import { redact } from '../../core/redact.js';
 import { DeadlineExceededError } from '../../exec/errors.js';
 import {
   type Attempt,
@@ -32,7 +34,7 @@ import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.
 import { ConnectFailures } from './connect-failure.js';
 import { PgConnectError, withPgWording } from './errors.js';
 import { HostRotation, openOnAnyHost } from './failover.js';
-import { planHosts, type TargetSessionAttrs } from './hosts.js';
+import { type PgHost, planHosts, type TargetSessionAttrs } from './hosts.js';
 import {
   checkPgConfig,
   type LifelinePgOptions,
@@ -46,11 +48,14 @@ import {
   isSubmittable,
   type LifelineQueryArrayConfig,
   type LifelineQueryConfig,
-  queryDirect,
   type QueryRunOptions,
+  queryDirect,
   runQuery,
   wrapClientQuery,
 } from './query.js';
+import { looksLikeRead, textOf } from './reads.js';
+import { hostTrouble, ReadRouter, type ReplicaStats } from './replicas.js';
+import { currentContext, markWrite, unpin } from './rw-context.js';
 import type { PoolClient } from './types.js';
 import { ReplyVerifier } from './verify.js';
 
@@ -58,6 +63,16 @@ import { ReplyVerifier } from './verify.js';
 export interface LifelinePoolConfig extends PoolConfig {
   lifeline?: LifelinePgOptions;
   target_session_attrs?: TargetSessionAttrs;
+  /**
+   * Streaming replicas that take reads (docs/pg.md, Reads on replicas): connection strings, or pg configs laid
+   * over this config's own fields. Turns `lifeline.routeReads` on unless it says false.
+   */
+  replicas?: readonly (string | PoolConfig)[];
+}
+
+/** `pool.stats()`: the core pool's snapshot, and with replicas, where reads went and each host's health. */
+export interface LifelinePgStats extends PoolStats {
+  readonly replicas?: ReplicaStats;
 }
 
 /** `pool.options`: pg.Pool's, with pg's defaults filled in (max, maxUses, idleTimeoutMillis, …), without `lifeline`. */
@@ -144,9 +159,13 @@ export class Pool extends PgPool {
   private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
   /** pool.query's first attempt without exec around it, when the executor is bare (query.ts, queryDirect). */
   private readonly direct: DirectPool;
+  /** Reads on replicas (replicas.ts), when configured. */
+  private readonly router: ReadRouter | undefined;
+  /** Live clients, kept only with replicas: a demoted primary's are retired. */
+  private readonly clients: Set<PoolClient> | undefined;
 
   constructor(config: LifelinePoolConfig = {}) {
-    const { lifeline, ...rest } = config;
+    const { lifeline, replicas, ...rest } = config;
     // pg.Pool's constructor (pg-pool) only records its options (password hidden, pg's defaults) and empty
     // bookkeeping that nothing here reads: every method and count is this class's own. Extending it makes a
     // lifeline pool `instanceof pg.Pool`, which Prisma's adapter-pg and Drizzle test.
@@ -163,7 +182,10 @@ export class Pool extends PgPool {
         rest.pipeline,
       );
     }
-    const plan = planHosts(rest, this.lifeline.targetSessionAttrs);
+    const routing = this.lifeline.routeReads ?? (replicas !== undefined && replicas.length > 0);
+    let plan = planHosts(rest, this.lifeline.targetSessionAttrs);
+    const replicaHosts = routing ? replicaHostsOf(rest, replicas) : [];
+    if (routing) plan = { ...plan, targetSessionAttrs: primaryTarget(plan) };
     this.run = { deadlineMs: this.lifeline.queryDeadlineMs, cancelTimeoutMs: this.lifeline.cancelTimeoutMs };
     const base: ExecuteOptions = {
       // pg has no statement deadline by default; neither does pool.query unless lifeline.queryDeadlineMs
@@ -215,6 +237,36 @@ export class Pool extends PgPool {
       config: { ...h.config, connectionTimeoutMillis: connectTimeoutMs },
     }));
     const connectRotation = new HostRotation({ ...plan, hosts }, this.lifeline.hostDownMs);
+    if (routing) {
+      const { replicaCheckIntervalMs, maxReplicaLagMs, maxReplicaLagBytes } = this.lifeline;
+      this.clients = new Set();
+      this.router = new ReadRouter(
+        [...plan.hosts, ...replicaHosts],
+        Client,
+        { intervalMs: replicaCheckIntervalMs, maxLagMs: maxReplicaLagMs, maxLagBytes: maxReplicaLagBytes },
+        (host) =>
+          new Pool({
+            ...host.config,
+            min: 0,
+            lifeline: {
+              ...lifeline,
+              routeReads: false,
+              targetSessionAttrs: 'any',
+              // The router moves a failed read elsewhere: a replica's pool hands its failure over at once.
+              maxRetries: 0,
+              connectRetryMs: 0,
+            },
+          }),
+      );
+      this.router.monitor.onRoleChange = (health, from) => {
+        if (from !== 'primary') return;
+        // A demoted primary: its connections are retired; new ones go to the host that is primary now.
+        for (const client of this.clients ?? []) {
+          const state = stateOf(client);
+          if (state.host.label === health.host.label) state.retire = true;
+        }
+      };
+    }
     const { safeReads, verifyAfterMs, pooler } = this.lifeline;
     const stats = emptyProtectionStats();
     this.verifier =
@@ -287,6 +339,7 @@ export class Pool extends PgPool {
               throw error;
             }
           }
+          this.router?.routeClientReads(client);
           return client;
         },
         destroy: (client) => closeClient(client),
@@ -312,8 +365,12 @@ export class Pool extends PgPool {
     });
     // observe's instrument() finds the core pool through this (docs/observe.md).
     registerPoolFacade(this, this.core);
-    this.core.on('create', (client) => this.emit('connect', client));
+    this.core.on('create', (client) => {
+      this.clients?.add(client);
+      this.emit('connect', client);
+    });
     this.core.on('evict', (client, reason) => {
+      this.clients?.delete(client);
       const message = REMOVE_LOG[reason];
       if (message !== undefined) this.trace?.(message);
       this.emit('remove', client);
@@ -350,9 +407,26 @@ export class Pool extends PgPool {
     return n;
   }
 
-  /** The core pool's full snapshot: counters, evictions by reason, the last connect error. */
-  stats(): PoolStats {
-    return this.core.stats();
+  /**
+   * The core pool's full snapshot: counters, evictions by reason, the last connect error; with replicas, also
+   * `replicas`: each host's role, lag, reads routed and fallbacks.
+   */
+  stats(): LifelinePgStats {
+    const stats = this.core.stats();
+    return this.router === undefined ? stats : { ...stats, replicas: this.router.stats() };
+  }
+
+  /** util.inspect(pool): pg's options with the password and any key material hidden, and the counts. */
+  [inspect.custom](_depth: number, options: object, show: typeof inspect): string {
+    const shown = {
+      options: redactedOptions(this.options),
+      totalCount: this.totalCount,
+      idleCount: this.idleCount,
+      waitingCount: this.waitingCount,
+      ending: this.ending,
+      ended: this.ended,
+    };
+    return `Pool ${show(shown, options)}`;
   }
 
   /** What safe reads and reply verification did so far (a copy; docs/pg.md). */
@@ -441,7 +515,10 @@ export class Pool extends PgPool {
     if (isSubmittable(first)) return this.querySubmittable(first, second as unknown[] | undefined);
     const callback = (typeof second === 'function' ? second : third) as QueryCallback | undefined;
     const values = typeof second === 'function' ? undefined : (second as unknown[] | undefined);
-    const pending = this.runPooled(first as string | LifelineQueryConfig, values);
+    const pending =
+      this.router === undefined
+        ? this.runPooled(first as string | LifelineQueryConfig, values)
+        : this.routed(this.router, first as string | LifelineQueryConfig, values);
     if (callback === undefined) return pending;
     // Outside the promise chain, as in connect(); pg calls back with (err) alone on failure.
     pending.then(
@@ -470,6 +547,7 @@ export class Pool extends PgPool {
               this.allIssuedSettled = resolve;
             });
       pending = issued
+        .then(() => this.router?.close())
         .then(() => this.core.drain({ timeoutMs: Number.POSITIVE_INFINITY }))
         .then(() => {
           this.verifier?.close();
@@ -522,6 +600,7 @@ export class Pool extends PgPool {
     state.checkedOut = false;
     state.uses++;
     this.lent.delete(client);
+    if (this.router !== undefined) unpin(client);
     if (this.listenerCount('release') > 0)
       this.emit('release', err instanceof Error ? err : undefined, client);
     // release(err) from the caller destroys, as in pg. For pool.query's own failures lifeline knows better: a
@@ -577,6 +656,8 @@ export class Pool extends PgPool {
   private runPooled(
     config: string | LifelineQueryConfig,
     values: unknown[] | undefined,
+    deadlineLeft?: number,
+    issuedBeforeEnd = false,
   ): Promise<QueryResult> {
     const own = queryOptions(config);
     if (own instanceof InvalidOptionError) return Promise.reject(own);
@@ -586,16 +667,71 @@ export class Pool extends PgPool {
         : own.idempotent
           ? this.executors.idempotent
           : this.executors.once;
-    if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+    if (this.ending && !issuedBeforeEnd)
+      return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
     this.issued++;
+    const deadlineMs = deadlineLeft ?? own.deadlineMs;
     // No deadline and nothing else exec must put around an attempt: the first one runs on callbacks.
-    if (own.deadlineMs === undefined && run.bare()) return queryDirect(this.direct, run, config, values);
+    if (deadlineMs === undefined && run.bare()) return queryDirect(this.direct, run, config, values);
     const op = (attempt: Attempt) => this.attempt(attempt, config, values);
-    const pending = own.deadlineMs === undefined ? run(op) : run(op, { deadlineMs: own.deadlineMs });
+    const pending = deadlineMs === undefined ? run(op) : run(op, { deadlineMs });
     return pending.then((result) => {
       this.settled();
       return result;
     }, this.failed);
+  }
+
+  /**
+   * pool.query with replicas: a read (reads.ts's classification; pool.query runs outside any transaction) goes
+   * through the router, anything else, or anything forced (`primary: true`, onPrimary), to the primary. In a
+   * read-your-writes context a statement's answer from the primary marks the context written.
+   */
+  private routed(
+    router: ReadRouter,
+    config: string | LifelineQueryConfig,
+    values: unknown[] | undefined,
+  ): Promise<QueryResult> {
+    const context = currentContext();
+    const text = textOf(config);
+    const forced = context?.primary === true || (typeof config === 'object' && config.primary === true);
+    if (!forced && text !== undefined && looksLikeRead(text)) {
+      if (this.ending) return Promise.reject(new Error('Cannot use a pool after calling end on the pool'));
+      const own = queryOptions(config);
+      if (own instanceof InvalidOptionError) return Promise.reject(own);
+      this.issued++;
+      return router
+        .read(config, values, own.deadlineMs ?? this.lifeline.queryDeadlineMs, context, (left) =>
+          this.runPooled(config, values, left, true),
+        )
+        .then(
+          (result) => {
+            this.settled();
+            return result;
+          },
+          (error: unknown) => {
+            this.settled();
+            throw error;
+          },
+        );
+    }
+    const pending = this.runPooled(config, values);
+    if (context === undefined || forced) return pending.catch((error) => this.primaryFailed(router, error));
+    return pending.then(
+      (result) => {
+        markWrite(context, router);
+        return result;
+      },
+      (error: unknown) => {
+        markWrite(context, router);
+        return this.primaryFailed(router, error);
+      },
+    );
+  }
+
+  /** A statement failed on the primary in a way that may mean the roles changed: check them now. */
+  private primaryFailed(router: ReadRouter, error: unknown): never {
+    if (hostTrouble(error)) router.monitor.checkSoon();
+    throw error;
   }
 
   private attempt(
@@ -640,3 +776,46 @@ export class Pool extends PgPool {
   }
 }
 brand(Pool, 'pg.Pool');
+
+/** Which servers new primary connections go to: with replicas, a writable one (target_session_attrs). */
+function primaryTarget(plan: {
+  hosts: readonly PgHost[];
+  targetSessionAttrs: TargetSessionAttrs;
+}): TargetSessionAttrs {
+  const target = plan.targetSessionAttrs;
+  if (target === 'read-write' || target === 'primary') return target;
+  if (target !== 'any') {
+    throw new InvalidOptionError(
+      'lifeline-net/pg Pool',
+      'targetSessionAttrs',
+      'must be any, read-write or primary when reads go to replicas (the pool itself connects to the primary)',
+      target,
+    );
+  }
+  return plan.hosts.length > 1 ? 'read-write' : 'any';
+}
+
+/** The `replicas` entries as hosts: a string is a connection string, an object a pg config over the pool's fields. */
+function replicaHostsOf(base: PoolConfig, replicas: readonly (string | PoolConfig)[] | undefined): PgHost[] {
+  const { connectionString: _, host: _h, port: _p, ...fields } = base;
+  const out: PgHost[] = [];
+  for (const entry of replicas ?? []) {
+    const config =
+      typeof entry === 'string' ? { ...fields, connectionString: entry } : { ...fields, ...entry };
+    out.push(...planHosts(config, 'any').hosts);
+  }
+  return out;
+}
+
+/** pg's options for display: a connection string's password, `password` and TLS key material replaced by `***`. */
+function redactedOptions(options: LifelinePoolOptions): Record<string, unknown> {
+  const shown: Record<string, unknown> = { ...options };
+  if (typeof shown.connectionString === 'string') shown.connectionString = redact(shown.connectionString);
+  if (shown.password !== undefined) shown.password = '***';
+  if (typeof shown.ssl === 'object' && shown.ssl !== null) {
+    const ssl: Record<string, unknown> = { ...(shown.ssl as Record<string, unknown>) };
+    for (const key of ['key', 'passphrase', 'pfx']) if (ssl[key] !== undefined) ssl[key] = '***';
+    shown.ssl = ssl;
+  }
+  return shown;
+}
