@@ -9,5 +9,11 @@ export {
 export { type LifelineRedisOptions, Redis, Redis as default } from './ioredis.js';
 export { RedisDriverMissingError } from './load.js';
 export { createClient, type LifelineRedisClientOptions } from './node-redis.js';
+export {
+  createCluster,
+  createSentinel,
+  type LifelineRedisClusterOptions,
+  type LifelineRedisSentinelOptions,
+} from './node-redis-router.js';
 export type { ConnectionEnd, RedisLifelineOptions, SubscriptionGap } from './options.js';
 export { RedisPipelineLostError } from './resend.js';

@@ -30,7 +30,7 @@ type NodeRedis = typeof import('redis');
 type ParserClass = new () => { redisArgs: unknown[] };
 type CommandTable = Record<string, { parseCommand(parser: unknown, ...args: unknown[]): void }>;
 
-const driver = loadDriver<NodeRedis>('redis', 'createClient');
+export const driver: NodeRedis = loadDriver<NodeRedis>('redis', 'createClient');
 
 /** node-redis's command definitions and parser: the exact arguments a method call sends. */
 function loadCommandTable(): { commands: CommandTable; Parser: ParserClass } | undefined {
@@ -48,10 +48,16 @@ function loadCommandTable(): { commands: CommandTable; Parser: ParserClass } | u
 
 const table = loadCommandTable();
 
+/** Whether `method` is one of node-redis's command methods (`get`, `GET`, `hSet`…). */
+export function isCommandMethod(method: string): boolean {
+  return method === 'sendCommand' || table?.commands[method] !== undefined;
+}
+
 /** The arguments `client[method](...args)` sends (`['SET', 'k', 'v', 'NX']`), or undefined when unknown. */
-function redisArgs(method: string, args: readonly unknown[]): string[] | undefined {
+export function redisArgs(method: string, args: readonly unknown[]): string[] | undefined {
   if (method === 'sendCommand' || method === 'addCommand') {
-    const first = args[0];
+    // A client's sendCommand(args, options); a cluster's (firstKey, isReadonly, args, …); a sentinel's (isReadonly, args, …).
+    const first = args.find((arg) => Array.isArray(arg));
     return Array.isArray(first) ? first.map((arg) => String(arg)) : undefined;
   }
   const command = table?.commands[method];
@@ -65,7 +71,7 @@ function redisArgs(method: string, args: readonly unknown[]): string[] | undefin
   }
 }
 
-const SUBSCRIBE_METHODS = new Set([
+export const SUBSCRIBE_METHODS = new Set([
   'subscribe',
   'SUBSCRIBE',
   'pSubscribe',
@@ -78,7 +84,7 @@ const SUBSCRIBE_METHODS = new Set([
 const resetCodes = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']);
 
 /** An error that says the connection went away under the command (not the server's answer). */
-function isConnectionLoss(error: unknown): boolean {
+export function isConnectionLoss(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   if (error instanceof LifelineError) return error.code !== 'LIFELINE_OUTCOME_UNKNOWN';
   if (error instanceof driver.SocketClosedUnexpectedlyError || error instanceof driver.SocketTimeoutError)
@@ -88,7 +94,7 @@ function isConnectionLoss(error: unknown): boolean {
 }
 
 /** lifeline's state for one node-redis client (shared by its views: withTypeMapping(), …). */
-interface ClientState {
+export interface ClientState {
   options: ResolvedRedisLifelineOptions;
   conn: WatchedConnection | undefined;
   /** Commands issued through lifeline and not settled yet. */
@@ -101,7 +107,7 @@ interface ClientState {
   settled: <T>(value: T) => T;
 }
 
-type AnyClient = Record<string | symbol, unknown> & {
+export type AnyClient = Record<string | symbol, unknown> & {
   isOpen: boolean;
   isPubSubActive: boolean;
   on(event: string, listener: (...args: unknown[]) => void): unknown;
@@ -114,7 +120,7 @@ type AnyClient = Record<string | symbol, unknown> & {
 };
 
 /** Sends `call()` and, after a connection loss, again while that is safe, up to maxResends times. */
-function run(
+export function run(
   state: ClientState,
   client: AnyClient,
   method: string,
@@ -143,7 +149,7 @@ function run(
 }
 
 /** A MULTI or pipeline builder whose chained calls are recorded, so a read-only one can be built again. */
-function wrapMulti(state: ClientState, client: AnyClient, make: () => AnyClient): AnyClient {
+export function wrapMulti(state: ClientState, client: AnyClient, make: () => AnyClient): AnyClient {
   const recorded: [string, unknown[]][] = [];
   let multi = make();
   const exec = (method: string, execArgs: unknown[], attempt: number): Promise<unknown> =>
