@@ -2,6 +2,7 @@
 // watches, its state (read-only session, commands in flight, death), opening and closing it.
 import type { EventEmitter } from 'node:events';
 import type net from 'node:net';
+import { type DisagreementMessage, driverDisagreementChannel } from '../../core/channels.js';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 
 /** What lifeline reads and calls on a mysql2 (Pool)Connection: its stream, thread id and command queue. */
@@ -9,6 +10,7 @@ export interface RawConnection extends EventEmitter {
   stream: net.Socket;
   threadId: number | null;
   _fatalError: Error | null;
+  _protocolError?: Error | null;
   _closing: boolean;
   _pool: unknown;
   _released: boolean;
@@ -73,6 +75,28 @@ export function markDead(conn: RawConnection, error: Error | undefined): void {
   state.onDeath?.(error);
 }
 
+/**
+ * mysql2's own view of the connection, from the flags it keeps (its `state` getter reads the same): no fatal or
+ * protocol error recorded, not closing, its stream not destroyed.
+ */
+function mysql2SaysOpen(conn: RawConnection): boolean {
+  return (
+    conn._fatalError === null &&
+    (conn._protocolError ?? null) === null &&
+    conn._closing !== true &&
+    conn.stream?.destroyed !== true
+  );
+}
+
+/**
+ * lifeline-net/observe's disagreement counter: lifeline's LiveSocket knows the connection is dead (FIN, RST,
+ * keepalive, user timeout, write stall, a verified lost reply) while mysql2's flags still say it is open.
+ */
+function reportDisagreement(live: LiveSocket): void {
+  const message: DisagreementMessage = { driver: 'mysql2', flag: 'open', endpoint: live.endpoint };
+  driverDisagreementChannel.publish(message);
+}
+
 const COUNTED = Symbol('lifeline.mysql.command');
 type Counted = EventEmitter & { [COUNTED]?: ConnState };
 
@@ -120,7 +144,10 @@ export function openConnection(
   // mysql2 emits 'error' on the connection for a fatal error; unheard, that would crash the process.
   conn.on('error', (error: Error) => markDead(conn, error));
   conn.on('end', () => markDead(conn, undefined));
-  live.onClose((death) => markDead(conn, death?.error));
+  live.onClose((death) => {
+    if (driverDisagreementChannel.hasSubscribers && mysql2SaysOpen(conn)) reportDisagreement(live);
+    markDead(conn, death?.error);
+  });
   const add = conn.addCommand;
   conn.addCommand = function addCommand(cmd: EventEmitter): EventEmitter {
     // No argument: the socket's readTimeoutMs (0 here, never set), and no per-call option check.

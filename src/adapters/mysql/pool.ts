@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
 import mysqlPromise from 'mysql2/promise';
 import { brand } from '../../core/brand.js';
+import { type VerdictMessage, verifyVerdictChannel } from '../../core/channels.js';
 import { InvalidOptionError } from '../../core/options.js';
 import { Pool as CorePool, type PoolStats, registerPoolFacade } from '../../pool/index.js';
 import {
@@ -62,6 +63,12 @@ function configFor(base: object, host: { host: string; port?: number } | undefin
     copy.port = host.port ?? 3306;
   }
   return copy;
+}
+
+/** lifeline-net/observe's verification counter (`lifeline:verify:verdict`), as lifeline-net/pg publishes it. */
+function publishVerdict(endpoint: string, verdict: VerdictMessage['verdict']): void {
+  if (verifyVerdictChannel.hasSubscribers)
+    verifyVerdictChannel.publish({ protocol: 'mysql', endpoint, verdict });
 }
 
 /**
@@ -249,7 +256,9 @@ export class LifelinePool extends EventEmitter {
       viewSession(this.side, threadId).then(
         (view) => {
           checking = false;
+          if (view.kind === 'busy') publishVerdict(host, 'running');
           if (view.kind === 'busy' || state.inFlight === 0) return;
+          publishVerdict(host, 'lost');
           const neverReceived = view.kind === 'idle' && view.idleMs > overdue.waitingMs;
           const detail =
             view.kind === 'gone'
@@ -260,6 +269,7 @@ export class LifelinePool extends EventEmitter {
         () => {
           // The side channel failed too: the host is unreachable; keepalive and deadlines bound the wait.
           checking = false;
+          publishVerdict(host, 'unreachable');
         },
       );
       return every;
