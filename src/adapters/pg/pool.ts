@@ -32,6 +32,7 @@ import { Pool as CorePool, type EvictReason, type PoolStats, registerPoolFacade 
 import { classifyPostgres, sqlState } from '../../protocols/postgres.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { ConnectFailures } from './connect-failure.js';
+import { type DirectPool, queryDirect } from './direct.js';
 import { PgConnectError, withPgWording } from './errors.js';
 import { HostRotation, openOnAnyHost } from './failover.js';
 import { type PgHost, planHosts, type TargetSessionAttrs } from './hosts.js';
@@ -44,12 +45,10 @@ import {
 } from './options.js';
 import { emptyProtectionStats, type Protection, type ProtectionStats, protect } from './protect.js';
 import {
-  type DirectPool,
   isSubmittable,
   type LifelineQueryArrayConfig,
   type LifelineQueryConfig,
   type QueryRunOptions,
-  queryDirect,
   runQuery,
   wrapClientQuery,
 } from './query.js';
@@ -584,6 +583,9 @@ export class Pool extends PgPool {
 
   private readonly failed = (error: unknown): never => {
     this.settled();
+    // With replicas, a failure that may mean the roles changed (a demoted primary's 25006, a lost server)
+    // has every host checked at once rather than at the next interval.
+    if (this.router !== undefined && hostTrouble(error)) this.router.monitor.checkSoon();
     throw withPgWording(error);
   };
 
@@ -715,7 +717,7 @@ export class Pool extends PgPool {
         );
     }
     const pending = this.runPooled(config, values);
-    if (context === undefined || forced) return pending.catch((error) => this.primaryFailed(router, error));
+    if (context === undefined || forced) return pending;
     return pending.then(
       (result) => {
         markWrite(context, router);
@@ -723,15 +725,9 @@ export class Pool extends PgPool {
       },
       (error: unknown) => {
         markWrite(context, router);
-        return this.primaryFailed(router, error);
+        throw error;
       },
     );
-  }
-
-  /** A statement failed on the primary in a way that may mean the roles changed: check them now. */
-  private primaryFailed(router: ReadRouter, error: unknown): never {
-    if (hostTrouble(error)) router.monitor.checkSoon();
-    throw error;
   }
 
   private attempt(
