@@ -6,7 +6,9 @@
 // alternate A/B, B/A, … so drift (CPU frequency, server caches, other work on the machine) hits both alike;
 // the ratio is the median of the per-pair ratios, each pair run back to back, which cancels slow drift
 // better than a ratio of medians. Standalone: `node --expose-gc --import tsx bench/pg.ts` (≈ 2 min). Server: PGHOST/PGPORT/PGUSER/
-// PGDATABASE, default 127.0.0.1:5432 postgres/test.
+// PGDATABASE, default 127.0.0.1:5432 postgres/test. BENCH_PG_ROUNDS (default 16) and BENCH_PG_CASES (a
+// substring of case names, e.g. `mixed`) shorten a run. Besides throughput it prints, for lifeline, the session
+// switches per statement of each case (a count no load on the machine disturbs).
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
@@ -16,7 +18,7 @@ const CALLERS = 16;
 const POOL_SIZE = 8;
 const ROUND_MS = 1000;
 const WARMUP_ROUNDS = 1;
-const ROUNDS = 16;
+const ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 16);
 const TABLE = `lifeline_bench_pg_${process.pid}`;
 
 const config = {
@@ -56,7 +58,7 @@ const CASES: Case[] = [
  * Runs CALLERS loops of the case's statements for ROUND_MS; returns completed queries per second and per
  * CPU-second of this process (the client's own cost, which the load of a shared machine disturbs less).
  */
-async function round(pool: Queryable, bench: Case): Promise<{ wall: number; cpu: number }> {
+async function round(pool: Queryable, bench: Case): Promise<{ wall: number; cpu: number; ops: number }> {
   let done = 0;
   const end = performance.now() + ROUND_MS;
   const start = performance.now();
@@ -72,6 +74,7 @@ async function round(pool: Queryable, bench: Case): Promise<{ wall: number; cpu:
   );
   const cpu = process.cpuUsage(cpuBefore);
   return {
+    ops: done,
     wall: done / ((performance.now() - start) / 1000),
     cpu: done / ((cpu.user + cpu.system) / 1e6),
   };
@@ -102,8 +105,11 @@ async function main(): Promise<void> {
   await pools[0].pool.query(
     `insert into ${TABLE} select g, 0 from generate_series(0, ${CALLERS - 1}) g on conflict do nothing`,
   );
+  const switches: string[] = [];
   try {
-    for (const bench of CASES) {
+    for (const bench of CASES.filter((c) => c.name.includes(process.env.BENCH_PG_CASES ?? ''))) {
+      const before = pools[1].pool.protectionStats();
+      let lifelineOps = 0;
       const results: [number[], number[]] = [[], []];
       const cpuResults: [number[], number[]] = [[], []];
       for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
@@ -112,12 +118,17 @@ async function main(): Promise<void> {
         for (const k of order) {
           gc?.();
           const measured = await round(pools[k as 0 | 1].pool, bench);
+          if (k === 1) lifelineOps += measured.ops;
           if (r >= WARMUP_ROUNDS) {
             results[k as 0 | 1].push(measured.wall);
             cpuResults[k as 0 | 1].push(measured.cpu);
           }
         }
       }
+      const after = pools[1].pool.protectionStats();
+      switches.push(
+        `${bench.name}: ${((after.sessionSwitches - before.sessionSwitches) / lifelineOps).toFixed(3)} session switches per statement`,
+      );
       const ratio = median(results[1].map((v, i) => v / (results[0][i] as number)));
       const cpuRatio = median(cpuResults[1].map((v, i) => v / (cpuResults[0][i] as number)));
       ratios.push(ratio);
@@ -141,6 +152,7 @@ async function main(): Promise<void> {
   );
   console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
+  console.log(`\nlifeline-net/pg, ${switches.join('; ')}`);
   const worst = Math.min(...ratios);
   console.log(
     `\nTarget ratio ≥ 0.97 in every case: ${worst >= 0.97 ? 'met' : 'NOT met'} (lowest ${worst.toFixed(3)})`,

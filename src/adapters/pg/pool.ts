@@ -583,9 +583,6 @@ export class Pool extends PgPool {
 
   private readonly failed = (error: unknown): never => {
     this.settled();
-    // With replicas, a failure that may mean the roles changed (a demoted primary's 25006, a lost server)
-    // has every host checked at once rather than at the next interval.
-    if (this.router !== undefined && hostTrouble(error)) this.router.monitor.checkSoon();
     throw withPgWording(error);
   };
 
@@ -717,7 +714,7 @@ export class Pool extends PgPool {
         );
     }
     const pending = this.runPooled(config, values);
-    if (context === undefined || forced) return pending;
+    if (context === undefined || forced) return pending.catch((error) => this.primaryFailed(router, error));
     return pending.then(
       (result) => {
         markWrite(context, router);
@@ -725,9 +722,15 @@ export class Pool extends PgPool {
       },
       (error: unknown) => {
         markWrite(context, router);
-        throw error;
+        return this.primaryFailed(router, error);
       },
     );
+  }
+
+  /** A statement failed on the primary in a way that may mean the roles changed: check them now. */
+  private primaryFailed(router: ReadRouter, error: unknown): never {
+    if (hostTrouble(error)) router.monitor.checkSoon();
+    throw error;
   }
 
   private attempt(

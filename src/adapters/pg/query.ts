@@ -4,7 +4,7 @@ import { markLost } from '../../core/lost.js';
 import { InvalidOptionError } from '../../core/options.js';
 import { timerMs } from '../../core/time.js';
 import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/errors.js';
-import type { Attempt, Executor } from '../../exec/index.js';
+import type { Attempt } from '../../exec/index.js';
 import { retiresConnection, sqlState } from '../../protocols/postgres.js';
 import { sendCancelRequest } from './cancel.js';
 import { type ClientState, stateOf } from './client.js';
@@ -65,6 +65,7 @@ export function isSubmittable(value: unknown): value is Submittable {
  * `OutcomeUnknownError` when it was written, `PgTransactionLostError` inside a transaction; server errors
  * pass through unchanged (callers branch on `err.code`), and the session-ending ones retire the client.
  * The callback's `sent` says whether any byte of the statement was written, for the retry decision.
+ * `looksRead`: whether the statement's text looks like a read, when the caller already knows (direct.ts).
  */
 export function runQuery(
   client: PoolClient,
@@ -72,6 +73,7 @@ export function runQuery(
   values: unknown[] | undefined,
   options: QueryRunOptions,
   callback: (err: Error | null, result: QueryResult | undefined, sent: boolean) => void,
+  looksRead?: boolean,
 ): void {
   const state = stateOf(client);
   const raw = (client as Wrapped)[RAW] ?? (client.query as unknown as RawQuery);
@@ -111,7 +113,7 @@ export function runQuery(
   // Safe reads (reads.ts): a read goes to a read-only session, anything else to a read-write one; the
   // session is switched in the statement's own round trip when it is the other kind.
   const routed = state.safeReads && txBefore === 'I' && (state.wrapReads || state.readOnly !== undefined);
-  const read = routed && isRead(textOf(config));
+  const read = routed && (looksRead ?? isRead(textOf(config)));
   const live = state.watched ? state.live : undefined;
   let readOnly = read && (state.wrapReads || state.readOnly === true);
   let retried = false;
@@ -223,7 +225,7 @@ function closeToStop(client: PoolClient, state: ClientState): void {
 
 const noop = (): void => {};
 
-function isRead(text: string | undefined): boolean {
+export function isRead(text: string | undefined): boolean {
   return text !== undefined && looksLikeRead(text);
 }
 
@@ -336,116 +338,4 @@ function rerouted(
     (again) => callback(null, again),
     (error: Error) => callback(error),
   );
-}
-
-/** What pool.ts lends a statement run on its direct path (its own private steps). */
-export interface DirectPool {
-  /** A client within the pool's acquire bound (pool.query's: issued before any end()). */
-  checkout(): Promise<PoolClient>;
-  lend(client: PoolClient): void;
-  checkin(client: PoolClient, err: unknown): void;
-  /** One issued piece of work settled; `failed` also words the error as pg.Pool would, and throws it. */
-  settled(): void;
-  failed(error: unknown): never;
-  /** Runs attempt 2 and later under exec (pool.ts's attempt). */
-  attempt(
-    attempt: Attempt,
-    config: string | QueryConfig,
-    values: unknown[] | undefined,
-  ): Promise<QueryResult>;
-  trace: ((...messages: unknown[]) => void) | undefined;
-  /** Options of a statement on the direct path: no deadline, errors for exec. */
-  run: QueryRunOptions;
-}
-
-/**
- * pool.query when its executor is bare (no deadline, nothing exec must put around an attempt): the first
- * attempt runs here on callbacks, with one promise of its own (the caller's) beside the acquire's, and no
- * object of exec's. A success records itself with the executor (the retry budget); a failure is handed to
- * the executor as its attempt 1, which classifies it and runs whatever retry is safe, exactly as if exec had
- * run that attempt (docs/pg.md, Overhead).
- */
-export function queryDirect(
-  pool: DirectPool,
-  exec: Executor,
-  config: string | QueryConfig,
-  values: unknown[] | undefined,
-): Promise<QueryResult> {
-  const query = new DirectQuery(pool, exec, config, values);
-  const promise = new Promise<QueryResult>((resolve, reject) => {
-    query.resolve = resolve;
-    query.reject = reject;
-  });
-  pool.checkout().then(
-    (client) => query.lent(client),
-    (error: unknown) => query.retry(error, false),
-  );
-  return promise;
-}
-
-class DirectQuery {
-  resolve!: (result: QueryResult) => void;
-  reject!: (error: unknown) => void;
-  client: PoolClient | undefined = undefined;
-
-  constructor(
-    private readonly pool: DirectPool,
-    private readonly exec: Executor,
-    private readonly config: string | QueryConfig,
-    private readonly values: unknown[] | undefined,
-  ) {}
-
-  lent(client: PoolClient): void {
-    const pool = this.pool;
-    pool.lend(client);
-    this.client = client;
-    pool.trace?.('dispatching query');
-    try {
-      runQuery(client, this.config, this.values, pool.run, (err, result, sent) =>
-        this.answered(err, result, sent),
-      );
-    } catch (error) {
-      // A query pg cannot even build (pool.query(undefined)) throws before anything is sent; the client goes
-      // back, and is thrown away, as pg.Pool does.
-      pool.checkin(client, error);
-      this.retry(error, false);
-    }
-  }
-
-  answered(err: Error | null, result: QueryResult | undefined, sent: boolean): void {
-    const pool = this.pool;
-    pool.trace?.('query dispatched');
-    pool.checkin(this.client as PoolClient, err ?? undefined);
-    if (err !== null) {
-      this.retry(err, sent);
-      return;
-    }
-    this.exec.succeeded();
-    pool.settled();
-    this.resolve(result as QueryResult);
-  }
-
-  /** The first attempt failed: exec takes it from here, as its own attempt 1. */
-  retry(error: unknown, sent: boolean): void {
-    const { pool, config, values } = this;
-    let first = true;
-    this.exec((attempt) => {
-      if (!first) return pool.attempt(attempt, config, values);
-      first = false;
-      if (sent) attempt.markSent();
-      return Promise.reject(error);
-    }).then(
-      (result) => {
-        pool.settled();
-        this.resolve(result);
-      },
-      (failure: unknown) => {
-        try {
-          pool.failed(failure);
-        } catch (worded) {
-          this.reject(worded);
-        }
-      },
-    );
-  }
 }
