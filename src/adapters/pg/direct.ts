@@ -27,8 +27,8 @@ export interface DirectPool {
 
 /** How far past the oldest waiting statement a client looks for one that wants its session's mode. */
 const LOOKAHEAD = 8;
-/** A statement passed over this many times takes the next client, whatever its session's mode. */
-const MAX_PASSED = 2;
+/** The oldest statement, passed over this many times, takes the next client whatever its session's mode. */
+const MAX_PASSED = 4;
 
 /**
  * The statements of one pool waiting for a client, oldest first, and as many acquires pending in the core
@@ -36,8 +36,9 @@ const MAX_PASSED = 2;
  * decides which waiting statement runs on it. Safe reads (reads.ts) keep a session read-only for reads and
  * switch it, with a pipelined SET, for anything else: a client whose session is already in the mode a
  * waiting statement wants saves that SET (a statement, and the server's work for it). So a client goes to
- * the oldest statement unless one of the next LOOKAHEAD wants its mode and the oldest does not; a statement
- * passed over MAX_PASSED times is served next whatever the mode, so none waits for long behind younger ones.
+ * the oldest statement unless one of the next LOOKAHEAD wants its mode and the oldest does not; the oldest,
+ * once passed over MAX_PASSED times, is served next whatever the mode, so none waits for long behind younger
+ * ones (at most MAX_PASSED + 1 freed clients per statement ahead of it).
  * An acquire that fails fails the oldest statement (the one that has waited longest), as a FIFO queue would.
  */
 class DirectQueue {
@@ -67,7 +68,9 @@ class DirectQueue {
     for (let i = 1; i < end; i++) {
       const query = waiting[i] as DirectQuery;
       if (query.read !== mode) continue;
-      for (let j = 0; j < i; j++) (waiting[j] as DirectQuery).passed++;
+      // Only the oldest counts its passes: the others move up as it is served, so each waits at most
+      // MAX_PASSED + 1 clients per statement ahead of it.
+      oldest.passed++;
       waiting.splice(i, 1);
       return query;
     }
