@@ -220,7 +220,12 @@ export class StatementRunner {
       });
       const send = () => {
         const madeReadOnly = state.readOnly;
+        // mysql2 can call a command's callback twice (a fatal network error, then the socket's close: seen in
+        // the soak as a second release() throwing InvalidReleaseError uncaught): only the first call counts.
+        let called = false;
         const answer = (err: MysqlError | null, rows?: unknown, fields?: unknown): void => {
+          if (called) return;
+          called = true;
           answered = true;
           if (abandoned) {
             release();
