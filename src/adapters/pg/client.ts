@@ -8,6 +8,7 @@ import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 import { PgUnsupportedClientError } from './errors.js';
 import type { PgHost } from './hosts.js';
 import type { ProtectionStats } from './protect.js';
+import { guardWire } from './wire-guard.js';
 
 /** What lifeline knows about one pooled pg client, beyond what pg's own flags say. */
 export interface ClientState {
@@ -157,6 +158,9 @@ export async function openClient(
     stats: undefined,
   };
   Object.defineProperty(client, STATE, { value: state, enumerable: false });
+  // pg-protocol hangs or throws on some malformed backend messages (wire-guard.ts). Under TLS the TCP bytes
+  // are ciphertext: the guard goes on the TLS socket at 'sslconnect' instead.
+  if (!Reflect.get(connectionOf(client) ?? {}, 'ssl')) guardWire(socket);
 
   const die = (error: Error) => {
     if (state.death !== undefined) return;
@@ -180,6 +184,7 @@ export async function openClient(
   connectionOf(client)?.on('sslconnect', () => {
     const secure = connectionOf(client)?.stream;
     const live = state.live;
+    if (secure instanceof tls.TLSSocket) guardWire(secure);
     if (!(secure instanceof tls.TLSSocket) || live === undefined || live.death !== undefined) return;
     live.upgradedTo(secure);
     state.socket = secure;

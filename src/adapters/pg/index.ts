@@ -25,3 +25,4 @@ export type { PgHostRole, PgHostStats } from './replica-health.js';
 export type { ReplicaStats } from './replicas.js';
 export { onPrimary, readYourWrites, usePrimary } from './rw-context.js';
 export type { PoolClient } from './types.js';
+export { PgProtocolError } from './wire-guard.js';

@@ -1,0 +1,141 @@
+// A guard in front of pg's parser (pg-protocol): backend bytes that would hang or crash the process are turned
+// into a typed error and the connection's end. Found by the soak's hostile-server fuzz (soak/hostile-pg.ts,
+// test/adapters/pg/hostile-server.test.ts) against pg-protocol 1.16:
+// - an ErrorResponse or NoticeResponse whose fields are not NUL-terminated sends parseErrorMessage into an
+//   endless loop (BufferReader.string(1) past the buffer returns '', never '\0'): the process spins forever;
+// - an unknown authentication code, a negative field count (new Array(-1)), a body shorter than its fields
+//   make the parser throw inside the socket's 'data' event: an uncaught exception.
+// The guard follows message framing as chunks arrive (type byte, int32 length): a length below 4 or one
+// libpq would refuse (over 30000 bytes for a type that is never long, over 1 GiB for any), and an
+// ErrorResponse/NoticeResponse without its terminators, end the connection before pg sees them; an exception
+// thrown by pg-protocol's own frames while parsing is caught and ends the connection the same way. An
+// exception thrown by the application's own callback (pg calls it from the same 'data' event) is not pg's
+// parser and propagates unchanged.
+import type net from 'node:net';
+import { sep } from 'node:path';
+import { brand } from '../../core/brand.js';
+import { LifelineError } from '../../core/errors.js';
+
+/** The server (or something between) sent bytes that are not the PostgreSQL protocol; the connection is closed. */
+export class PgProtocolError extends LifelineError {
+  constructor(detail: string, cause?: unknown) {
+    super(
+      'LIFELINE_PG_PROTOCOL',
+      `the server sent bytes that are not valid PostgreSQL protocol (${detail}); the connection was closed. ` +
+        'Check that host and port lead to a PostgreSQL server (not another service or a broken proxy)',
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}
+brand(PgProtocolError, 'PgProtocolError');
+
+const ERROR = 0x45; // 'E'
+const NOTICE = 0x4e; // 'N'
+/** libpq's VALID_LONG_MESSAGE_TYPE: the only types that may exceed 30000 bytes. */
+const LONG = new Set([0x54, 0x44, 0x64, 0x56, 0x45, 0x4e, 0x41]); // T D d V E N A
+const SHORT_MAX = 30000;
+const LONG_MAX = 0x40000000;
+
+/** pg-protocol's parseErrorMessage ends only at a field type of NUL inside the message. */
+function fieldsTerminated(body: Buffer): boolean {
+  let i = 0;
+  for (;;) {
+    if (i >= body.length) return false;
+    if (body[i] === 0) return true;
+    const end = body.indexOf(0, i + 1);
+    if (end < 0) return false;
+    i = end + 1;
+  }
+}
+
+/** Whether the first frame of `error`'s stack that is not Node's own is in pg-protocol. */
+function thrownByParser(error: unknown): boolean {
+  const stack = error instanceof Error && typeof error.stack === 'string' ? error.stack : '';
+  for (const line of stack.split('\n').slice(1)) {
+    if (/\(node:|at node:/.test(line)) continue;
+    return line.includes(`${sep}pg-protocol${sep}`);
+  }
+  return false;
+}
+
+/** Follows message framing across chunks; `check` returns a problem, or undefined for bytes pg may parse. */
+class Framing {
+  #header = Buffer.alloc(5);
+  #headerBytes = 0;
+  #left = 0;
+  #collect: Buffer[] | undefined;
+
+  check(chunk: Buffer): string | undefined {
+    let i = 0;
+    while (i < chunk.length) {
+      if (this.#left > 0) {
+        const take = Math.min(this.#left, chunk.length - i);
+        this.#collect?.push(chunk.subarray(i, i + take));
+        this.#left -= take;
+        i += take;
+        if (this.#left === 0 && this.#collect !== undefined) {
+          const body = Buffer.concat(this.#collect);
+          this.#collect = undefined;
+          if (!fieldsTerminated(body)) return 'an error or notice message without its field terminators';
+        }
+        continue;
+      }
+      let type: number;
+      let length: number;
+      if (this.#headerBytes === 0 && chunk.length - i >= 5) {
+        type = chunk[i] as number;
+        length = chunk.readInt32BE(i + 1);
+        i += 5;
+      } else {
+        const take = Math.min(5 - this.#headerBytes, chunk.length - i);
+        chunk.copy(this.#header, this.#headerBytes, i, i + take);
+        this.#headerBytes += take;
+        i += take;
+        if (this.#headerBytes < 5) return undefined;
+        this.#headerBytes = 0;
+        type = this.#header[0] as number;
+        length = this.#header.readInt32BE(1);
+      }
+      if (length < 4) return `message length ${length}`;
+      if (length > (LONG.has(type) ? LONG_MAX : SHORT_MAX))
+        return `message length ${length} for message type ${JSON.stringify(String.fromCharCode(type))}`;
+      this.#left = length - 4;
+      if (type === ERROR || type === NOTICE) {
+        if (this.#left === 0) return 'an empty error or notice message';
+        this.#collect = [];
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
+ * Puts the guard on `socket`, the stream pg reads backend messages from (the TCP socket, or the TLS socket
+ * once pg upgraded: never the TCP socket under TLS, whose bytes are ciphertext). Bad bytes destroy the socket
+ * with PgProtocolError, which pg reports as the connection's error.
+ */
+export function guardWire(socket: net.Socket): void {
+  const framing = new Framing();
+  const emit = socket.emit as (this: net.Socket, event: string | symbol, ...args: unknown[]) => boolean;
+  let broken = false;
+  const fail = (error: PgProtocolError): false => {
+    broken = true;
+    socket.destroy(error);
+    return false;
+  };
+  socket.emit = function guarded(this: net.Socket, event: string | symbol, ...args: unknown[]): boolean {
+    if (event !== 'data') return emit.apply(this, [event, ...args]);
+    if (broken) return false;
+    const chunk = args[0];
+    if (Buffer.isBuffer(chunk)) {
+      const problem = framing.check(chunk);
+      if (problem !== undefined) return fail(new PgProtocolError(problem));
+    }
+    try {
+      return emit.apply(this, [event, ...args]);
+    } catch (error) {
+      if (!thrownByParser(error)) throw error;
+      return fail(new PgProtocolError(`pg could not parse it: ${(error as Error).message}`, error));
+    }
+  } as typeof socket.emit;
+}
