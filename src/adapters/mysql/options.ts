@@ -1,5 +1,5 @@
 // lifeline-net/mysql's `lifeline` options, checked once at createPool.
-import { InvalidOptionError, type OptionRules, validateOptions } from '../../core/options.js';
+import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 
 /** A host of `lifeline.hosts`: where to go when the current host turns read-only (failover). */
 export interface MysqlHost {
@@ -54,10 +54,11 @@ export type ResolvedMysqlOptions = Required<Omit<LifelineMysqlOptions, 'queryDea
 const duration = { kind: 'number', min: 0, infinity: false } as const;
 const RULES: OptionRules = {
   acquireTimeoutMs: { kind: 'number', min: 1 },
-  queryDeadlineMs: { kind: 'number', min: 1 },
+  queryDeadlineMs: { kind: 'number', min: 1, max: MAX_TIMER_MS },
   idempotent: { kind: 'boolean' },
   maxRetries: { kind: 'number', min: 0, max: 100, integer: true },
-  retryBackoffMs: duration,
+  // exec's RetryPolicy bound on baseDelayMs.
+  retryBackoffMs: { kind: 'number', min: 0, max: 3_600_000 },
   maxLifetimeMs: duration,
   lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
   validateAfterIdleMs: duration,
@@ -74,6 +75,9 @@ const RULES: OptionRules = {
 
 /** Checks `options` (InvalidOptionError naming the option) and fills in the defaults. */
 export function resolveMysqlOptions(options: unknown): ResolvedMysqlOptions {
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw new InvalidOptionError('lifeline-net/mysql createPool', 'lifeline', 'must be an object', options);
+  }
   const { hosts, ...rest } = (options ?? {}) as LifelineMysqlOptions;
   validateOptions('lifeline-net/mysql createPool: lifeline', rest, RULES);
   const list: MysqlHost[] = [];

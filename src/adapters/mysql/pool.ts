@@ -8,6 +8,8 @@ import { brand } from '../../core/brand.js';
 import { type VerdictMessage, verifyVerdictChannel } from '../../core/channels.js';
 import { InvalidOptionError } from '../../core/options.js';
 import { Pool as CorePool, type PoolStats, registerPoolFacade } from '../../pool/index.js';
+import { resolveOptions as resolveSocketOptions } from '../../socket/options.js';
+import { readPoolConfig } from './config.js';
 import {
   closeConnection,
   isAlive,
@@ -42,18 +44,12 @@ export interface LifelineMysqlPoolConfig {
 const FATAL_AUTH = new Set([1044, 1045, 1049, 1251, 2059]);
 const DESTROY = { destroy: true } as const;
 
-/** mysql2's ConnectionConfig (exported at run time, missing from its typings). */
-const ConnectionConfig = (mysql as unknown as { ConnectionConfig: ConnectionConfigClass }).ConnectionConfig;
 /** mysql2's Connection.createQuery(sql, values, cb, config): the Query command pool.query returns. */
 const createQueryWith = (
   mysql.Connection as unknown as {
     createQuery(sql: unknown, values: unknown, cb: unknown, config: object): QueryCommand;
   }
 ).createQuery;
-interface ConnectionConfigClass {
-  new (options: object): Record<string, unknown>;
-  parseUrl(url: string): Record<string, unknown>;
-}
 
 /** A copy of mysql2's ConnectionConfig (as mysql2's pool makes one per connection), aimed at `host`. */
 function configFor(base: object, host: { host: string; port?: number } | undefined): object {
@@ -95,24 +91,10 @@ export class LifelinePool extends EventEmitter {
 
   constructor(options: LifelineMysqlPoolConfig | string) {
     super();
-    const parsed = typeof options === 'string' ? ConnectionConfig.parseUrl(options) : options;
-    if (typeof parsed !== 'object' || parsed === null) {
-      throw new InvalidOptionError(
-        'lifeline-net/mysql createPool',
-        'config',
-        'must be an object or a URL',
-        options,
-      );
-    }
-    const { lifeline, ...rest } = parsed as LifelineMysqlPoolConfig;
-    this.lifeline = resolveMysqlOptions(lifeline);
-    const connectionConfig = new ConnectionConfig(rest);
-    const limit = Number.isNaN(Number(rest.connectionLimit ?? 10)) ? 10 : Number(rest.connectionLimit ?? 10);
-    // As mysql2's PoolConfig reads them.
-    const queueLimit = Number.isNaN(Number(rest.queueLimit ?? 0)) ? 0 : Number(rest.queueLimit ?? 0);
-    const waitForConnections =
-      rest.waitForConnections === undefined ? true : Boolean(rest.waitForConnections);
-    this.config = { connectionConfig, connectionLimit: limit, queueLimit, waitForConnections };
+    const read = readPoolConfig(options);
+    this.lifeline = resolveMysqlOptions(read.lifeline);
+    const { connectionConfig, connectionLimit, queueLimit, waitForConnections } = read;
+    this.config = { connectionConfig, connectionLimit, queueLimit, waitForConnections };
     const first = {
       host: String(connectionConfig.host ?? 'localhost'),
       port: Number(connectionConfig.port ?? 3306),
@@ -135,13 +117,13 @@ export class LifelinePool extends EventEmitter {
       writeStallMs,
       idleData: 'allow',
     } as const;
-    const connectTimeout = Number(connectionConfig.connectTimeout ?? 10_000);
-    const idleTimeout = Number(rest.idleTimeout ?? 60_000);
+    // LiveSocket checks these when a connection opens: check them now, so a bad one fails createPool.
+    resolveSocketOptions(socketOptions, 'lifeline-net/mysql createPool: lifeline');
     this.core = new CorePool<RawConnection>({
-      max: limit,
+      max: read.max,
       acquireTimeoutMs: this.lifeline.acquireTimeoutMs,
-      createTimeoutMs: connectTimeout + 1000,
-      idleTimeoutMs: Number.isFinite(idleTimeout) ? idleTimeout : 0,
+      createTimeoutMs: read.createTimeoutMs,
+      idleTimeoutMs: read.idleTimeoutMs,
       maxLifetimeMs: this.lifeline.maxLifetimeMs,
       lifetimeJitter: this.lifeline.lifetimeJitter,
       validateAfterIdleMs: this.lifeline.validateAfterIdleMs,

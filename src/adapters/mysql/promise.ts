@@ -1,5 +1,6 @@
 // The `lifeline-net/mysql/promise` entry point: createPool, a drop-in for mysql2/promise's createPool.
 import type { Pool as MysqlPromisePool } from 'mysql2/promise';
+import { InvalidOptionError } from '../../core/options.js';
 import type { LifelinePoolOptions } from './index.js';
 import { LifelinePool } from './pool.js';
 
@@ -21,7 +22,15 @@ export type Pool = MysqlPromisePool;
 
 /** Creates a pool as mysql2/promise's `createPool(config)` does, over lifeline-net/mysql's callback pool. */
 export function createPool(config: LifelinePoolOptions | string): Pool {
-  const Promised = config as { Promise?: PromiseConstructor } | string;
-  const impl = typeof Promised === 'object' ? Promised.Promise : undefined;
-  return new LifelinePool(config as never).promise(impl) as Pool;
+  const impl =
+    typeof config === 'object' && config !== null ? (config as { Promise?: unknown }).Promise : undefined;
+  if (impl !== undefined && (typeof impl !== 'function' || impl.prototype === undefined)) {
+    throw new InvalidOptionError(
+      'lifeline-net/mysql/promise createPool',
+      'Promise',
+      'must be a Promise constructor',
+      impl,
+    );
+  }
+  return new LifelinePool(config as never).promise(impl as PromiseConstructor | undefined) as Pool;
 }
