@@ -71,6 +71,8 @@ export interface Scenario {
   fault: string;
   kind: OpKind;
   script(context: FaultContext): Promise<void>;
+  /** Run only when named (`--scenario`): it needs a target most runs do not have (a streaming replica). */
+  explicitOnly?: boolean;
 }
 
 /**
@@ -269,12 +271,86 @@ export const STUCK_PROXY: Scenario = {
     ),
 };
 
-/** The scenarios named, in `from`'s order; all of `from` when none is named. Throws for a name not in it. */
+/**
+ * What the replica scenarios act on besides the proxies (which stand in front of the replica): set by a driver
+ * whose target has a streaming replica (pg with `--database-url …?replica=host:port`), cleared when it stops.
+ */
+export interface ReplicaControl {
+  pauseReplay(): Promise<void>;
+  resumeReplay(): Promise<void>;
+}
+
+let replicaControl: ReplicaControl | undefined;
+
+export function setReplicaControl(control: ReplicaControl | undefined): void {
+  replicaControl = control;
+}
+
+function requireReplica(name: string): ReplicaControl {
+  if (replicaControl === undefined) {
+    throw new Error(
+      `the ${name} scenario needs a primary with a streaming replica: run it with --database-url ` +
+        "'postgres://user:pass@primary:5432/db?replica=replica-host:5432' (the embedded PGlite has no replica, and the demo cannot make one)",
+    );
+  }
+  return replicaControl;
+}
+
+/**
+ * Reads on replicas (docs/pg.md). With a replica, every read of the workload is the app's read-your-writes
+ * pattern: it writes a row on the primary, then reads it back; a read that misses it is a failed request (a
+ * 404 for what the user just created). The proxies stand in front of the replica; the primary is reached
+ * directly. Run only when named, against a primary with a replica.
+ */
+async function pausedReplay(c: FaultContext, replica: ReplicaControl): Promise<void> {
+  await c.at(c.timing.faultAtMs);
+  await c.all(() => {});
+  await replica.pauseReplay();
+  try {
+    await c.at(c.timing.faultAtMs + c.timing.outageMs);
+  } finally {
+    await replica.resumeReplay();
+  }
+  await c.all(() => {});
+}
+
+export const REPLICA_SCENARIOS: readonly Scenario[] = [
+  {
+    name: 'replica-lag',
+    title: 'Replica falls behind',
+    incident: '4',
+    fault:
+      'The replica stops replaying WAL (pg_wal_replay_pause()) for an outage, then catches up; each request reads back the row it just wrote.',
+    kind: 'read',
+    explicitOnly: true,
+    // Checked before the script's first await: without a replica the run stops at once, saying why.
+    script: (c) => pausedReplay(c, requireReplica('replica-lag')),
+  },
+  {
+    name: 'replica-down',
+    title: 'Replica goes down',
+    incident: '4',
+    fault:
+      'The replica goes away (connections closed, new ones refused) for an outage, then comes back; the primary stays up.',
+    kind: 'read',
+    explicitOnly: true,
+    script: (c) => {
+      requireReplica('replica-down');
+      return outage(
+        c,
+        (p) => p.disable(),
+        (p) => p.enable(),
+      );
+    },
+  },
+];
+
+/** The scenarios named, in `from`'s order; all of `from` (but those run only when named) when none is named. Throws for a name not in it. */
 export function findScenarios(
   names: readonly string[] | undefined,
   from: readonly Scenario[] = SCENARIOS,
 ): Scenario[] {
-  if (!names || names.length === 0) return [...from];
+  if (!names || names.length === 0) return from.filter((s) => s.explicitOnly !== true);
   const unknown = names.filter((n) => !from.some((s) => s.name === n));
   if (unknown.length > 0) {
     throw new RangeError(

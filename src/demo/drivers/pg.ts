@@ -18,7 +18,7 @@
 // instead, the one annotation a user would add there.
 
 import pg from 'pg';
-import { capabilitiesOf, DeadlineExceededError, Pool } from '../../adapters/pg/index.js';
+import { capabilitiesOf, DeadlineExceededError, Pool, readYourWrites } from '../../adapters/pg/index.js';
 import { redact } from '../../core/errors.js';
 import { type Classification, type ExecuteOptions, execute } from '../../exec/index.js';
 import { classifyPostgres } from '../../protocols/index.js';
@@ -34,8 +34,9 @@ import {
   type WriteAudit,
 } from '../driver.js';
 import { CauseCounts, countExecRetries, deathCause, poolSample } from '../metrics.js';
-import { SCENARIOS, STUCK_PROXY } from '../scenarios.js';
+import { REPLICA_SCENARIOS, SCENARIOS, STUCK_PROXY, setReplicaControl } from '../scenarios.js';
 import { ITEMS } from '../workload.js';
+import { checkReplica, ownRowSql, StaleReadError, splitReplica } from './pg-replica.js';
 import { startEmbeddedPostgres } from './pglite.js';
 
 const readSql = (key: number): string => `SELECT id, name FROM lifeline_demo_items WHERE id = ${key}`;
@@ -45,9 +46,17 @@ const writeSql = (runId: string, side: string, id: number): string =>
 
 const NAIVE_WRITE_ATTEMPTS = 3;
 
-function naiveSide(url: string, options: SideOptions): Side {
+/**
+ * naive: with a replica, the home-made layer most services have: a second pg.Pool on the replica for reads,
+ * writes on the primary.
+ */
+function naiveSide(url: string, options: SideOptions, replica?: { primary: string }): Side {
   const pool = new pg.Pool({ connectionString: url, max: options.poolSize });
   pool.on('error', () => options.onErrorEvent());
+  const primary =
+    replica === undefined ? pool : new pg.Pool({ connectionString: replica.primary, max: options.poolSize });
+  if (primary !== pool) primary.on('error', () => options.onErrorEvent());
+  let own = 0;
   // For the report's pool charts: pg.Pool drops a client released with an error, and an idle one that errs.
   const deaths = new CauseCounts();
   let retries = 0;
@@ -60,13 +69,20 @@ function naiveSide(url: string, options: SideOptions): Side {
     maxOpMs: undefined,
     app: {
       async read(key) {
+        if (primary !== pool) {
+          const id = -++own;
+          await primary.query(writeSql(options.runId, 'naive', id));
+          const seen = await pool.query(ownRowSql(options.runId, 'naive'), [id]);
+          if (seen.rowCount === 0) throw new StaleReadError();
+          return;
+        }
         await pool.query(readSql(key));
       },
       async write(id) {
         const sql = writeSql(options.runId, 'naive', id);
         for (let attempt = 1; ; attempt++) {
           try {
-            await pool.query(sql);
+            await primary.query(sql);
             return;
           } catch (error) {
             if (attempt >= NAIVE_WRITE_ATTEMPTS) throw error;
@@ -75,7 +91,7 @@ function naiveSide(url: string, options: SideOptions): Side {
         }
       },
     },
-    close: () => pool.end(),
+    close: () => Promise.all([pool.end(), primary === pool ? undefined : primary.end()]).then(() => {}),
     poolSample: () => ({
       used: pool.totalCount - pool.idleCount,
       idle: pool.idleCount,
@@ -97,13 +113,18 @@ function classifyRead(error: unknown, sent: boolean): Classification {
   return classifyPostgres(error, sent);
 }
 
-function lifelineSide(url: string, options: SideOptions): Side {
+/** lifeline: with a replica, one Pool on the primary with the replica as `replicas`, reads in readYourWrites. */
+function lifelineSide(url: string, options: SideOptions, replica?: { primary: string }): Side {
   const retries = countExecRetries();
   // No 'error' listener: lifeline-net/pg never turns a connection's death into an uncaught event.
   const pool = new Pool({
-    connectionString: url,
+    connectionString: replica === undefined ? url : replica.primary,
+    replicas: replica === undefined ? undefined : [url],
     max: options.poolSize,
     lifeline: {
+      // With a replica: checked every 50 ms, out of the readers when it lags 250 ms behind.
+      replicaCheckIntervalMs: 50,
+      maxReplicaLagMs: 250,
       // Writes: one deadline for the statement, retried only when it was never sent.
       queryDeadlineMs: options.queryDeadlineMs,
       // PGlite ignores CancelRequest; don't keep a connection whose query timed out waiting for one.
@@ -142,11 +163,21 @@ function lifelineSide(url: string, options: SideOptions): Side {
     );
     return safeReads;
   };
+  let own = 0;
   return {
     name: 'lifeline',
     maxOpMs: options.queryDeadlineMs,
     app: {
       async read(key) {
+        if (replica !== undefined) {
+          const id = -++own;
+          await readYourWrites(async () => {
+            await pool.query(writeSql(options.runId, 'lifeline', id));
+            const seen = await pool.query(ownRowSql(options.runId, 'lifeline'), [id]);
+            if (seen.rowCount === 0) throw new StaleReadError();
+          });
+          return;
+        }
         if (await canReadSafely()) {
           // As an ORM sends it: no annotation.
           await pool.query(readSql(key));
@@ -259,13 +290,16 @@ export const pgDriver: DemoDriver = {
     write: 'INSERTs with unique ids',
     setupHtml: SETUP_HTML,
   },
-  scenarios: [...SCENARIOS, STUCK_PROXY],
+  scenarios: [...SCENARIOS, STUCK_PROXY, ...REPLICA_SCENARIOS],
   urlExample: 'postgres://user:pass@host:5432/db',
   defaultTarget: 'an embedded Postgres (PGlite)',
   checkUrl: (url) => checkServerUrl(url, ['postgres:', 'postgresql:']),
-  async start({ url, onProgress }): Promise<DemoTarget> {
+  async start({ url: given, onProgress }): Promise<DemoTarget> {
     let embedded: Awaited<ReturnType<typeof startEmbeddedPostgres>> | undefined;
+    const { url, replicaUrl } = splitReplica(given);
     let description = url === undefined ? '' : redact(url);
+    if (replicaUrl !== undefined)
+      description += ` with the streaming replica ${upstreamOf(replicaUrl, 5432)}`;
     if (url === undefined) {
       onProgress('starting embedded Postgres (PGlite over TCP)…');
       embedded = await startEmbeddedPostgres();
@@ -275,6 +309,7 @@ export const pgDriver: DemoDriver = {
     try {
       await prepareDatabase(databaseUrl);
       await warmUp(databaseUrl);
+      if (replicaUrl !== undefined) await checkReplica(replicaUrl);
     } catch (error) {
       await embedded?.stop();
       throw serverProblem(
@@ -283,18 +318,35 @@ export const pgDriver: DemoDriver = {
         'Check that it is running and that --database-url is right, or leave --database-url out to use the embedded Postgres',
       );
     }
+    if (replicaUrl !== undefined) {
+      setReplicaControl({
+        pauseReplay: () =>
+          withClient(replicaUrl, (c) => c.query('SELECT pg_wal_replay_pause()')).then(() => {}),
+        resumeReplay: () =>
+          withClient(replicaUrl, (c) => c.query('SELECT pg_wal_replay_resume()')).then(() => {}),
+      });
+    }
+    // With a replica the fault proxies stand in front of it: the primary is reached directly.
+    const faulted = replicaUrl ?? databaseUrl;
+    const replica = replicaUrl === undefined ? undefined : { primary: databaseUrl };
     return {
       description,
-      upstream: upstreamOf(databaseUrl, 5432),
+      upstream: upstreamOf(faulted, 5432),
       side(name, options) {
-        const through = throughProxy(databaseUrl, options.proxy);
-        return name === 'naive' ? naiveSide(through, options) : lifelineSide(through, options);
+        const through = throughProxy(faulted, options.proxy);
+        return name === 'naive'
+          ? naiveSide(through, options, replica)
+          : lifelineSide(through, options, replica);
       },
       auditWrites: (runId, side, acknowledged) => auditWrites(databaseUrl, runId, side, acknowledged),
       cleanup: async (runId) => {
         if (embedded === undefined) await cleanupWrites(databaseUrl, runId);
       },
       stop: async () => {
+        if (replicaUrl !== undefined) {
+          setReplicaControl(undefined);
+          await withClient(replicaUrl, (c) => c.query('SELECT pg_wal_replay_resume()')).catch(() => {});
+        }
         await embedded?.stop().catch(() => {});
       },
     };
