@@ -53,6 +53,25 @@ export function slopePerMinute(samples: readonly Sample[], key: keyof Omit<Sampl
   return den === 0 ? 0 : (num / den) * 60_000;
 }
 
+/** Least-squares slope of `vs` against `ts` (ms), per minute. */
+export function slopeOf(ts: readonly number[], vs: readonly number[]): number {
+  const n = Math.min(ts.length, vs.length);
+  if (n < 3) return 0;
+  let mt = 0;
+  let mv = 0;
+  for (let i = 0; i < n; i++) {
+    mt += (ts[i] as number) / n;
+    mv += (vs[i] as number) / n;
+  }
+  let num = 0;
+  let den = 0;
+  for (let i = 0; i < n; i++) {
+    num += ((ts[i] as number) - mt) * ((vs[i] as number) - mv);
+    den += ((ts[i] as number) - mt) ** 2;
+  }
+  return den === 0 ? 0 : (num / den) * 60_000;
+}
+
 /**
  * Growth beyond noise: the second half's mean above the first half's by more than `allowance`, and a
  * positive slope. Faults make every curve jump; only a level that keeps rising is a leak.

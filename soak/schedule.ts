@@ -6,9 +6,14 @@ export interface Fault {
   /** ms after the start. */
   readonly at: number;
   readonly durationMs: number;
-  /** A toxic to add for durationMs, or a server restart through the proxy (disable, then enable). */
-  readonly kind: 'toxic' | 'restart';
+  /**
+   * A toxic to add for durationMs, a server restart through the proxy (disable, then enable), or a kernel
+   * drop in the network namespace (every packet, or `lossPercent` of them; skipped where root does not allow).
+   */
+  readonly kind: 'toxic' | 'restart' | 'drop';
   readonly toxic?: ToxicSpec;
+  /** For a drop: the share of packets dropped; absent = all (a blackhole). */
+  readonly lossPercent?: number;
 }
 
 /** mulberry32: small, seeded, the same sequence on every machine. */
@@ -58,7 +63,8 @@ const TOXICS: readonly Draw[] = [
 
 /**
  * Faults over `totalMs`, leaving the last 15 % quiet so the run ends healthy. Gaps of 0–3 s (0 = back to
- * back), durations 0.3–4 s (so they overlap), toxicity mostly 1, sometimes partial.
+ * back), durations 0.3–4 s (so they overlap), toxicity mostly 1, sometimes partial. Drops are drawn whether or
+ * not this machine can make them, so a seed names the same schedule everywhere.
  */
 export function schedule(seed: number, totalMs: number): Fault[] {
   const random = rng(seed);
@@ -66,7 +72,10 @@ export function schedule(seed: number, totalMs: number): Fault[] {
   let at = 2000;
   while (at < totalMs * 0.85) {
     const durationMs = int(random, 300, 4000);
-    if (random() < 0.12) faults.push({ at, durationMs: int(random, 100, 1500), kind: 'restart' });
+    const kind = random();
+    if (kind < 0.12) faults.push({ at, durationMs: int(random, 100, 1500), kind: 'restart' });
+    else if (kind < 0.18) faults.push({ at, durationMs, kind: 'drop' });
+    else if (kind < 0.22) faults.push({ at, durationMs, kind: 'drop', lossPercent: int(random, 5, 60) });
     else {
       const draw = TOXICS[Math.floor(random() * TOXICS.length)] as Draw;
       const toxic = { ...draw(random), toxicity: random() < 0.7 ? 1 : Math.round(random() * 100) / 100 };

@@ -1,14 +1,18 @@
-// `npm run soak -- --minutes N --seed S [--json] [--html file] [--adapters pg,redis]`: every adapter runs a
-// mixed read/write workload through its own fault proxy while one seeded schedule of faults hits them all.
-// Invariants: no acknowledged write lost, none applied twice, no operation past its bound, no uncaught
-// exception or unhandled rejection, resources flat. Not part of the published package (run with tsx).
+// `npm run soak -- --minutes N --seed S [--json] [--html file] [--adapters pg,redis,…] [--kernel auto|off]
+// [--fuzz]`: every adapter runs a mixed read/write workload through its own fault proxy while one seeded
+// schedule of faults hits them all (toxics, restarts, and kernel drops in a network namespace where root
+// allows). Invariants: no acknowledged write lost, none applied twice, no operation past its bound, no uncaught
+// exception or unhandled rejection, resources flat. `--fuzz` runs soak/fuzz.ts instead. Not part of the
+// published package (run with tsx).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FaultProxy } from '../src/faults/index.js';
+import { fuzz } from './fuzz.js';
+import { KernelDrops } from './kernel.js';
 import { html, table } from './report.js';
-import { grows, type Sample, sample, slopePerMinute } from './resources.js';
+import { grows, type Sample, sample, slopeOf, slopePerMinute } from './resources.js';
 import { type Fault, rng, schedule } from './schedule.js';
-import { pgWorkload, redisWorkload, type Workload } from './workloads.js';
+import type { Workload } from './workloads.js';
 
 export interface AdapterResult {
   name: string;
@@ -19,6 +23,8 @@ export interface AdapterResult {
   lost: number;
   duplicated: number;
   pastDeadline: number;
+  /** Slope per minute of this adapter's server-side connections. */
+  connectionsSlope: number;
   ok: boolean;
 }
 
@@ -29,8 +35,28 @@ export interface SoakResult {
   uncaught: string[];
   resources: { samples: Sample[]; slopes: Record<string, number>; growing: string[] };
   faults: number;
+  /** Kernel drops: made in a network namespace, or skipped with the reason. */
+  kernel: { on: boolean; reason?: string; drops: number; errors: string[] };
   ok: boolean;
   schedule?: Fault[];
+}
+
+/** Loaded on demand, so an adapter whose module fails to load fails its own run, not every adapter's. */
+export const ADAPTERS: Record<string, (run: string) => Promise<Workload>> = {
+  pg: async (run) => (await import('./workloads.js')).pgWorkload(run),
+  redis: async (run) => (await import('./workloads.js')).redisWorkload(run),
+  'redis-node': async (run) => (await import('./workloads.js')).redisNodeWorkload(run),
+  mysql: async (run) => (await import('./workloads.js')).mysqlWorkload(run),
+  http: async () => (await import('./http-workloads.js')).httpWorkload(),
+  peers: async () => (await import('./http-workloads.js')).peersWorkload(),
+};
+
+/** Opens each pool before the baseline is sampled: a pool filling up is not a leak. */
+async function warmUp(w: Workload): Promise<void> {
+  const deadline = Date.now() + 5000;
+  for (let round = 0; round < 3 && Date.now() < deadline; round++) {
+    await Promise.all(Array.from({ length: WORKERS }, () => w.read().catch(() => {})));
+  }
 }
 
 const WORKERS = 4;
@@ -42,7 +68,7 @@ async function runAdapter(
   until: number,
   seed: number,
   startId: number,
-): Promise<AdapterResult> {
+): Promise<Omit<AdapterResult, 'connectionsSlope' | 'ok'>> {
   const random = rng(seed);
   const acked = new Set<number>();
   const errors: Record<string, number> = {};
@@ -90,33 +116,34 @@ async function runAdapter(
   await proxy.stop().catch(() => {});
   await w.close().catch(() => {});
   await sleep(200);
-  const applied = await w.applied();
-  let lost = 0;
-  for (const id of acked) if (!applied.has(id)) lost++;
-  let duplicated = 0;
-  for (const n of applied.values()) if (n > 1) duplicated++;
+  const { lost, duplicated } = await w.verify(acked);
   latencies.sort((a, b) => a - b);
   const p99Ms = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
-  return {
-    name: w.name,
-    ops,
-    writesAcked: acked.size,
-    errors,
-    p99Ms,
-    lost,
-    duplicated,
-    pastDeadline,
-    ok: lost === 0 && duplicated === 0 && pastDeadline === 0,
-  };
+  return { name: w.name, ops, writesAcked: acked.size, errors, p99Ms, lost, duplicated, pastDeadline };
 }
 
-async function inject(proxies: FaultProxy[], faults: Fault[], start: number): Promise<void> {
+async function inject(
+  proxies: FaultProxy[],
+  faults: Fault[],
+  start: number,
+  kernel: KernelDrops | undefined,
+): Promise<void> {
   let n = 0;
-  const pending: Promise<void>[] = [];
+  const pending: Promise<unknown>[] = [];
   for (const fault of faults) {
     const wait = start + fault.at - Date.now();
     if (wait > 0) await sleep(wait);
     const name = `f${n++}`;
+    if (fault.kind === 'drop') {
+      if (!kernel) continue;
+      const end = kernel.start(
+        fault.lossPercent === undefined
+          ? { kind: 'blackhole' }
+          : { kind: 'loss', percent: fault.lossPercent },
+      );
+      pending.push(sleep(fault.durationMs).then(end));
+      continue;
+    }
     for (const proxy of proxies) {
       if (fault.kind === 'restart') {
         proxy.disable();
@@ -134,7 +161,10 @@ export async function soak(options: {
   minutes: number;
   seed: number;
   adapters: string[];
+  kernel?: 'auto' | 'off';
+  log?: (line: string) => void;
 }): Promise<SoakResult> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const totalMs = options.minutes * 60_000;
   const run = `r${options.seed}-${process.pid}`;
   const uncaught: string[] = [];
@@ -144,52 +174,102 @@ export async function soak(options: {
     uncaught.push(`unhandled rejection: ${String((error as Error)?.stack ?? error)}`);
   process.on('uncaughtException', onUncaught);
   process.on('unhandledRejection', onRejection);
-  const all: Record<string, (run: string) => Workload> = { pg: pgWorkload, redis: redisWorkload };
-  const workloads = options.adapters.map((name) => {
-    const make = all[name];
-    if (!make) throw new Error(`unknown adapter "${name}" (known: ${Object.keys(all).join(', ')})`);
-    return make(run);
-  });
+  const workloads: Workload[] = [];
+  const notLoaded: string[] = [];
+  for (const name of options.adapters) {
+    const make = ADAPTERS[name];
+    if (!make) throw new Error(`unknown adapter "${name}" (known: ${Object.keys(ADAPTERS).join(', ')})`);
+    try {
+      workloads.push(await make(run));
+    } catch (error) {
+      notLoaded.push(`${name}: ${(error as Error).message}`);
+      log(`soak: adapter ${name} NOT RUN — its module failed to load: ${(error as Error).message}`);
+    }
+  }
+  let kernel: KernelDrops | undefined;
+  let kernelReason: string | undefined = 'turned off (--kernel off)';
+  if (options.kernel !== 'off') {
+    const made = await KernelDrops.create();
+    if (typeof made === 'string') kernelReason = made;
+    else [kernel, kernelReason] = [made, undefined];
+  }
+  if (kernelReason !== undefined)
+    log(`soak: KERNEL DROPS SKIPPED — ${kernelReason}; only userspace faults are injected`);
   const faults = schedule(options.seed, totalMs);
   const proxies: FaultProxy[] = [];
   for (const w of workloads) {
-    await w.setup(run);
-    const proxy = new FaultProxy({ upstream: w.upstream, seed: options.seed, name: w.name });
+    await w.setup();
+    const listen = `${kernel?.listenHost ?? '127.0.0.1'}:0`;
+    const proxy = new FaultProxy({ listen, upstream: w.upstream, seed: options.seed, name: w.name });
     const { port } = await proxy.start();
     proxies.push(proxy);
-    w.open(port);
+    const to = kernel ? await kernel.route(port) : { host: '127.0.0.1', port };
+    w.open(to.host, to.port);
   }
+  await Promise.all(workloads.map(warmUp));
   const start = Date.now();
   const samples: Sample[] = [];
-  const connections = () => proxies.reduce((s, p) => s + p.stats().connectionsOpen, 0);
+  const perAdapter: number[][] = workloads.map(() => []);
+  const connections = () => {
+    let total = 0;
+    workloads.forEach((w, i) => {
+      const n = w.serverConnections?.() ?? (proxies[i] as FaultProxy).stats().connectionsOpen;
+      perAdapter[i]?.push(n);
+      total += n;
+    });
+    return total;
+  };
   const sampler = setInterval(
     () => samples.push(sample(Date.now() - start, connections())),
     Math.max(1000, totalMs / 120),
   );
   samples.push(sample(0, connections()));
-  const injecting = inject(proxies, faults, start);
-  const results = await Promise.all(
+  const injecting = inject(proxies, faults, start, kernel);
+  const runs = await Promise.all(
     workloads.map((w, i) =>
       runAdapter(w, proxies[i] as FaultProxy, start + totalMs, options.seed + i, (i + 1) * 1e8),
     ),
   );
   await injecting;
   clearInterval(sampler);
+  for (const w of workloads) await w.teardown?.().catch(() => {});
+  const drops = kernel?.applied ?? 0;
+  const kernelErrors = kernel?.errors ?? [];
+  await kernel?.destroy().catch((error: unknown) => kernelErrors.push((error as Error).message));
   process.off('uncaughtException', onUncaught);
   process.off('unhandledRejection', onRejection);
+  const ts = samples.map((s) => s.t);
+  const results: AdapterResult[] = runs.map((r, i) => ({
+    ...r,
+    connectionsSlope: slopeOf(ts, perAdapter[i] ?? []),
+    ok: r.lost === 0 && r.duplicated === 0 && r.pastDeadline === 0,
+  }));
   const keys = ['fds', 'closeWait', 'heapMb', 'serverConnections'] as const;
   const slopes = Object.fromEntries(keys.map((k) => [k, slopePerMinute(samples, k)]));
-  // Allowances: a few fds and sockets of jitter, heap within 20 MB, connections within the pools' sizes.
-  const allowance = { fds: 8, closeWait: 4, heapMb: 20, serverConnections: 8 };
+  // Allowances: a few fds and sockets of jitter per adapter (pools refill lazily, side connections come and
+  // go), heap within 20 MB.
+  const n = workloads.length;
+  const allowance = { fds: 4 + 4 * n, closeWait: 4, heapMb: 20, serverConnections: 4 + 4 * n };
   const growing = keys.filter((k) => grows(samples, k, allowance[k]));
-  const ok = results.every((r) => r.ok) && uncaught.length === 0 && growing.length === 0;
+  const ok =
+    results.every((r) => r.ok) &&
+    uncaught.length === 0 &&
+    growing.length === 0 &&
+    kernelErrors.length === 0 &&
+    notLoaded.length === 0;
   return {
     seed: options.seed,
     minutes: options.minutes,
     adapters: results,
-    uncaught,
+    uncaught: [...notLoaded.map((m) => `not loaded: ${m}`), ...uncaught],
     resources: { samples, slopes, growing },
     faults: faults.length,
+    kernel: {
+      on: kernel !== undefined,
+      ...(kernelReason ? { reason: kernelReason } : {}),
+      drops,
+      errors: kernelErrors,
+    },
     ok,
     ...(ok ? {} : { schedule: faults }),
   };
@@ -202,7 +282,9 @@ async function main(): Promise<number> {
       seed: { type: 'string', default: '1' },
       json: { type: 'boolean', default: false },
       html: { type: 'string' },
-      adapters: { type: 'string', default: 'pg,redis' },
+      adapters: { type: 'string', default: Object.keys(ADAPTERS).join(',') },
+      kernel: { type: 'string', default: 'auto' },
+      fuzz: { type: 'boolean', default: false },
     },
   });
   const minutes = Number(values.minutes);
@@ -210,9 +292,20 @@ async function main(): Promise<number> {
   if (!(minutes > 0 && minutes <= 24 * 60))
     throw new Error(`--minutes must be in (0, 1440], got ${values.minutes}`);
   if (!Number.isInteger(seed)) throw new Error(`--seed must be an integer, got ${values.seed}`);
+  if (values.kernel !== 'auto' && values.kernel !== 'off')
+    throw new Error(`--kernel must be auto or off, got ${values.kernel}`);
+  if (values.fuzz) {
+    const result = await fuzz({ minutes, seed });
+    process.stdout.write(values.json ? `${JSON.stringify(result)}\n` : result.text);
+    if (!result.ok)
+      process.stderr.write(
+        `fuzz FAILED — replay with: npm run soak -- --fuzz --minutes ${minutes} --seed ${seed}\n`,
+      );
+    return result.ok ? 0 : 1;
+  }
   if (!(globalThis as { gc?: unknown }).gc)
     process.stderr.write('soak: run with --expose-gc for heap after GC\n');
-  const result = await soak({ minutes, seed, adapters: values.adapters.split(',') });
+  const result = await soak({ minutes, seed, adapters: values.adapters.split(','), kernel: values.kernel });
   if (values.html) writeFileSync(values.html, html(result));
   if (values.json) process.stdout.write(`${JSON.stringify(result)}\n`);
   else process.stdout.write(table(result));

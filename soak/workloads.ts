@@ -1,26 +1,45 @@
-// The soak's workloads: a mixed read/write loop per adapter through its fault proxy, each write a unique id
-// (acknowledged ids kept), and the check afterwards on a direct connection: every acknowledged id present,
-// none applied twice.
+// The soak's database workloads (pg, ioredis, node-redis, mysql2): a mixed read/write loop per adapter through
+// its fault proxy, each write a unique id (acknowledged ids kept), and the check afterwards on a direct
+// connection: every acknowledged id present, none applied twice. HTTP and peers: soak/http-workloads.ts.
 
 import { Redis as IORedis } from 'ioredis';
+import mysql from 'mysql2/promise';
 import pg from 'pg';
+import { createPool as createMysqlPool, type Pool as MysqlPool } from '../src/adapters/mysql/promise.js';
 import { Pool as LifelinePgPool } from '../src/adapters/pg/index.js';
-import { Redis as LifelineRedis } from '../src/adapters/redis/index.js';
+import { createClient, Redis as LifelineRedis } from '../src/adapters/redis/index.js';
 
 export interface Workload {
   readonly name: string;
-  /** The real server the proxy forwards to. */
+  /** The real server the proxy forwards to (host:port). */
   readonly upstream: string;
   /** Longest an operation may take, faults included, before it counts as past its deadline. */
   readonly boundMs: number;
-  setup(run: string): Promise<void>;
-  /** Opens the adapter's client through the proxy on `port`. */
-  open(port: number): void;
+  /** Starts what the workload needs (a table, a server); resolves with the upstream when it made one. */
+  setup(): Promise<void>;
+  /** Opens the adapter's client through the proxy at `host:port`. */
+  open(host: string, port: number): void;
   write(id: number): Promise<void>;
   read(): Promise<void>;
   close(): Promise<void>;
-  /** On a direct connection: how many times each id was applied. */
-  applied(): Promise<Map<number, number>>;
+  /** After close, on a direct path: acknowledged writes missing and writes applied more than once. */
+  verify(acked: ReadonlySet<number>): Promise<{ lost: number; duplicated: number }>;
+  /** Connections the server side holds now, when the workload's server can tell (else the proxy's count). */
+  serverConnections?(): number;
+  /** Stops what setup() started. */
+  teardown?(): Promise<void>;
+}
+
+/** Lost and duplicated ids from the server's count of each id. */
+export function tally(
+  acked: ReadonlySet<number>,
+  applied: ReadonlyMap<number, number>,
+): { lost: number; duplicated: number } {
+  let lost = 0;
+  for (const id of acked) if (!applied.has(id)) lost++;
+  let duplicated = 0;
+  for (const n of applied.values()) if (n > 1) duplicated++;
+  return { lost, duplicated };
 }
 
 export function pgWorkload(run: string): Workload {
@@ -42,9 +61,9 @@ export function pgWorkload(run: string): Workload {
       await client.query('delete from soak_writes where run = $1', [run]);
       await client.end();
     },
-    open(port) {
+    open(host, port) {
       pool = new LifelinePgPool({
-        host: '127.0.0.1',
+        host,
         port,
         user: 'postgres',
         database: 'test',
@@ -71,7 +90,7 @@ export function pgWorkload(run: string): Workload {
     async close() {
       await pool?.end();
     },
-    async applied() {
+    async verify(acked) {
       const client = new pg.Client(direct);
       await client.connect();
       const { rows } = await client.query<{ id: number; n: string }>(
@@ -80,11 +99,30 @@ export function pgWorkload(run: string): Workload {
       );
       await client.query('delete from soak_writes where run = $1', [run]);
       await client.end();
-      return new Map(rows.map((r) => [Number(r.id), Number(r.n)]));
+      return tally(acked, new Map(rows.map((r) => [Number(r.id), Number(r.n)])));
     },
   };
 }
 
+async function redisApplied(key: string): Promise<Map<number, number>> {
+  const direct = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+  await direct.connect();
+  const ids = await direct.lrange(key, 0, -1);
+  await direct.del(key);
+  direct.disconnect();
+  const counts = new Map<number, number>();
+  for (const id of ids) counts.set(Number(id), (counts.get(Number(id)) ?? 0) + 1);
+  return counts;
+}
+
+async function redisClear(key: string): Promise<void> {
+  const direct = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
+  await direct.connect();
+  await direct.del(key);
+  direct.disconnect();
+}
+
+/** lifeline-net/redis's `Redis` (ioredis API). RPUSH is not idempotent: applied twice, the id shows twice. */
 export function redisWorkload(run: string): Workload {
   const key = `lifeline:soak:${run}`;
   let client: LifelineRedis | undefined;
@@ -96,15 +134,10 @@ export function redisWorkload(run: string): Workload {
     name: 'redis',
     upstream: '127.0.0.1:6379',
     boundMs: 8000,
-    async setup() {
-      const direct = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-      await direct.connect();
-      await direct.del(key);
-      direct.disconnect();
-    },
-    open(port) {
+    setup: () => redisClear(key),
+    open(host, port) {
       client = new LifelineRedis({
-        host: '127.0.0.1',
+        host,
         port,
         commandTimeout: 2000,
         maxRetriesPerRequest: 2,
@@ -115,7 +148,6 @@ export function redisWorkload(run: string): Workload {
       client.on('error', () => {});
     },
     async write(id) {
-      // RPUSH is not idempotent: applied twice, the id shows twice.
       await need().rpush(key, String(id));
     },
     async read() {
@@ -124,15 +156,104 @@ export function redisWorkload(run: string): Workload {
     async close() {
       client?.disconnect();
     },
-    async applied() {
-      const direct = new IORedis({ host: '127.0.0.1', port: 6379, lazyConnect: true });
-      await direct.connect();
-      const ids = await direct.lrange(key, 0, -1);
-      await direct.del(key);
-      direct.disconnect();
-      const counts = new Map<number, number>();
-      for (const id of ids) counts.set(Number(id), (counts.get(Number(id)) ?? 0) + 1);
-      return counts;
+    async verify(acked) {
+      return tally(acked, await redisApplied(key));
+    },
+  };
+}
+
+/** lifeline-net/redis's `createClient` (node-redis API): no command timeout of its own, lifeline bounds it. */
+export function redisNodeWorkload(run: string): Workload {
+  const key = `lifeline:soak:node:${run}`;
+  let client: ReturnType<typeof createClient> | undefined;
+  const need = () => {
+    if (!client) throw new Error('redis-node workload not opened');
+    return client;
+  };
+  return {
+    name: 'redis-node',
+    upstream: '127.0.0.1:6379',
+    boundMs: 8000,
+    setup: () => redisClear(key),
+    open(host, port) {
+      client = createClient({
+        socket: { host, port, connectTimeout: 1000, reconnectStrategy: () => 50 },
+        lifeline: { replyOverdueMs: 500 },
+      });
+      client.on('error', () => {});
+      client.connect().catch(() => {});
+    },
+    async write(id) {
+      await need().rPush(key, String(id));
+    },
+    async read() {
+      await need().lLen(key);
+    },
+    async close() {
+      client?.destroy();
+    },
+    async verify(acked) {
+      return tally(acked, await redisApplied(key));
+    },
+  };
+}
+
+/** lifeline-net/mysql (promise API) against the machine's MariaDB; a table without a key, so a twice-applied
+ * INSERT shows as two rows. */
+export function mysqlWorkload(run: string): Workload {
+  const direct = { host: '127.0.0.1', port: 3306, user: 'root', database: 'test' };
+  const table = `soak_writes_${run.replace(/[^a-zA-Z0-9]/g, '_')}`;
+  let pool: MysqlPool | undefined;
+  const need = () => {
+    if (!pool) throw new Error('mysql workload not opened');
+    return pool;
+  };
+  return {
+    name: 'mysql',
+    upstream: '127.0.0.1:3306',
+    boundMs: 8000,
+    async setup() {
+      const c = await mysql.createConnection(direct);
+      await c.query(`drop table if exists ${table}`);
+      await c.query(`create table ${table} (id int not null)`);
+      await c.end();
+    },
+    open(host, port) {
+      pool = createMysqlPool({
+        host,
+        port,
+        user: 'root',
+        database: 'test',
+        connectionLimit: 4,
+        connectTimeout: 1000,
+        lifeline: {
+          acquireTimeoutMs: 2000,
+          queryDeadlineMs: 2000,
+          verifyAfterMs: 500,
+          keepaliveIdleMs: 1000,
+          keepaliveIntervalMs: 1000,
+          userTimeoutMs: 2000,
+          writeStallMs: 2000,
+        },
+      });
+      pool.pool.on('error', () => {});
+    },
+    async write(id) {
+      await need().execute(`insert into ${table} (id) values (?)`, [id]);
+    },
+    async read() {
+      await need().query(`select count(*) as n from ${table}`);
+    },
+    async close() {
+      await pool?.end();
+    },
+    async verify(acked) {
+      const c = await mysql.createConnection(direct);
+      const [rows] = await c.query(`select id, count(*) as n from ${table} group by id`);
+      await c.query(`drop table if exists ${table}`);
+      await c.end();
+      const list = rows as { id: number; n: number }[];
+      return tally(acked, new Map(list.map((r) => [Number(r.id), Number(r.n)])));
     },
   };
 }
