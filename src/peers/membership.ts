@@ -1,5 +1,5 @@
 // Where a PeerSet's members come from: a static list or a source that updates it.
-import dns from 'node:dns';
+import * as dns from 'node:dns';
 import type { LifelineError } from '../core/errors.js';
 import { InvalidOptionError, type OptionRules, validateOptions } from '../core/options.js';
 import { MembershipResolveError } from './errors.js';

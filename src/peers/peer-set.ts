@@ -68,9 +68,15 @@ function codeOf(error: unknown): string {
   return error instanceof Error ? error.name : 'error';
 }
 
+// Answers between two sorts of the set into quorum()'s order. A peer that changes state, an ejection that
+// begins or ends, and a member that joins or leaves re-sort it at once; latency moves it within this many.
+const ORDER_REFRESH = 16;
+
 // Answers between two readings of the hedge policy's percentile (each sorts its window of samples); every
 // 16 while it has too few samples to give one.
-const HEDGE_REFRESH = 256;
+const HEDGE_REFRESH = 1024;
+// …or sooner, once this long has passed since the last reading (a set with few calls still adapts).
+const HEDGE_REFRESH_MS = 1000;
 
 /** quorum()'s order: up before suspect, ejected last, faster first (no latency yet: the median). */
 function compare(a: PeerEntry<unknown>, b: PeerEntry<unknown>, now: number, reference: number): number {
@@ -112,6 +118,16 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private readonly timers: NodeJS.Timeout[] = [];
   private referenceCache = Number.NaN;
   private referenceAge = 0;
+  /** True when the clock is performance.now(): an attempt's start on both clocks is one reading. */
+  private readonly defaultClock: boolean;
+  /**
+   * quorum()'s order: the peers not down, best first. Replaced, never changed in place, so a quorum keeps
+   * the one it started with; sorted again when stale (see ORDER_REFRESH) or at the earliest ejection's end.
+   */
+  private order: PeerEntry<P>[] = [];
+  private orderStale = true;
+  private orderAge = 0;
+  private orderUntil = Number.POSITIVE_INFINITY;
   /** What an attempt sees of the set. */
   private readonly attemptHost: AttemptHost;
   /** The one give-up timer for every outstanding call, due at the earliest deadline (performance.now()). */
@@ -121,12 +137,14 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   /** The hedge delay, asked of the policy every HEDGE_REFRESH answers (its percentile sorts its window). */
   private hedgeDelayCache: number | undefined;
   private hedgeDelayAge = HEDGE_REFRESH;
+  private hedgeDelayAt = Number.NEGATIVE_INFINITY;
   private closed = false;
 
   constructor(options: PeerSetOptions<P> = {}) {
     super();
     checkPeerSetOptions(options as PeerSetOptions<unknown>);
     this.clock = options.clock ?? (() => performance.now());
+    this.defaultClock = options.clock === undefined;
     this.keyOf = options.key ?? defaultKey;
     this.detectorOptions = options.detector ?? {};
     this.suspectPhi = options.suspectPhi ?? 3;
@@ -142,18 +160,17 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     this.host = {
       throttle: this.throttle,
       counters: this.counters,
-      candidates: () => this.ranked(),
-      available: () => this.available(),
-      pick: (taken) => this.pick(taken),
-      hedgeDelayMs: () => this.hedgeDelayMs(),
-      launch: (entry, fn, owner) => this.launch(entry, fn, owner),
+      now: this.clock,
+      order: (now) => this.orderAt(now),
+      hedgeDelayMs: (now) => this.hedgeDelayMs(now),
+      launch: (entry, fn, owner, now) => this.launch(entry, fn, owner, now),
       emit: (event, info) => this.emit(event, info),
       watchHedge: (quorum, at) => this.hedges.watch(quorum, at),
       unwatchHedge: (quorum) => this.hedges.unwatch(quorum),
     };
     this.attemptHost = {
       clock: this.clock,
-      answered: (entry, latency) => this.answered(entry as PeerEntry<P>, latency),
+      answered: (entry, latency, now) => this.answered(entry as PeerEntry<P>, latency, now),
       errored: (entry, error) => this.errored(entry as PeerEntry<P>, error),
       gaveUp: (entry, timeoutMs) => this.gaveUp(entry as PeerEntry<P>, timeoutMs),
       late: (entry, ok) => this.late(entry as PeerEntry<P>, ok),
@@ -195,6 +212,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     // answers one is judged down like one that stopped answering.
     if (this.heartbeatSend !== undefined) entry.detector.restart(this.clock());
     this.entries.set(key, entry);
+    this.orderStale = true;
     this.emit('added', { peer, key });
   }
 
@@ -205,6 +223,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     this.down(entry, 'removed', undefined);
     entry.heartbeat?.abort();
     this.entries.delete(entry.key);
+    this.orderStale = true;
     this.incidents.forget(entry.key);
     this.emit('removed', { peer: entry.peer, key: entry.key });
     return true;
@@ -320,7 +339,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
 
   /** An answer from every usable peer (quorum of all). */
   all<T>(fn: PeerCall<P, T>, options: QuorumOptions = NO_OPTIONS): Promise<PeerResult<P, T>[]> {
-    return this.quorum(Math.max(1, this.ranked().length), fn, options);
+    return this.quorum(Math.max(1, this.orderAt(this.clock()).length), fn, options);
   }
 
   /**
@@ -332,6 +351,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     for (const entry of this.entries.values()) {
       if (entry.outlier.ejectedUntil !== 0 && entry.outlier.ejectedUntil <= now) {
         entry.outlier.ejectedUntil = 0;
+        this.orderStale = true;
         this.emit('return', { peer: entry.peer, key: entry.key });
       }
       if (entry.state === 'down') {
@@ -365,46 +385,54 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
 
   /** The peers in the order quorum() asks them: up before suspect, ejected last, faster first; never down. */
   candidates(): P[] {
-    return this.ranked().map((entry) => entry.peer);
+    // Sorted now, so the next quorum asks in exactly this order.
+    this.sortOrder(this.clock());
+    return this.order.map((entry) => entry.peer);
   }
 
-  private ranked(): PeerEntry<P>[] {
-    const now = this.clock();
+  /** quorum()'s order at `now`, sorted again first when it is stale. */
+  private orderAt(now: number): PeerEntry<P>[] {
+    if (this.orderStale || this.orderAge >= ORDER_REFRESH || now >= this.orderUntil) this.sortOrder(now);
+    return this.order;
+  }
+
+  private sortOrder(now: number): void {
     const reference = this.referenceMs();
     const list: PeerEntry<P>[] = [];
-    for (const entry of this.entries.values()) if (entry.state !== 'down') list.push(entry);
-    return list.sort((a, b) => compare(a, b, now, reference));
-  }
-
-  private available(): number {
-    let n = 0;
-    for (const entry of this.entries.values()) if (entry.state !== 'down') n++;
-    return n;
-  }
-
-  /** The first peer of ranked() not in `taken`, found in one pass (the order is the same: ties keep insertion order). */
-  private pick(taken: readonly PeerEntry<P>[]): PeerEntry<P> | undefined {
-    const now = this.clock();
-    const reference = this.referenceMs();
-    let best: PeerEntry<P> | undefined;
+    let until = Number.POSITIVE_INFINITY;
     for (const entry of this.entries.values()) {
-      if (entry.state === 'down' || taken.includes(entry)) continue;
-      if (best === undefined || compare(entry, best, now, reference) < 0) best = entry;
+      if (entry.state === 'down') continue;
+      list.push(entry);
+      const end = entry.outlier.ejectedUntil;
+      if (end > now && end < until) until = end;
     }
-    return best;
+    this.order = list.sort((a, b) => compare(a, b, now, reference));
+    this.orderStale = false;
+    this.orderAge = 0;
+    this.orderUntil = until;
   }
 
-  private hedgeDelayMs(): number | undefined {
-    if (this.hedgeDelayAge >= (this.hedgeDelayCache === undefined ? 16 : HEDGE_REFRESH)) {
+  private hedgeDelayMs(now: number): number | undefined {
+    const age = this.hedgeDelayAge;
+    if (
+      age >= HEDGE_REFRESH ||
+      (age >= 16 && (this.hedgeDelayCache === undefined || now - this.hedgeDelayAt >= HEDGE_REFRESH_MS))
+    ) {
       this.hedgeDelayCache = this.hedgePolicy.delayMs();
       this.hedgeDelayAge = 0;
+      this.hedgeDelayAt = now;
     }
     return this.hedgeDelayCache;
   }
 
   /** Starts one attempt under the adaptive timeout; `owner` hears its outcome. */
-  private launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>): Attempt<T> {
-    const started = this.clock();
+  private launch<T>(
+    entry: PeerEntry<P>,
+    fn: PeerCall<P, T>,
+    owner: AttemptOwner<T>,
+    now?: number,
+  ): Attempt<T> {
+    const started = now ?? this.clock();
     const timeoutMs = this.callTimeoutMs();
     if (this.heartbeatSend === undefined && entry.outstanding.size === 0) entry.detector.restart(started);
     entry.calls++;
@@ -414,7 +442,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       entry as PeerEntry<unknown>,
       owner,
       started,
-      performance.now(),
+      this.defaultClock ? started : performance.now(),
       timeoutMs,
     );
     entry.outstanding.add(attempt as Attempt<unknown>);
@@ -436,12 +464,13 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     if (!this.closed) this.giveUps.due(earliest);
   }
 
-  private answered(entry: PeerEntry<P>, latency: number): void {
+  private answered(entry: PeerEntry<P>, latency: number, now: number): void {
     entry.recordLatency(latency);
     this.hedgePolicy.record(latency);
     this.hedgeDelayAge++;
     this.referenceAge++;
-    this.succeeded(entry);
+    this.orderAge++;
+    this.succeeded(entry, now);
   }
 
   private errored(entry: PeerEntry<P>, error: unknown): void {
@@ -454,6 +483,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
 
   private gaveUp(entry: PeerEntry<P>, timeoutMs: number): void {
     entry.recordLatency(timeoutMs);
+    this.orderAge++;
     this.counters.slow++;
     this.failed(entry, 'LIFELINE_PEER_SLOW');
   }
@@ -535,10 +565,10 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
         : ms;
   }
 
-  private succeeded(entry: PeerEntry<P>): void {
+  private succeeded(entry: PeerEntry<P>, now: number): void {
     this.outliers.success(entry.outlier);
     this.throttle.success();
-    if (this.heartbeatSend === undefined) this.alive(entry);
+    if (this.heartbeatSend === undefined) this.alive(entry, now);
     else if (entry.state === 'suspect') this.move(entry, 'up', 'reply', 0);
     if (entry.failures > 0 && this.incidents.has(entry.key) && entry.state === 'up')
       this.incidents.recovered(entry.key);
@@ -552,6 +582,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     const { ejected, members } = this.census();
     if (this.outliers.failure(entry.outlier, now, ejected, members)) {
       this.counters.ejections++;
+      this.orderStale = true;
       this.emit('eject', {
         peer: entry.peer,
         key: entry.key,
@@ -568,8 +599,8 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   }
 
   /** Evidence of life: feeds the detector and, after enough of it, brings a peer back. */
-  private alive(entry: PeerEntry<P>): void {
-    entry.detector.heartbeat(this.clock());
+  private alive(entry: PeerEntry<P>, now = this.clock()): void {
+    entry.detector.heartbeat(now);
     if (entry.state === 'up') return;
     entry.evidence++;
     const needed = entry.state === 'down' ? this.recoverAfter : 1;
@@ -611,6 +642,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     const from = entry.state;
     if (from === to || !peerTransitions[from].includes(to)) return;
     entry.state = to;
+    this.orderStale = true;
     entry.evidence = 0;
     this.counters.transitions++;
     this.emit('state', { peer: entry.peer, key: entry.key, from, to, reason, phi });

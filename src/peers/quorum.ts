@@ -27,15 +27,14 @@ export interface PeerResult<P, T> {
 export interface QuorumHost<P> {
   readonly throttle: HedgeThrottle;
   readonly counters: PeerSetStats;
-  /** Peers not down, best first (a sort of all of them: used when k is large). */
-  candidates(): PeerEntry<P>[];
-  /** How many peers are not down. */
-  available(): number;
-  /** The best peer not down and not in `taken` (one pass, no sort), or undefined. */
-  pick(taken: readonly PeerEntry<P>[]): PeerEntry<P> | undefined;
-  hedgeDelayMs(): number | undefined;
-  /** Starts one attempt that reports to `owner` (no promise in between). */
-  launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>): Attempt<T>;
+  /** The set's clock. */
+  now(): number;
+  /** The peers not down, best first, at `now`: kept by the set between changes, never changed in place. */
+  order(now: number): readonly PeerEntry<P>[];
+  /** The set's hedge delay at `now` (undefined: none yet). */
+  hedgeDelayMs(now: number): number | undefined;
+  /** Starts one attempt that reports to `owner` (no promise in between); `now`: the clock, if just read. */
+  launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>, now?: number): Attempt<T>;
   emit(event: 'hedge', info: { peer: P; key: string; throttled: boolean }): boolean;
   /** Calls `quorum.hedgeDue()` at `at` (performance.now() time) or soon after, from the set's one timer. */
   watchHedge(quorum: HedgeWatcher, at: number): void;
@@ -46,6 +45,10 @@ export interface QuorumHost<P> {
 export interface HedgeWatcher {
   /** Sends the hedges due at `now`; returns when the next is due, or Infinity for none. */
   hedgeDue(now: number): number;
+  /** Its place in the hedge timer's list (linked through the quorums: no hashing, no allocation). */
+  hedgeWatched: boolean;
+  hedgePrev: HedgeWatcher | undefined;
+  hedgeNext: HedgeWatcher | undefined;
 }
 
 const RULES: OptionRules = {
@@ -83,10 +86,6 @@ const checked = new WeakSet<QuorumOptions>();
 /** Options of a call that passed none: known valid, so not checked again. */
 export const NO_OPTIONS: QuorumOptions = Object.freeze({});
 
-// Up to this k, peers are picked one at a time by a pass over the set (k passes of n, no sort, no array of
-// n); beyond it, one sort of the set is cheaper than k passes.
-const PICK_LIMIT = 8;
-
 /**
  * Asks the k best peers; a failed attempt is replaced by the next peer in line (an alternate), an attempt
  * slower than the hedge delay gets a hedge beside it while the throttle allows. At k answers the rest are
@@ -120,28 +119,33 @@ export function runQuorum<P, T>(
     return Promise.reject(error);
   }
   host.counters.quorums++;
-  const available = host.available();
-  if (available < k) {
+  const now = host.now();
+  const order = host.order(now);
+  if (order.length < k) {
     host.counters.quorumsFailed++;
-    return Promise.reject(new QuorumFailedError(k, 0, available, []));
+    return Promise.reject(new QuorumFailedError(k, 0, order.length, []));
   }
   const callerSignal = options.signal;
   if (callerSignal?.aborted) return Promise.reject(new ExecAbortedError(callerSignal.reason));
   return new Promise((resolve, reject) => {
-    new Quorum(host, k, fn, options, available, resolve, reject).start();
+    new Quorum(host, k, fn, options, order, now, resolve, reject).start(now);
   });
 }
 
 /** One quorum in flight: the owner of its attempts, with one hedge timer at most. */
 class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   private readonly results: PeerResult<P, T>[] = [];
-  private readonly errors: unknown[] = [];
+  /** Made at the first failure. */
+  private errors: unknown[] | undefined;
   /** Attempts launched, in order (the live ones are cancelled at the end). */
   private readonly attempts: Attempt<T>[] = [];
-  /** Peers already asked (the pick path); the sorted order and its cursor (the sort path). */
-  private readonly taken: PeerEntry<P>[] = [];
-  private readonly order: PeerEntry<P>[] | undefined;
+  /** The peers to ask, in the set's order when the quorum began, and the next one's index. */
   private cursor = 0;
+  /** Peers that may still be asked, counting those asked. */
+  private available: number;
+  hedgeWatched = false;
+  hedgePrev: HedgeWatcher | undefined;
+  hedgeNext: HedgeWatcher | undefined;
   private inflight = 0;
   private finished = false;
   private readonly hedgeDelay: number | undefined;
@@ -155,31 +159,32 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     private readonly k: number,
     private readonly fn: PeerCall<P, T>,
     private readonly options: QuorumOptions,
-    /** Peers that may still be asked, counting those asked. */
-    private available: number,
+    private readonly order: readonly PeerEntry<P>[],
+    now: number,
     private readonly resolve: (results: PeerResult<P, T>[]) => void,
     private readonly reject: (error: Error) => void,
   ) {
-    const delay = options.hedgeDelayMs ?? host.hedgeDelayMs();
+    this.available = order.length;
+    const delay = options.hedgeDelayMs ?? host.hedgeDelayMs(now);
     this.hedgeDelay = delay === Number.POSITIVE_INFINITY ? undefined : delay;
-    this.order = k > PICK_LIMIT ? host.candidates() : undefined;
     if (options.signal !== undefined) {
       const signal = options.signal;
       this.onAbort = () => this.finish(new ExecAbortedError(signal.reason));
     }
   }
 
-  start(): void {
+  /** Asks the first k peers; `now`: the clock, read when the quorum began. */
+  start(now: number): void {
     const { deadlineMs, signal } = this.options;
     if (deadlineMs !== undefined) {
       this.deadline = setTimeout(() => {
-        const last = this.errors[this.errors.length - 1];
+        const last = this.errors?.[this.errors.length - 1];
         const detail = `with ${this.results.length} of ${this.k} answers`;
         this.finish(new DeadlineExceededError(deadlineMs, this.attempts.length, last, detail));
       }, timerMs(deadlineMs));
     }
     if (this.onAbort !== undefined) signal?.addEventListener('abort', this.onAbort, { once: true });
-    for (let i = 0; i < this.k && !this.finished; i++) this.launch(false);
+    for (let i = 0; i < this.k && !this.finished; i++) this.launch(false, now);
   }
 
   settled(attempt: Attempt<T>, error: Error | undefined, value: T | undefined): void {
@@ -190,23 +195,17 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
       if (this.results.length >= this.k) this.finish(undefined);
       return;
     }
-    this.errors.push(error);
-    if (this.results.length + this.inflight < this.k && this.launched() < this.available) this.launch(false);
-    if (this.results.length + this.inflight + (this.available - this.launched()) < this.k) {
-      this.finish(new QuorumFailedError(this.k, this.results.length, this.available, this.errors));
+    const errors = this.errors ?? [];
+    this.errors = errors;
+    errors.push(error);
+    if (this.results.length + this.inflight < this.k && this.cursor < this.available) this.launch(false);
+    if (this.results.length + this.inflight + (this.available - this.cursor) < this.k) {
+      this.finish(new QuorumFailedError(this.k, this.results.length, this.available, errors));
     }
   }
 
-  private launched(): number {
-    return this.order === undefined ? this.taken.length : this.cursor;
-  }
-
+  /** The next peer in the order that is not down now (one may have gone down since the quorum began). */
   private next(): PeerEntry<P> | undefined {
-    if (this.order === undefined) {
-      const entry = this.host.pick(this.taken);
-      if (entry !== undefined) this.taken.push(entry);
-      return entry;
-    }
     while (this.cursor < this.order.length) {
       const entry = this.order[this.cursor++]!;
       if (entry.state !== 'down') return entry;
@@ -214,19 +213,19 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     return undefined;
   }
 
-  private launch(hedge: boolean): void {
+  private launch(hedge: boolean, now?: number): void {
     const entry = this.next();
     if (entry === undefined) {
       // Peers went down since the quorum began: fewer can be asked than counted.
-      this.available = this.launched();
+      this.available = this.cursor;
       if (this.results.length + this.inflight < this.k) {
-        this.finish(new QuorumFailedError(this.k, this.results.length, this.available, this.errors));
+        this.finish(new QuorumFailedError(this.k, this.results.length, this.available, this.errors ?? []));
       }
       return;
     }
     this.inflight++;
     if (hedge) this.host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
-    const attempt = this.host.launch(entry, this.fn, this);
+    const attempt = this.host.launch(entry, this.fn, this, now);
     this.attempts.push(attempt);
     if (this.hedgeDelay !== undefined && this.hedgeAt === Number.POSITIVE_INFINITY && !this.finished) {
       this.hedgeAt = attempt.launchedAt + this.hedgeDelay;
@@ -250,7 +249,7 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
       const attempt = this.attempts[i]!;
       if (attempt.done || attempt.hedged || attempt.launchedAt + delay > now) continue;
       attempt.hedged = true;
-      if (this.launched() >= this.available) break;
+      if (this.cursor >= this.available) break;
       if (!this.host.throttle.allows()) {
         this.host.counters.hedgesThrottled++;
         const { peer, key } = attempt.entry;

@@ -38,33 +38,50 @@ export class SharedTimer {
   }
 }
 
-/** The hedge timer of a set: the quorums waiting to hedge, each called when its hedge is due. */
+/**
+ * The hedge timer of a set: the quorums waiting to hedge, each called when its hedge is due. They are
+ * linked through themselves (HedgeWatcher's fields): watching and unwatching a quorum allocates nothing.
+ */
 export class HedgeTimer {
-  private readonly waiting = new Set<HedgeWatcher>();
+  private head: HedgeWatcher | undefined;
   private readonly timer = new SharedTimer(() => this.run());
 
   watch(quorum: HedgeWatcher, at: number): void {
-    this.waiting.add(quorum);
+    if (!quorum.hedgeWatched) {
+      quorum.hedgeWatched = true;
+      quorum.hedgePrev = undefined;
+      quorum.hedgeNext = this.head;
+      if (this.head !== undefined) this.head.hedgePrev = quorum;
+      this.head = quorum;
+    }
     this.timer.due(at);
   }
 
   unwatch(quorum: HedgeWatcher): void {
-    this.waiting.delete(quorum);
+    if (!quorum.hedgeWatched) return;
+    quorum.hedgeWatched = false;
+    if (quorum.hedgePrev !== undefined) quorum.hedgePrev.hedgeNext = quorum.hedgeNext;
+    else this.head = quorum.hedgeNext;
+    if (quorum.hedgeNext !== undefined) quorum.hedgeNext.hedgePrev = quorum.hedgePrev;
+    quorum.hedgePrev = quorum.hedgeNext = undefined;
   }
 
   clear(): void {
-    this.waiting.clear();
+    while (this.head !== undefined) this.unwatch(this.head);
     this.timer.clear();
   }
 
   private run(): void {
     const now = performance.now();
     let earliest = Number.POSITIVE_INFINITY;
-    for (const quorum of [...this.waiting]) {
-      if (!this.waiting.has(quorum)) continue;
-      const next = quorum.hedgeDue(now);
-      if (next === Number.POSITIVE_INFINITY) this.waiting.delete(quorum);
-      else if (next < earliest) earliest = next;
+    // A quorum's hedgeDue() can end only that quorum (its attempts report to it alone): the next one,
+    // read before the call, is still linked after it.
+    for (let quorum = this.head; quorum !== undefined; ) {
+      const next = quorum.hedgeNext;
+      const at = quorum.hedgeDue(now);
+      if (at === Number.POSITIVE_INFINITY) this.unwatch(quorum);
+      else if (at < earliest) earliest = at;
+      quorum = next;
     }
     this.timer.due(earliest);
   }

@@ -34,12 +34,26 @@ test('a call function without a signal parameter gets one shared signal; with on
   behaviour.get('p4')!.delayMs = 5000;
   const own: AbortSignal[] = [];
   const declared = (peer: string, signal: AbortSignal): Promise<string> => {
+    assert.equal(signal.aborted, false, 'a signal handed out is never already aborted');
     own.push(signal);
     return call(peer, signal);
   };
   await set.quorum(5, declared, { hedgeDelayMs: Number.POSITIVE_INFINITY }).catch(() => {});
+  assert.equal(new Set(own).size, own.length, 'a signal per attempt in flight');
+  const slow = own[own.length - 1]!;
+  assert.equal(slow.aborted, true, "p4's attempt, no longer needed, was aborted");
+  // A signal whose call answered, never aborted and with no listener left is handed to a later call
+  // (Node 20 builds each signal slowly); the aborted one never is.
+  const first = own.slice(0, 5);
+  own.length = 0;
+  await set.quorum(4, declared, { hedgeDelayMs: Number.POSITIVE_INFINITY }).catch(() => {});
+  assert.equal(new Set(own).size, own.length, 'a signal per attempt in flight');
+  assert.ok(!own.includes(slow), 'an aborted signal is not handed out again');
+  assert.ok(
+    own.some((signal) => first.includes(signal)),
+    'answered calls’ signals serve the next ones',
+  );
   await set.quorum(1, declared, { deadlineMs: 50 }).catch(() => {});
-  assert.equal(new Set(own).size, own.length, 'a signal per attempt');
   set.close();
   assert.equal(seen[0]!.aborted, false, 'the shared signal never aborts');
 });
