@@ -583,6 +583,9 @@ export class Pool extends PgPool {
 
   private readonly failed = (error: unknown): never => {
     this.settled();
+    // With replicas, a failure that may mean the roles changed (a demoted primary's 25006, a lost server)
+    // has every host checked at once rather than at the next interval.
+    if (this.router !== undefined && hostTrouble(error)) this.router.monitor.checkSoon();
     throw withPgWording(error);
   };
 
@@ -714,7 +717,7 @@ export class Pool extends PgPool {
         );
     }
     const pending = this.runPooled(config, values);
-    if (context === undefined || forced) return pending.catch((error) => this.primaryFailed(router, error));
+    if (context === undefined || forced) return pending;
     return pending.then(
       (result) => {
         markWrite(context, router);
@@ -722,15 +725,9 @@ export class Pool extends PgPool {
       },
       (error: unknown) => {
         markWrite(context, router);
-        return this.primaryFailed(router, error);
+        throw error;
       },
     );
-  }
-
-  /** A statement failed on the primary in a way that may mean the roles changed: check them now. */
-  private primaryFailed(router: ReadRouter, error: unknown): never {
-    if (hostTrouble(error)) router.monitor.checkSoon();
-    throw error;
   }
 
   private attempt(
@@ -797,6 +794,18 @@ function primaryTarget(plan: {
 /** The `replicas` entries as hosts: a string is a connection string, an object a pg config over the pool's fields. */
 function replicaHostsOf(base: PoolConfig, replicas: readonly (string | PoolConfig)[] | undefined): PgHost[] {
   const { connectionString: _, host: _h, port: _p, ...fields } = base;
+  const valid =
+    replicas === undefined ||
+    (Array.isArray(replicas) &&
+      replicas.every((r) => typeof r === 'string' || (typeof r === 'object' && r !== null)));
+  if (!valid) {
+    throw new InvalidOptionError(
+      'lifeline-net/pg Pool',
+      'replicas',
+      'must be an array of connection strings or pg configs',
+      Array.isArray(replicas) ? '[…]' : typeof replicas,
+    );
+  }
   const out: PgHost[] = [];
   for (const entry of replicas ?? []) {
     const config =

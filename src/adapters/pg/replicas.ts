@@ -1,6 +1,7 @@
 // Reads on replicas: which replica serves a read, and how a failed replica read moves on without the caller noticing.
 import { performance } from 'node:perf_hooks';
 import type { QueryConfig, QueryResult } from 'pg';
+import { InvalidOptionError } from '../../core/options.js';
 import { DeadlineExceededError } from '../../exec/errors.js';
 import { sqlState } from '../../protocols/postgres.js';
 import type { ClientConstructor } from './client.js';
@@ -41,7 +42,8 @@ export type PrimaryRun = (deadlineMs: number | undefined) => Promise<QueryResult
  * unseen, and on the primary they make the roles be checked again at once.
  */
 export function hostTrouble(error: unknown): boolean {
-  if (error instanceof DeadlineExceededError) return false;
+  // The caller's deadline, or a statement refused before it was sent (a bad per-query option).
+  if (error instanceof DeadlineExceededError || error instanceof InvalidOptionError) return false;
   const code = sqlState(error);
   if (code === undefined) return true; // connection lost, refused, acquire timeout: the replica's trouble
   const cls = code.slice(0, 2);

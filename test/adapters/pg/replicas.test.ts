@@ -36,6 +36,29 @@ test('util.inspect(pool) shows no password from the connection string, the confi
   }
 });
 
+test('options: bounds are checked, and a pool with replicas must itself connect to the primary', () => {
+  assert.throws(
+    () => new Pool({ replicas: ['postgres://u@127.0.0.1:2/db'], lifeline: { maxReplicaLagMs: -1 } }),
+    (e: Error) =>
+      (e as { code?: string }).code === 'LIFELINE_INVALID_OPTION' && /maxReplicaLagMs/.test(e.message),
+  );
+  assert.throws(
+    () => new Pool({ lifeline: { routeReads: true, replicaCheckIntervalMs: 1 } }),
+    /replicaCheckIntervalMs/,
+  );
+  assert.throws(
+    () =>
+      new Pool({
+        connectionString: 'postgres://u:hunter2@127.0.0.1:1,127.0.0.1:2/db?target_session_attrs=standby',
+        lifeline: { routeReads: true },
+      }),
+    (e: Error) =>
+      (e as { code?: string }).code === 'LIFELINE_INVALID_OPTION' &&
+      /targetSessionAttrs/.test(e.message) &&
+      !e.message.includes('hunter2'),
+  );
+});
+
 /** Polls `check` every 25 ms until it holds; fails after `ms` (a bound on the wait, not a timing assertion). */
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
