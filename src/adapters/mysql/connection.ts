@@ -1,7 +1,7 @@
 // One pooled mysql2 connection as lifeline sees it: a mysql2 PoolConnection whose stream LiveSocket
 // watches, its state (read-only session, commands in flight, death), opening and closing it.
 import type { EventEmitter } from 'node:events';
-import type net from 'node:net';
+import type * as net from 'node:net';
 import { type DisagreementMessage, driverDisagreementChannel } from '../../core/channels.js';
 import { LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 
@@ -115,6 +115,21 @@ export function commandEnded(cmd: EventEmitter): boolean {
 
 export type ConnectionFactory = (config: object) => RawConnection;
 
+/** mysql2's own Connection.prototype.addCommand, taken from the first connection made. */
+let baseAddCommand: RawConnection['addCommand'] | undefined;
+
+/** addCommand of lifeline's connections: counts the command in flight so the socket knows a reply is awaited. */
+function countedAddCommand(this: Stateful, cmd: EventEmitter): EventEmitter {
+  const state = this[STATE];
+  if (state !== undefined) {
+    // No argument: the socket's readTimeoutMs (0 here, never set), and no per-call option check.
+    if (state.inFlight++ === 0) state.live.expectReply();
+    (cmd as Counted)[COUNTED] = state;
+    cmd.on('end', onCommandEnd);
+  }
+  return (baseAddCommand as RawConnection['addCommand']).call(this, cmd);
+}
+
 /**
  * Creates one mysql2 PoolConnection (through `make`), puts a LiveSocket on its stream and counts its
  * commands, so the socket knows when a reply is awaited. Resolves once the handshake is done; a failed
@@ -148,14 +163,10 @@ export function openConnection(
     if (driverDisagreementChannel.hasSubscribers && mysql2SaysOpen(conn)) reportDisagreement(live);
     markDead(conn, death?.error);
   });
-  const add = conn.addCommand;
-  conn.addCommand = function addCommand(cmd: EventEmitter): EventEmitter {
-    // No argument: the socket's readTimeoutMs (0 here, never set), and no per-call option check.
-    if (state.inFlight++ === 0) live.expectReply();
-    (cmd as Counted)[COUNTED] = state;
-    cmd.on('end', onCommandEnd);
-    return add.call(this, cmd);
-  };
+  baseAddCommand ??= conn.addCommand;
+  // One function shared by every connection (a closure per connection made mysql2's `this.addCommand(…)`
+  // call sites megamorphic).
+  conn.addCommand = countedAddCommand;
   return new Promise((resolve, reject) => {
     const onAbort = () => {
       conn.destroy();
