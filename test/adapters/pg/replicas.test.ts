@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
 import { inspect } from 'node:util';
+import { sql as dsql } from 'drizzle-orm';
+import { drizzle } from 'drizzle-orm/node-postgres';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import {
   onPrimary,
   type PgHostStats,
@@ -178,6 +181,41 @@ describe('reads on replicas, against a primary and a real streaming replica', ()
       }
     } finally {
       await pool.end();
+    }
+  });
+
+  test('Kysely and Drizzle, unchanged: reads on the replica, transactions and writes on the primary, own writes seen in a context', {
+    timeout: 120_000,
+  }, async (t) => {
+    if (!requireCapability(t, PgCluster.unsupported())) return;
+    const { primary: p, standby: s } = await clusters();
+    const pool = routedPool(p, s);
+    const db = new Kysely<Record<string, never>>({ dialect: new PostgresDialect({ pool }) });
+    const orm = drizzle(pool);
+    try {
+      await pool.query('create table if not exists orm (id int primary key)');
+      await until('the replica takes reads', () => hostOf(pool, s.port).eligible);
+      const port = async () =>
+        Number((await sql<{ p: number }>`select inet_server_port() as p`.execute(db)).rows[0]?.p);
+      assert.equal(await port(), s.port);
+      const viaDrizzle = await orm.execute(dsql`select inet_server_port() as p`);
+      assert.equal(Number(viaDrizzle.rows[0]?.p), s.port);
+      const inTx = await db.transaction().execute(async (tx) => {
+        await sql`insert into orm values (1) on conflict do nothing`.execute(tx);
+        return Number((await sql<{ p: number }>`select inet_server_port() as p`.execute(tx)).rows[0]?.p);
+      });
+      assert.equal(inTx, p.port);
+      for (let i = 10; i < 30; i++) {
+        await readYourWrites(async () => {
+          await sql`insert into orm values (${i})`.execute(db);
+          const seen = await sql`select 1 from orm where id = ${i}`.execute(db);
+          assert.equal(seen.rows.length, 1);
+          const again = await orm.execute(dsql`select 1 from orm where id = ${i}`);
+          assert.equal(again.rows.length, 1);
+        });
+      }
+    } finally {
+      await db.destroy();
     }
   });
 
