@@ -29,11 +29,16 @@ export function lifelineConnector(connect: ConnectOption, policy: HttpPolicy): C
   };
 }
 
+type Write = (this: net.Socket, chunk: unknown, encoding?: unknown, callback?: unknown) => boolean;
+
 function hookWrites(socket: net.Socket, watch: SocketWatch): void {
-  const write = socket.write;
-  // undici writes a request right after onRequestStart, in the same synchronous run (see request.ts).
-  socket.write = function (this: net.Socket, ...args: Parameters<net.Socket['write']>): boolean {
-    takeWriting()?.bind(watch);
-    return Reflect.apply(write, this, args) as boolean;
+  const write = socket.write as Write;
+  // undici writes a request right after onRequestStart, in the same synchronous run (see request.ts). A fixed
+  // arity, not rest arguments: this runs for every write, and Writable.write treats a missing argument and an
+  // undefined one alike.
+  socket.write = function (this: net.Socket, chunk: unknown, encoding?: unknown, callback?: unknown) {
+    const writer = takeWriting();
+    if (writer !== undefined) writer.bind(watch);
+    return write.call(this, chunk, encoding, callback);
   } as net.Socket['write'];
 }

@@ -1,6 +1,11 @@
+// The undici interceptor: every request classified, retried when safe, bounded by its deadline.
 import type { Dispatcher } from 'undici';
+import { execAttemptChannel } from '../../core/channels.js';
+import { deadlines } from '../../exec/deadlines.js';
+import { callerFor } from './caller.js';
+import { FastCall } from './fast.js';
 import { HttpPolicy, type LifelineHttpOptions } from './options.js';
-import { RequestCall } from './request.js';
+import { idempotent, originOf, RequestCall, replayable } from './request.js';
 
 /**
  * An undici interceptor (`dispatcher.compose(interceptor())`) that runs each request under exec's
@@ -16,7 +21,16 @@ export function interceptor(options?: LifelineHttpOptions): Dispatcher.Dispatche
 
 export function interceptorFor(policy: HttpPolicy): Dispatcher.DispatcherComposeInterceptor {
   return (dispatch) => (options, handler) => {
-    new RequestCall(dispatch, options, handler).run(policy);
+    const origin = policy.origin(originOf(options));
+    const again = replayable(options.body);
+    const safe = again && idempotent(options);
+    const caller = callerFor(handler);
+    // The fast path when execute() would have nothing to do per attempt: no breaker, no hedge, no tracing.
+    if (origin.direct && !(safe && origin.hedged) && !execAttemptChannel.hasSubscribers) {
+      new FastCall(dispatch, options, caller, origin, safe, again, deadlines.now()).start();
+    } else {
+      new RequestCall(dispatch, options, caller).run(origin, safe, again);
+    }
     return true;
   };
 }

@@ -58,6 +58,15 @@ export interface Origin {
   readonly safe: Executor;
   /** For every other request: retried only when not sent. */
   readonly unsafe: Executor;
+  /**
+   * What the fast path (fast.ts) needs to run a first attempt without execute(): it is taken only when no
+   * breaker must admit the attempt (`direct`) and, for a safe request, no hedge may start beside it.
+   */
+  readonly direct: boolean;
+  readonly hedged: boolean;
+  readonly budget: RetryBudget | undefined;
+  readonly deadlineMs: number;
+  readonly maxAttempts: number;
 }
 
 /** LifelineHttpOptions checked once, with one Origin per origin made on first use. */
@@ -95,8 +104,9 @@ export class HttpPolicy {
     const o = this.#options;
     const budget = o.budget === false ? undefined : new RetryBudget(o.budget ?? {});
     const breaker = o.breaker ? new CircuitBreaker({ name: key, ...o.breaker }) : undefined;
+    const deadlineMs = o.deadlineMs ?? 300_000;
     const common: ExecuteOptions = {
-      deadlineMs: o.deadlineMs ?? 300_000,
+      deadlineMs,
       retry: this.#retry,
       classify: classifyHttp,
       ...(budget === undefined ? {} : { budget }),
@@ -110,6 +120,11 @@ export class HttpPolicy {
         ...(o.hedge ? { hedge: new HedgePolicy(o.hedge) } : {}),
       }),
       unsafe: executor({ ...common, idempotent: false }),
+      direct: breaker === undefined,
+      hedged: Boolean(o.hedge),
+      budget,
+      deadlineMs,
+      maxAttempts: this.#retry.maxAttempts,
     };
   }
 }

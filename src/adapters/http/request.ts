@@ -2,16 +2,16 @@
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { type Attempt, ExecAbortedError } from '../../exec/index.js';
-import { type Caller, callerFor } from './caller.js';
+import type { Caller } from './caller.js';
 import { keepAliveHintMs, type SocketWatch } from './idle.js';
-import type { HttpPolicy } from './options.js';
+import type { Origin } from './options.js';
 
 type Raw = Buffer[];
 
 const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
 /** A body undici writes synchronously with the headers, and that can be written again on a retry. */
-function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
+export function replayable(body: Dispatcher.DispatchOptions['body']): boolean {
   return body == null || typeof body === 'string' || body instanceof Uint8Array;
 }
 
@@ -36,18 +36,40 @@ function hasHeader(headers: Dispatcher.DispatchOptions['headers'], name: string)
   return false;
 }
 
-function originOf(options: Dispatcher.DispatchOptions): string {
+/** Whether a request may be sent twice: by its method, or an Idempotency-Key header. */
+export function idempotent(options: Dispatcher.DispatchOptions): boolean {
+  const method = options.method;
+  return (
+    IDEMPOTENT_METHODS.has(method) ||
+    IDEMPOTENT_METHODS.has(method.toUpperCase()) ||
+    hasHeader(options.headers, 'idempotency-key')
+  );
+}
+
+export function originOf(options: Dispatcher.DispatchOptions): string {
   const { origin } = options;
   return typeof origin === 'string' ? origin : origin === undefined ? '' : origin.origin;
 }
 
+// The last Keep-Alive value seen and what it meant: a server sends the same one on every response.
+let lastHintText: string | undefined;
+let lastHintMs: number | undefined;
+
 /** The `Keep-Alive` header's timeout among raw response headers, in ms. */
-function hintOf(raw: Raw): number | undefined {
+export function hintOf(raw: Raw): number | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const key = raw[i] as Buffer | string;
-    if (key.length === 10 && key.toString().toLowerCase() === 'keep-alive') {
-      return keepAliveHintMs(String(raw[i + 1]));
+    // 'keep-alive' is 10 characters and starts with k or K (Connection, also 10, does not): only then is the
+    // name decoded.
+    if (key.length !== 10) continue;
+    const first = typeof key === 'string' ? key.charCodeAt(0) : key[0];
+    if ((first !== 0x6b && first !== 0x4b) || key.toString().toLowerCase() !== 'keep-alive') continue;
+    const text = String(raw[i + 1]);
+    if (text !== lastHintText) {
+      lastHintMs = keepAliveHintMs(text);
+      lastHintText = text;
     }
+    return lastHintMs;
   }
   return undefined;
 }
@@ -57,19 +79,50 @@ function hintOf(raw: Raw): number | undefined {
  * synchronous run, writes the request to the socket it chose; our connector's write hook reads this to
  * know which socket carries which request. Only set for bodies written synchronously with the headers.
  */
-let writing: AttemptHandler | undefined;
+let writing: Writer | undefined;
 
-export function takeWriting(): AttemptHandler | undefined {
+/** An attempt that wants to know which socket its request is written on. */
+export interface Writer {
+  bind(watch: SocketWatch): void;
+}
+
+export function setWriting(writer: Writer | undefined): void {
+  writing = writer;
+}
+
+/** Forgets `writer` if it is still the one being written (its attempt ended before any write). */
+export function clearWriting(writer: Writer): void {
+  if (writing === writer) writing = undefined;
+}
+
+export function takeWriting(): Writer | undefined {
   const attempt = writing;
   writing = undefined;
   return attempt;
 }
 
-/** One request, as the caller dispatched it: one or more attempts under exec's execute(). */
+/** An attempt that already failed before execute() took the request over (the fast path's first one). */
+export interface FirstFailure {
+  readonly error: unknown;
+  /** Whether a byte of it may have left. */
+  readonly sent: boolean;
+  /** The request's deadline (epoch ms), kept across the handover. */
+  readonly deadline: number;
+}
+
+function replay(attempt: Attempt, first: FirstFailure): Promise<void> {
+  if (first.sent) attempt.markSent();
+  return Promise.reject(first.error);
+}
+
+/**
+ * One request, as the caller dispatched it: one or more attempts under exec's execute(). Used when a policy
+ * has something to do per attempt (a breaker, hedging, a tracing subscriber) and when the fast path's first
+ * attempt failed in a way that may be retried (fast.ts).
+ */
 export class RequestCall {
-  readonly caller: Caller;
   abortReason: Error | undefined;
-  #started = false;
+  #started: boolean;
   #settled = false;
   /** Attempts in flight (two while hedging). */
   #live: AttemptHandler | undefined;
@@ -78,24 +131,26 @@ export class RequestCall {
   constructor(
     readonly dispatch: Dispatcher.Dispatch,
     readonly options: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandler,
+    readonly caller: Caller,
+    started = false,
   ) {
-    this.caller = callerFor(handler);
+    this.#started = started;
   }
 
-  run(policy: HttpPolicy): void {
-    const { options } = this;
-    const origin = policy.origin(originOf(options));
-    const again = replayable(options.body);
-    const safe =
-      again &&
-      (IDEMPOTENT_METHODS.has(options.method) ||
-        IDEMPOTENT_METHODS.has(options.method.toUpperCase()) ||
-        hasHeader(options.headers, 'idempotency-key'));
-    (safe ? origin.safe : origin.unsafe)((attempt) => this.#attempt(attempt, again)).then(
-      undefined,
-      (error: unknown) => this.#fail(error),
-    );
+  /**
+   * Runs the request under `origin`'s executor for its kind (`safe`: idempotent with a replayable body).
+   * `first`, when given, is a failed attempt replayed as attempt 1, so execute() classifies it, backs off and
+   * retries exactly as if it had run it.
+   */
+  run(origin: Origin, safe: boolean, again: boolean, first?: FirstFailure): void {
+    const exec = safe ? origin.safe : origin.unsafe;
+    const done =
+      first === undefined
+        ? exec((attempt) => this.#attempt(attempt, again))
+        : exec((attempt) => (attempt.number === 1 ? replay(attempt, first) : this.#attempt(attempt, again)), {
+            deadline: first.deadline,
+          });
+    done.then(undefined, (error: unknown) => this.#fail(error));
   }
 
   get settled(): boolean {
@@ -170,7 +225,7 @@ export class RequestCall {
  * The handler undici calls for one attempt, in undici's original handler API (what its Client speaks, so
  * nothing is converted on the way). Errors before a response go back to execute(), later ones to the caller.
  */
-export class AttemptHandler {
+export class AttemptHandler implements Writer {
   abort: ((reason: Error) => void) | undefined;
   #watch: SocketWatch | undefined;
   #hintMs: number | undefined;
@@ -238,7 +293,7 @@ export class AttemptHandler {
 
   #release(hintMs: number | undefined): void {
     this.call.ended(this);
-    if (writing === this) writing = undefined;
+    clearWriting(this);
     const watch = this.#watch;
     this.#watch = undefined;
     watch?.free(hintMs);
