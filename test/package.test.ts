@@ -1,7 +1,19 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules, createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -270,4 +282,49 @@ test('lifeline proxy --help exits 0 without loading pg, PGlite or prom-client', 
 test('lifeline-net/package.json is exported, for tools that read the version', () => {
   const required = createRequire(import.meta.url)('lifeline-net/package.json') as { name: string };
   assert.equal(required.name, 'lifeline-net');
+});
+
+test('the CommonJS types (.d.cts) compile for a consumer without esModuleInterop', async () => {
+  // `import net from 'node:net'` in a declaration needs esModuleInterop (or allowSyntheticDefaultImports);
+  // a CommonJS project without it must still be able to use every entry point's types.
+  const { default: ts } = await import('typescript');
+  const dir = mkdtempSync(join(tmpdir(), 'lifeline-cjs-consumer-'));
+  try {
+    mkdirSync(join(dir, 'node_modules'));
+    symlinkSync(root, join(dir, 'node_modules', 'lifeline-net'), 'dir');
+    writeFileSync(join(dir, 'package.json'), '{ "name": "consumer", "private": true }\n');
+    const lines = entries.map((entry, i) => `import * as m${i} from ${JSON.stringify(specifierOf(entry))};`);
+    lines.push(`export const all = [${entries.map((_, i) => `m${i}`).join(', ')}];`);
+    lines.push('export type Socket = m0.LiveSocket["socket"];');
+    writeFileSync(join(dir, 'index.ts'), `${lines.join('\n')}\n`);
+    const program = ts.createProgram([join(dir, 'index.ts')], {
+      module: ts.ModuleKind.Node16,
+      moduleResolution: ts.ModuleResolutionKind.Node16,
+      target: ts.ScriptTarget.ES2022,
+      esModuleInterop: false,
+      allowSyntheticDefaultImports: false,
+      strict: true,
+      noEmit: true,
+      skipLibCheck: false,
+      types: ['node'],
+      typeRoots: [join(root, 'node_modules', '@types')],
+    });
+    const files = program.getSourceFiles().map((f) => f.fileName);
+    assert.ok(
+      files.some((f) => f.endsWith('/dist/index.d.cts')),
+      'the consumer did not resolve lifeline-net to dist/index.d.cts',
+    );
+    // Errors inside other packages' declarations (e.g. @redis/client's own default imports) are theirs.
+    const ours = ts
+      .getPreEmitDiagnostics(program)
+      .filter(
+        (d) => d.file === undefined || d.file.fileName.startsWith(dist) || d.file.fileName.startsWith(dir),
+      );
+    assert.deepEqual(
+      ours.map((d) => `${d.file?.fileName ?? ''}: ${ts.flattenDiagnosticMessageText(d.messageText, '\n')}`),
+      [],
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

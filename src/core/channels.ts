@@ -1,7 +1,7 @@
 // The diagnostics_channel names lifeline publishes on (docs/observe.md lists the payloads). They live in core so
 // the layers that publish (socket, pool, exec) and the one that subscribes (observe) share one definition.
 // Publishing is guarded by `hasSubscribers` at every site: with nobody subscribed a site costs one property read.
-import diagnostics_channel from 'node:diagnostics_channel';
+import * as diagnostics_channel from 'node:diagnostics_channel';
 
 /** TracingChannel names, as OpenTelemetry's diagnostics_channel instrumentations expect them. */
 export const CHANNEL_NAMES = {

@@ -1,8 +1,8 @@
 // Over 400 lines on purpose: LiveSocket is one state machine over one socket, and every event that moves it
 // reads the same private state; its options, TCP helpers, states, errors and reply watch live beside it.
 import { EventEmitter } from 'node:events';
-import net from 'node:net';
-import tls from 'node:tls';
+import * as net from 'node:net';
+import * as tls from 'node:tls';
 import { brand } from '../core/brand.js';
 import { LifelineError, redact } from '../core/errors.js';
 import { guardedEmit, notify } from '../core/events.js';

@@ -1,4 +1,4 @@
-import type tls from 'node:tls';
+import type * as tls from 'node:tls';
 import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../core/options.js';
 
 /** How a LiveSocket watches its connection. Every time is in milliseconds; 0 turns a check off. */

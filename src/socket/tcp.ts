@@ -1,5 +1,5 @@
 import { createRequire } from 'node:module';
-import type net from 'node:net';
+import type * as net from 'node:net';
 import type { ResolvedOptions } from './options.js';
 
 /**

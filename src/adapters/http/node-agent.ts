@@ -1,9 +1,9 @@
 // A node:http Agent made lifeline's: watched sockets, and no socket reused past the server's idle cut (node:http
 // gives an agent no way to send a written request again; see docs/http.md).
 
-import http from 'node:http';
-import https from 'node:https';
-import type net from 'node:net';
+import * as http from 'node:http';
+import * as https from 'node:https';
+import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { brand } from '../../core/brand.js';
 import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';

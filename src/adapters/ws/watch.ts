@@ -2,7 +2,7 @@
 
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
-import WebSocket from 'ws';
+import { WebSocket } from 'ws';
 import { brand } from '../../core/brand.js';
 import type { LifelineError } from '../../core/errors.js';
 import { type DeathCause, LiveSocket } from '../../socket/index.js';
