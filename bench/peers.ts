@@ -125,6 +125,17 @@ async function inProcessPeers(): Promise<string[]> {
   return rows;
 }
 
+/** What building one AbortSignal costs in this Node (the set reuses them: see src/peers/attempt.ts). */
+function signalCost(): string {
+  const n = 20_000;
+  let sink = 0;
+  const start = process.hrtime.bigint();
+  for (let i = 0; i < n; i++) if (new AbortController().signal.aborted) sink++;
+  const perSignal = Number(process.hrtime.bigint() - start) / n;
+  if (sink < 0) console.log(sink);
+  return `| one AbortSignal built (new AbortController().signal, Node ${process.versions.node}) | ${(perSignal / 1000).toFixed(1)} µs |`;
+}
+
 function detectorCost(): string[] {
   const d = new PhiAccrualDetector();
   const n = 2_000_000;
@@ -165,5 +176,6 @@ for (const line of await inProcessPeers()) console.log(line);
 for (const line of await httpPeers()) console.log(line);
 console.log('\n| measure | value |\n|---|---|');
 for (const line of detectorCost()) console.log(line);
+console.log(signalCost());
 console.log(memoryPerPeer(1000));
 console.log(memoryPerPeer(100));
