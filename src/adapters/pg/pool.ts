@@ -242,7 +242,12 @@ export class Pool extends PgPool {
       this.router = new ReadRouter(
         [...plan.hosts, ...replicaHosts],
         Client,
-        { intervalMs: replicaCheckIntervalMs, maxLagMs: maxReplicaLagMs, maxLagBytes: maxReplicaLagBytes },
+        {
+          intervalMs: replicaCheckIntervalMs,
+          maxLagMs: maxReplicaLagMs,
+          maxLagBytes: maxReplicaLagBytes,
+          unref: Boolean(rest.allowExitOnIdle),
+        },
         (host) =>
           new Pool({
             ...host.config,

@@ -51,8 +51,9 @@ export class HostHealth {
   constructor(
     readonly host: PgHost,
     Client: ClientConstructor,
+    unref: boolean,
   ) {
-    this.probe = new Probe(host, Client);
+    this.probe = new Probe(host, Client, unref);
   }
 
   snapshot(): PgHostStats {
@@ -106,6 +107,8 @@ class Probe {
   constructor(
     private readonly host: PgHost,
     private readonly Client: ClientConstructor,
+    /** pg's allowExitOnIdle: the check connections do not keep the process alive either. */
+    private readonly unref: boolean,
   ) {}
 
   async sample(timeoutMs: number): Promise<Sample | Error> {
@@ -136,6 +139,8 @@ class Probe {
       client.on('error', () => this.drop());
       this.client = client;
       await client.connect();
+      if (this.unref)
+        (client as unknown as { connection?: { stream?: { unref?(): void } } }).connection?.stream?.unref?.();
     }
     const sentAt = performance.now();
     const { rows } = await client.query<{
@@ -165,6 +170,8 @@ export interface MonitorOptions {
   readonly intervalMs: number;
   readonly maxLagMs: number;
   readonly maxLagBytes: number | undefined;
+  /** pg's allowExitOnIdle. */
+  readonly unref?: boolean;
 }
 
 /** A primary WAL insert position and when it was seen: first (for lag) and last (for read-your-writes). */
@@ -197,7 +204,7 @@ export class ReplicaMonitor {
     Client: ClientConstructor,
     private readonly options: MonitorOptions,
   ) {
-    this.hosts = hosts.map((h) => new HostHealth(h, Client));
+    this.hosts = hosts.map((h) => new HostHealth(h, Client, options.unref === true));
     this.timeoutMs = Math.max(1000, 2 * options.intervalMs);
   }
 

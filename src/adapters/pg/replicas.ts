@@ -70,6 +70,8 @@ export interface RouterOptions {
   readonly intervalMs: number;
   readonly maxLagMs: number;
   readonly maxLagBytes: number | undefined;
+  /** pg's allowExitOnIdle: the check connections do not keep the process alive. */
+  readonly unref: boolean;
 }
 
 /**
@@ -93,6 +95,7 @@ export class ReadRouter {
       intervalMs: options.intervalMs,
       maxLagMs: options.maxLagMs,
       maxLagBytes: options.maxLagBytes,
+      unref: options.unref,
     });
     this.monitor.start();
   }

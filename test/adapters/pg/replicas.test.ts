@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { sql as dsql } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/node-postgres';
@@ -12,7 +14,7 @@ import {
   usePrimary,
 } from '../../../src/adapters/pg/index.js';
 import { PgCluster } from '../../support/pg-cluster.js';
-import { requireCapability } from '../../support/services.js';
+import { requireCapability, requireService, services } from '../../support/services.js';
 
 test('util.inspect(pool) shows no password from the connection string, the config or replicas', async () => {
   const pool = new Pool({
@@ -60,6 +62,26 @@ test('options: bounds are checked, and a pool with replicas must itself connect 
       /targetSessionAttrs/.test(e.message) &&
       !e.message.includes('hunter2'),
   );
+});
+
+test('allowExitOnIdle: the replica checks do not keep the process alive', { timeout: 60_000 }, async (t) => {
+  if (!(await requireService(t, 'postgres'))) return;
+  const { host, port, user, database } = services.postgres;
+  const index = fileURLToPath(new URL('../../../src/adapters/pg/index.ts', import.meta.url));
+  const script = `
+    const { Pool } = await import(${JSON.stringify(index)});
+    const pool = new Pool({ connectionString: 'postgres://${user}@${host}:${port}/${database}', allowExitOnIdle: true,
+      lifeline: { routeReads: true, replicaCheckIntervalMs: 20 } });
+    await pool.query('select 1');
+    await new Promise((r) => setTimeout(r, 200));
+    console.log(JSON.stringify(pool.stats().replicas.hosts[0].role));`;
+  const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
+  assert.equal(run.signal, null, `the process did not exit by itself: ${run.stderr}`);
+  assert.equal(run.status, 0, run.stderr);
+  assert.equal(run.stdout.trim(), '"primary"');
 });
 
 /** Polls `check` every 25 ms until it holds; fails after `ms` (a bound on the wait, not a timing assertion). */
