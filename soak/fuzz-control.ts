@@ -191,7 +191,7 @@ export function randomRequest(random: () => number): { raw: Buffer; mayStall: bo
 }
 
 /** Sends `raw`, resolves with the status (0 when closed without an answer) or undefined after `waitMs`. */
-function send(port: number, raw: Buffer, waitMs: number): Promise<number | undefined> {
+export function send(port: number, raw: Buffer, waitMs: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const socket = net.connect({ host: '127.0.0.1', port });
     let text = '';
