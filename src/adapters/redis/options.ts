@@ -75,8 +75,20 @@ const rules: OptionRules = {
 
 /** Validates once, at construction; every message names the option and its allowed values. */
 export function resolveLifelineOptions(owner: string, value: unknown): ResolvedRedisLifelineOptions {
+  if (value !== undefined && (typeof value !== 'object' || value === null)) {
+    throw new InvalidOptionError(owner, 'lifeline', "must be an object of lifeline's options", value);
+  }
   const options = (value ?? {}) as RedisLifelineOptions;
-  validateOptions(`${owner} lifeline`, options, rules);
+  // Checked before validateOptions, whose message for a nested object that is not one names `socket.`.
+  const given = options.socket;
+  if (given !== undefined && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    throw new InvalidOptionError(
+      `${owner} lifeline`,
+      'socket',
+      'must be an object of LiveSocket options',
+      given,
+    );
+  }
   const names = options.idempotentCommands ?? [];
   if (!Array.isArray(names) || !names.every((name) => typeof name === 'string' && name.length > 0)) {
     throw new InvalidOptionError(
@@ -86,6 +98,7 @@ export function resolveLifelineOptions(owner: string, value: unknown): ResolvedR
       names,
     );
   }
+  validateOptions(`${owner} lifeline`, options, rules);
   const overdue = options.replyOverdueMs ?? 5000;
   if (overdue > 0 && overdue < 10) {
     throw new InvalidOptionError(
@@ -110,7 +123,17 @@ export function resolveLifelineOptions(owner: string, value: unknown): ResolvedR
   // is applied to it), so a bad value fails construction instead of every connection.
   const probe = new net.Socket();
   probe.destroy();
-  LiveSocket.wrap(probe, socket);
+  try {
+    LiveSocket.wrap(probe, socket);
+  } catch (error) {
+    if (!(error instanceof InvalidOptionError)) throw error;
+    // Named as the user wrote it: `socket.keepaliveIdleMs`, under this client's lifeline options.
+    const requirement = error.message.replace(/^.*? option "[^"]*" /s, '').replace(/, got [^,]*$/s, '');
+    const got = (socket as unknown as Record<string, unknown>)[error.option];
+    throw new InvalidOptionError(`${owner} lifeline`, `socket.${error.option}`, requirement, got, {
+      cause: error,
+    });
+  }
   return {
     socket,
     idempotent: new Set(
