@@ -142,8 +142,16 @@ export function openConnection(
   socketOptions: LiveSocketOptions,
   signal: AbortSignal,
 ): Promise<RawConnection> {
+  // mysql2's constructor dials at once: from here on, every way out must close what it opened.
   const conn = make(config) as Stateful;
-  const live = LiveSocket.wrap(conn.stream, socketOptions);
+  let live: LiveSocket;
+  try {
+    live = LiveSocket.wrap(conn.stream, socketOptions);
+  } catch (error) {
+    // Left open, each retried create would leave one more server connection behind.
+    hardClose(conn);
+    return Promise.reject(error);
+  }
   const state: ConnState = {
     live,
     host,
@@ -169,7 +177,8 @@ export function openConnection(
   conn.addCommand = countedAddCommand;
   return new Promise((resolve, reject) => {
     const onAbort = () => {
-      conn.destroy();
+      state.closing = true;
+      hardClose(conn);
       reject(signal.reason);
     };
     if (signal.aborted) return onAbort();
@@ -178,11 +187,20 @@ export function openConnection(
       signal.removeEventListener('abort', onAbort);
       if (err) {
         state.closing = true;
-        conn.destroy();
+        hardClose(conn);
         reject(err);
       } else resolve(conn);
     });
   });
+}
+
+/**
+ * mysql2's destroy() only half-closes (stream.end()): a peer that never answers (a swallowing middlebox, a
+ * handshake that never came) would keep the socket, and a server-side connection, open for good.
+ */
+function hardClose(conn: RawConnection): void {
+  conn.destroy();
+  conn.stream.destroy();
 }
 
 /** Closes a connection the pool is done with: COM_QUIT when it is alive, else the socket. Never rejects. */
@@ -191,12 +209,12 @@ export function closeConnection(conn: RawConnection): Promise<void> {
   if (state !== undefined) state.closing = true;
   conn._pool = null;
   if (!isAliveForQuit(conn)) {
-    conn.destroy();
+    hardClose(conn);
     return Promise.resolve();
   }
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
-      conn.destroy();
+      hardClose(conn);
       resolve();
     }, 1000).unref();
     conn._realEnd(() => {

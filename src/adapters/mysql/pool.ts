@@ -146,7 +146,12 @@ export class LifelinePool extends EventEmitter {
             );
           } catch (error) {
             const { errno, code } = (error ?? {}) as MysqlError;
-            if ((typeof errno === 'number' && FATAL_AUTH.has(errno)) || code === 'ENOTFOUND') {
+            // InvalidOptionError: the socket options were refused; no retry will do better.
+            if (
+              (typeof errno === 'number' && FATAL_AUTH.has(errno)) ||
+              code === 'ENOTFOUND' ||
+              error instanceof InvalidOptionError
+            ) {
               this.core.failWaiting(new MysqlConnectError(label, error));
             }
             throw error;

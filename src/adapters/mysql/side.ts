@@ -12,7 +12,9 @@ export function sideQuery(make: SideFactory, sql: string, values: unknown[]): Pr
   return new Promise((resolve, reject) => {
     const conn = make();
     const timer = setTimeout(() => {
+      // destroy() only half-closes: a peer that swallows everything would keep the socket.
       conn.destroy();
+      conn.stream.destroy();
       reject(new Error(`side connection gave no answer within ${SIDE_TIMEOUT_MS} ms`));
     }, SIDE_TIMEOUT_MS).unref();
     conn.on('error', () => {});
