@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
@@ -13,7 +15,7 @@ import {
   readYourWrites,
   usePrimary,
 } from '../../../src/adapters/pg/index.js';
-import { PgCluster } from '../../support/pg-cluster.js';
+import { chownToPostgres, PgCluster } from '../../support/pg-cluster.js';
 import { requireCapability, requireService, services } from '../../support/services.js';
 
 test('util.inspect(pool) shows no password from the connection string, the config or replicas', async () => {
@@ -385,6 +387,104 @@ describe('reads on replicas, against a primary and a real streaming replica', ()
       assert.equal((await pool.query(PORT)).rows[0].p, s.port);
       const w = await pool.query('insert into items values (2, $1) returning inet_server_port() as p', ['b']);
       assert.equal(w.rows[0].p, s.port);
+    } finally {
+      await pool.end();
+    }
+  });
+});
+
+/**
+ * Turns the stopped `old` primary into a streaming standby of `now` on its own port and data directory (a new
+ * base backup, as one does after a switchover without pg_rewind), and starts it.
+ */
+function demote(old: PgCluster, now: PgCluster): void {
+  const root = '/usr/lib/postgresql';
+  const version = readdirSync(root).sort((a, b) => Number(b) - Number(a))[0] as string;
+  const as = (program: string, args: string[]) =>
+    execFileSync('runuser', ['-u', 'postgres', '--', path.join(root, version, 'bin', program), ...args], {
+      stdio: 'ignore',
+      cwd: '/tmp',
+    });
+  old.stop('fast');
+  for (const entry of readdirSync(old.dataDir))
+    rmSync(path.join(old.dataDir, entry), { recursive: true, force: true });
+  as(
+    'pg_basebackup',
+    ['-h', '127.0.0.1', '-p', String(now.port), '-U', 'postgres', '-D', old.dataDir].concat([
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync',
+    ]),
+  );
+  const conf = path.join(old.dataDir, 'postgresql.conf');
+  writeFileSync(
+    conf,
+    readFileSync(conf, 'utf8')
+      .replace(/^port = \d+$/m, `port = ${old.port}`)
+      .replace(/^unix_socket_directories = .*$/m, `unix_socket_directories = '${old.dataDir}'`),
+  );
+  chownToPostgres(conf);
+  old.start();
+}
+
+describe('a switchover: the primary demoted to a standby of the promoted replica, on the same address', () => {
+  let a: PgCluster | undefined;
+  let b: PgCluster | undefined;
+  after(() => {
+    b?.destroy();
+    a?.destroy();
+  });
+
+  test('roles follow: reads go to the demoted host, writes to the promoted one, no read fails', {
+    timeout: 180_000,
+  }, async (t) => {
+    if (!requireCapability(t, PgCluster.unsupported())) return;
+    a = await PgCluster.start();
+    b = await PgCluster.start({ standbyOf: a });
+    const pa = a.port;
+    const pb = b.port;
+    const pool = new Pool({
+      connectionString: `postgres://postgres@127.0.0.1:${pa},127.0.0.1:${pb}/test`,
+      max: 4,
+      lifeline: { routeReads: true, replicaCheckIntervalMs: 50 },
+    });
+    let errors = 0;
+    let served = 0;
+    try {
+      await pool.query('create table if not exists sw (id int primary key)');
+      await until('b takes reads', () => hostOf(pool, pb).eligible);
+      let stop = false;
+      const readers = Array.from({ length: 2 }, async () => {
+        for (let i = 0; i < 5000 && !stop; i++) {
+          await pool.query('select count(*) from pg_class').then(
+            () => served++,
+            () => errors++,
+          );
+        }
+      });
+      a.stop('fast');
+      b.promote();
+      demote(a, b);
+      await until('a is seen as a replica, b as the primary', () => {
+        const ha = hostOf(pool, pa);
+        const hb = hostOf(pool, pb);
+        return ha.role === 'replica' && hb.role === 'primary';
+      });
+      await until('a takes reads', () => hostOf(pool, pa).eligible);
+      const atSwitch = served;
+      await until('reads go on', () => served > atSwitch + 20);
+      stop = true;
+      await Promise.all(readers);
+      assert.equal(errors, 0);
+      assert.equal((await pool.query('select inet_server_port() as p')).rows[0].p, pa);
+      const w = await pool.query({
+        text: 'insert into sw values (1) returning inet_server_port() as p',
+        idempotent: true,
+      });
+      assert.equal(w.rows[0].p, pb);
     } finally {
       await pool.end();
     }
