@@ -23,7 +23,7 @@ export class InvalidOptionError extends LifelineError {
     const what = details?.argument === true ? 'argument' : 'option';
     super(
       'LIFELINE_INVALID_OPTION',
-      `${owner} ${what} "${option}" ${requirement}, got ${describe(got)}`,
+      `${owner} ${what} "${option}" ${requirement}, got ${describe(got)}; fix the ${what}`,
       details?.cause === undefined ? undefined : { cause: details.cause },
     );
     this.option = option;

@@ -47,8 +47,8 @@ export class RetryBudgetExhaustedError extends LifelineError {
     super(
       'LIFELINE_RETRY_BUDGET_EXHAUSTED',
       `the retry budget is exhausted, so the operation failed after ${attempts} attempt${attempts === 1 ? '' : 's'} ` +
-        'without retrying: too many recent requests to this dependency needed retries. The cause is the last ' +
-        'attempt’s error; retries resume as requests succeed again',
+        'without retrying: too many recent requests to this dependency needed retries. Look at the cause (the ' +
+        'last attempt’s error) and the dependency’s health; retries resume as requests succeed again',
       { cause },
     );
   }
@@ -65,7 +65,7 @@ export class CircuitOpenError extends LifelineError {
     super(
       'LIFELINE_CIRCUIT_OPEN',
       `the circuit breaker for ${target} is open after repeated failures, so the call was not attempted; ` +
-        `it lets a probe through in about ${Math.max(0, Math.round(retryAfterMs))} ms`,
+        `retry after about ${Math.max(0, Math.round(retryAfterMs))} ms, when it lets a probe through`,
       cause === undefined ? undefined : { cause },
     );
   }
@@ -82,7 +82,7 @@ export class NoHealthyHostError extends LifelineError {
     super(
       'LIFELINE_NO_HEALTHY_HOST',
       `no healthy host can take a ${route} (${summary}); the call was not attempted on a host known to be ` +
-        'failing. It succeeds again when a host recovers and passes its probes',
+        'failing; retry once a host recovers and passes its probes',
       cause === undefined ? undefined : { cause },
     );
   }
@@ -96,7 +96,7 @@ brand(NoHealthyHostError, 'NoHealthyHostError');
 export class ExecAbortedError extends LifelineError {
   constructor(
     cause: unknown,
-    message = 'the operation was aborted by the caller’s signal; no further attempts were made',
+    message = 'the operation was aborted by the caller’s signal and no further attempts were made; run it again if it is still needed',
   ) {
     super('LIFELINE_EXEC_ABORTED', message, cause === undefined ? undefined : { cause });
   }

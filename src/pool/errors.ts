@@ -16,7 +16,9 @@ export class AcquireTimeoutError extends LifelineError {
   constructor(timeoutMs: number, stats: PoolStats) {
     super(
       'LIFELINE_ACQUIRE_TIMEOUT',
-      `Timed out after ${timeoutMs} ms waiting for a pool resource ${formatStats(stats)}`,
+      `timed out after ${timeoutMs} ms waiting for a pool resource ${formatStats(stats)}; check the state: ` +
+        'busy=max means too few resources (raise max, release sooner), total=0 with lastCreateError means the ' +
+        'server is unreachable (the cause is that error); raise acquireTimeoutMs only if waiting longer is fine',
       stats.lastCreateError === undefined ? undefined : { cause: stats.lastCreateError },
     );
     this.stats = stats;
@@ -28,7 +30,12 @@ markLost(AcquireTimeoutError.prototype, 'not-sent');
 /** The acquire's AbortSignal fired before a resource was handed out; `cause` is `signal.reason`. */
 export class AbortError extends LifelineError {
   constructor(reason: unknown) {
-    super('LIFELINE_ABORTED', 'The acquire was aborted', { cause: reason });
+    super(
+      'LIFELINE_ABORTED',
+      "the acquire was aborted by its signal before a resource was lent (the cause is the signal's reason); " +
+        'acquire again if the resource is still needed',
+      { cause: reason },
+    );
   }
 }
 brand(AbortError, 'AbortError');
@@ -36,7 +43,10 @@ brand(AbortError, 'AbortError');
 /** `drain()` has started: no new acquires, and waiting ones are rejected. */
 export class PoolDrainingError extends LifelineError {
   constructor() {
-    super('LIFELINE_POOL_DRAINING', 'The pool is draining and hands out no more resources');
+    super(
+      'LIFELINE_POOL_DRAINING',
+      'the pool is draining and lends no more resources; stop acquiring once drain() is called, or use a new pool',
+    );
   }
 }
 brand(PoolDrainingError, 'PoolDrainingError');
@@ -44,7 +54,7 @@ brand(PoolDrainingError, 'PoolDrainingError');
 /** The pool has been drained and closed. */
 export class PoolClosedError extends LifelineError {
   constructor() {
-    super('LIFELINE_POOL_CLOSED', 'The pool is closed');
+    super('LIFELINE_POOL_CLOSED', 'the pool is closed (drained); create a new pool to acquire again');
   }
 }
 brand(PoolClosedError, 'PoolClosedError');
@@ -54,7 +64,8 @@ export class InvalidReleaseError extends LifelineError {
   constructor() {
     super(
       'LIFELINE_INVALID_RELEASE',
-      'release() was called with a resource this pool has not lent out (released twice, or from another pool)',
+      'release() was called with a resource this pool has not lent out (released twice, or from another pool); ' +
+        'release each acquired resource once, to the pool it came from',
     );
   }
 }
@@ -63,7 +74,11 @@ brand(InvalidReleaseError, 'InvalidReleaseError');
 /** `factory.create()` did not settle within `createTimeoutMs`; passed as the reason of its AbortSignal. */
 export class CreateTimeoutError extends LifelineError {
   constructor(timeoutMs: number) {
-    super('LIFELINE_CREATE_TIMEOUT', `Creating a pool resource took longer than ${timeoutMs} ms`);
+    super(
+      'LIFELINE_CREATE_TIMEOUT',
+      `creating a pool resource took longer than ${timeoutMs} ms (createTimeoutMs), so it was abandoned; check ` +
+        'that the server accepts connections, or raise createTimeoutMs if it is only slow',
+    );
   }
 }
 brand(CreateTimeoutError, 'CreateTimeoutError');
@@ -71,7 +86,11 @@ brand(CreateTimeoutError, 'CreateTimeoutError');
 /** `factory.ping()` did not settle within `pingTimeoutMs`; passed as the reason of its AbortSignal. */
 export class PingTimeoutError extends LifelineError {
   constructor(timeoutMs: number) {
-    super('LIFELINE_PING_TIMEOUT', `Pinging a pool resource took longer than ${timeoutMs} ms`);
+    super(
+      'LIFELINE_PING_TIMEOUT',
+      `pinging a pool resource took longer than ${timeoutMs} ms (pingTimeoutMs), so it was retired; raise ` +
+        'pingTimeoutMs if the server is only slow',
+    );
   }
 }
 brand(PingTimeoutError, 'PingTimeoutError');
@@ -88,7 +107,7 @@ export class FactoryCallbackError extends LifelineError {
     super(
       'LIFELINE_FACTORY_CALLBACK_FAILED',
       `factory.${callback}() threw, so the pool treated the resource as dead and destroyed it; fix the ` +
-        `callback (it must not throw) — the cause is what it threw`,
+        'callback so it does not throw (the cause is what it threw)',
       { cause },
     );
     this.callback = callback;

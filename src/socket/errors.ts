@@ -19,8 +19,8 @@ export class PeerClosedError extends LifelineError {
   constructor(endpoint: string, options?: Cause) {
     super(
       'LIFELINE_PEER_CLOSED',
-      `The peer ${endpoint} closed the connection (FIN received). Discard it and use a new connection; ` +
-        'a request sent on it may or may not have been processed.',
+      `the peer ${endpoint} closed the connection (FIN received), so a request sent on it may or may not have ` +
+        'been processed; discard it and use a new connection',
       options,
     );
   }
@@ -33,8 +33,8 @@ export class ConnectionResetError extends LifelineError {
   constructor(endpoint: string, options?: Cause) {
     super(
       'LIFELINE_CONNECTION_RESET',
-      `The connection to ${endpoint} was reset by the peer. Discard it and use a new connection; ` +
-        'a request sent on it may or may not have been processed.',
+      `the connection to ${endpoint} was reset by the peer, so a request sent on it may or may not have been ` +
+        'processed; discard it and use a new connection',
       options,
     );
   }
@@ -49,9 +49,9 @@ export class WriteStallError extends LifelineError {
   constructor(endpoint: string, writeStallMs: number, queuedBytes: number) {
     super(
       'LIFELINE_WRITE_STALL',
-      `Writing to ${endpoint} made no progress for ${writeStallMs} ms with ${queuedBytes} bytes queued: ` +
-        'the peer stopped reading (overloaded or hung). The connection was destroyed; raise writeStallMs ' +
-        'if the peer is legitimately that slow.',
+      `writing to ${endpoint} made no progress for ${writeStallMs} ms with ${queuedBytes} bytes queued: ` +
+        'the peer stopped reading (overloaded or hung), so the connection was destroyed; use a new connection, ' +
+        'and raise writeStallMs if the peer is legitimately that slow',
     );
     this.queuedBytes = queuedBytes;
   }
@@ -64,8 +64,9 @@ export class ReadTimeoutError extends LifelineError {
   constructor(endpoint: string, timeoutMs: number) {
     super(
       'LIFELINE_READ_TIMEOUT',
-      `No reply from ${endpoint} for ${timeoutMs} ms while one was awaited. The connection was destroyed; ` +
-        'the request may or may not have been processed. Raise readTimeoutMs for slow operations.',
+      `no reply from ${endpoint} for ${timeoutMs} ms while one was awaited, so the connection was destroyed ` +
+        'and the request may or may not have been processed; use a new connection, and raise readTimeoutMs ' +
+        'for slow operations',
     );
   }
 }
@@ -77,8 +78,8 @@ export class KeepaliveTimeoutError extends LifelineError {
   constructor(endpoint: string, setting: string, options?: Cause) {
     super(
       'LIFELINE_KEEPALIVE_TIMEOUT',
-      `The peer ${endpoint} stopped answering TCP keepalive probes (${setting}): it is unreachable or gone. ` +
-        'Use a new connection.',
+      `the peer ${endpoint} stopped answering TCP keepalive probes (${setting}): it is unreachable or gone; ` +
+        'use a new connection',
       options,
     );
   }
@@ -91,8 +92,8 @@ export class UserTimeoutError extends LifelineError {
   constructor(endpoint: string, setting: string, options?: Cause) {
     super(
       'LIFELINE_USER_TIMEOUT',
-      `Data sent to ${endpoint} stayed unacknowledged past ${setting}: the peer is unreachable or gone. ` +
-        'A request in flight may or may not have been processed.',
+      `data sent to ${endpoint} stayed unacknowledged past ${setting}: the peer is unreachable or gone, and a ` +
+        'request in flight may or may not have been processed; use a new connection',
       options,
     );
   }
@@ -108,8 +109,8 @@ export class UnexpectedDataError extends LifelineError {
     super(
       'LIFELINE_UNEXPECTED_DATA',
       `${bytes} bytes arrived from ${endpoint} while no reply was awaited; on a request/response protocol ` +
-        'that means the stream is out of step (a late reply or a server notice), so the connection was retired. ' +
-        "Use idleData: 'allow' for push protocols, and call expectReply() before a server greeting.",
+        'that means the stream is out of step (a late reply or a server notice), so the connection was retired; ' +
+        "use idleData: 'allow' for push protocols, and call expectReply() before a server greeting",
     );
     this.bytes = bytes;
   }
@@ -122,8 +123,8 @@ export class ConnectFailedError extends LifelineError {
   constructor(endpoint: string, detail: string, options?: Cause) {
     super(
       'LIFELINE_CONNECT_FAILED',
-      `Could not connect to ${endpoint}: ${detail}. Check that the server is up and reachable; ` +
-        'connecting is safe to retry.',
+      `could not connect to ${endpoint}: ${detail}; check that the server is up and reachable (connecting ` +
+        'is safe to retry)',
       options,
     );
   }
@@ -134,7 +135,11 @@ markLost(ConnectFailedError.prototype, 'not-sent');
 /** The connection was closed on this side (close(), destroy(), or its owner) or by an unclassified error. */
 export class SocketClosedError extends LifelineError {
   constructor(endpoint: string, detail: string, options?: Cause) {
-    super('LIFELINE_SOCKET_CLOSED', `The connection to ${endpoint} is closed: ${detail}.`, options);
+    super(
+      'LIFELINE_SOCKET_CLOSED',
+      `the connection to ${endpoint} is closed: ${detail}; use a new connection`,
+      options,
+    );
   }
 }
 brand(SocketClosedError, 'SocketClosedError');
@@ -155,7 +160,7 @@ export class UpgradeRefusedError extends LifelineError {
         : `it is already dead (${death.cause}), so no handshake can succeed on it; use a new connection`;
     super(
       'LIFELINE_UPGRADE_REFUSED',
-      `Cannot follow the TLS upgrade of the connection to ${endpoint}: ${why}.`,
+      `cannot follow the TLS upgrade of the connection to ${endpoint}: ${why}`,
       {
         cause: death?.error,
       },

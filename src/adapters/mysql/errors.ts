@@ -42,9 +42,9 @@ export class MysqlReplyLostError extends LifelineError {
       'LIFELINE_MYSQL_REPLY_LOST',
       neverReceived
         ? `the statement never reached the MySQL server at ${host} (${detail}); the connection was closed and ` +
-            'the statement was not executed'
+            'the statement was not executed; run it again, it is safe'
         : `the reply from the MySQL server at ${host} was lost (${detail}); the connection was closed and the ` +
-            'statement may or may not have been applied',
+            'statement may or may not have been applied; check whether it took effect before running it again',
     );
     this.neverReceived = neverReceived;
     markLost(this, neverReceived ? 'not-sent' : 'sent');

@@ -15,7 +15,8 @@ export class PgConnectionLostError extends LifelineError {
   constructor(host: string, cause: unknown) {
     super(
       'LIFELINE_PG_CONNECTION_LOST',
-      `connection to ${host} was lost before the query was sent; it was not executed (${describe(cause)})`,
+      `connection to ${host} was lost before the query was sent, so it was not executed (${describe(cause)}); ` +
+        'run it again on another connection (pool.query does so itself)',
       { cause },
     );
     this.host = host;
@@ -55,8 +56,8 @@ export class PgReadLostError extends LifelineError {
   constructor(host: string, cause: unknown) {
     super(
       'LIFELINE_PG_READ_LOST',
-      `connection to ${host} was lost under a read that ran on a read-only session; it changed nothing and ` +
-        `can run again (${describe(cause)})`,
+      `connection to ${host} was lost under a read that ran on a read-only session, so it changed nothing ` +
+        `(${describe(cause)}); run it again (pool.query does so itself)`,
       { cause },
     );
     this.host = host;
@@ -81,8 +82,10 @@ export class PgReplyLostError extends LifelineError {
       'LIFELINE_PG_REPLY_LOST',
       `no reply from ${host}, and the server reports the session ${serverState}: ` +
         (neverReceived
-          ? 'the statement never reached it (a proxy or the network lost it); the connection was closed'
-          : 'the reply was lost on the way back (the statement may have run); the connection was closed'),
+          ? 'the statement never reached it (a proxy or the network lost it) and the connection was closed; run it ' +
+            'again, it is safe'
+          : 'the reply was lost on the way back (the statement may have run) and the connection was closed; ' +
+            'check whether it took effect before running it again'),
     );
     this.host = host;
     this.neverReceived = neverReceived;
@@ -95,7 +98,8 @@ export class PgNoHostError extends LifelineError {
   constructor(tried: string, targetSessionAttrs: string, cause: unknown) {
     super(
       'LIFELINE_PG_NO_HOST',
-      `no host accepted a connection with target_session_attrs=${targetSessionAttrs} (tried ${tried}): ${describe(cause)}`,
+      `no host accepted a connection with target_session_attrs=${targetSessionAttrs} (tried ${tried}): ` +
+        `${describe(cause)}; check that a host with that role is up, or relax target_session_attrs`,
       { cause },
     );
   }
@@ -127,7 +131,7 @@ export class PgConnectError extends LifelineError {
         ? `could not connect to Postgres, and retrying cannot fix it: ${describe(cause)}. Fix the configuration ` +
             'or the server (credentials, database name, host, TLS settings)'
         : `could not connect to Postgres for ${Math.round(failingForMs)} ms, longer than lifeline.connectRetryMs ` +
-            `rides out: ${describe(cause)}. Is the server up and reachable?`,
+            `rides out: ${describe(cause)}. Check that the server is up and reachable`,
       { cause },
     );
     this.final = final;
