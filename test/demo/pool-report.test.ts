@@ -116,11 +116,12 @@ describe('the demo report charts each side’s pool over time', { timeout: 120_0
     assert.ok(firstFault !== undefined, 'no fault time');
     for (const name of ['naive', 'lifeline'] as const) {
       const pool = poolOf(scenario[name], name, scenario.durationMs, scenario.bucketMs);
-      // Six workers on four connections: the pool was in use before the fault, with no death yet.
+      // The pool had its connections open before the fault (in use or idle: between two queries a
+      // worker thinks, so a sample may find them all idle), and no death yet.
       const before = lastBefore(pool, firstFault);
       assert.ok(
-        pool.used.slice(1, before + 1).some((v) => v > 0),
-        `${name}: no connection in use before the fault`,
+        pool.used.slice(1, before + 1).some((v, i) => v + pool.idle[i + 1]! > 0),
+        `${name}: no connection open before the fault`,
       );
       assert.equal(deathsAt(pool, before), 0, `${name}: deaths before the fault`);
       // The RSTs kill every connection: the side's deaths move, under a named cause.
@@ -136,6 +137,25 @@ describe('the demo report charts each side’s pool over time', { timeout: 120_0
       ),
       `lifeline causes: ${Object.keys(lifeline.deaths).join(', ')}`,
     );
+  });
+
+  it('mysql (the machine’s MariaDB), reset-all: both pools’ series move when the RSTs kill connections', async () => {
+    const { host, port, user, database } = services.mysql;
+    const result = await runDemo({
+      driver: 'mysql',
+      url: `mysql://${user}@${host}:${port}/${database}`,
+      quick: true,
+      scenarios: ['reset-all'],
+    });
+    const data = embeddedData(renderReport(result, renderTable(result.scenarios, result.labels)));
+    const [scenario] = data.scenarios;
+    assert.ok(scenario, 'no scenario in the data');
+    const firstFault = scenario.faultTimesMs[0]!;
+    for (const name of ['naive', 'lifeline'] as const) {
+      const pool = poolOf(scenario[name], name, scenario.durationMs, scenario.bucketMs);
+      assert.equal(deathsAt(pool, lastBefore(pool, firstFault)), 0, `${name}: deaths before the fault`);
+      assert.ok(deathsAt(pool, pool.atMs.length - 1) > 0, `${name}: no connection ended after the resets`);
+    }
   });
 
   it('the pool panels are drawn from that data in headless Chromium, one set per side', {

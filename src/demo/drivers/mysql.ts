@@ -10,6 +10,7 @@
 // outcome is unknown is reported, never silently run again.
 
 import mysql from 'mysql2/promise';
+import type { Pool as LifelineMysqlPool } from '../../adapters/mysql/index.js';
 import { createPool } from '../../adapters/mysql/promise.js';
 import { redact } from '../../core/errors.js';
 import {
@@ -23,6 +24,7 @@ import {
   upstreamOf,
   type WriteAudit,
 } from '../driver.js';
+import { CauseCounts, countExecRetries, poolSample } from '../metrics.js';
 import { SCENARIOS } from '../scenarios.js';
 import { ITEMS } from '../workload.js';
 
@@ -51,6 +53,23 @@ function naiveSide(url: string, options: SideOptions): Side {
   const pool = mysql.createPool({ uri: url, connectionLimit: options.poolSize });
   // mysql2's pool raises no 'error' event of its own; a lent connection's errors reach its queries.
   const plain = app(pool, options.runId, 'naive');
+  // For the report's pool charts: each connection's socket closing, under the error that closed it (on the
+  // socket, which mysql2 already listens to: the connection's own 'error' behaviour stays as it is).
+  const deaths = new CauseCounts();
+  let retries = 0;
+  pool.pool.on('connection', (connection) => {
+    const socket = (connection as unknown as { stream?: import('node:net').Socket }).stream;
+    let cause = 'closed';
+    socket?.once('error', (error: NodeJS.ErrnoException) => {
+      cause = error.code ?? error.message;
+    });
+    socket?.once('close', () => deaths.add(cause));
+  });
+  // mysql2's own lists (no public counts): every connection, the idle ones, the queued requests.
+  const inner = pool.pool as unknown as Record<
+    '_allConnections' | '_freeConnections' | '_connectionQueue',
+    { length: number }
+  >;
   return {
     name: 'naive',
     maxOpMs: undefined,
@@ -63,11 +82,19 @@ function naiveSide(url: string, options: SideOptions): Side {
             return;
           } catch (error) {
             if (attempt >= NAIVE_WRITE_ATTEMPTS) throw error;
+            retries++;
           }
         }
       },
     },
     close: () => pool.end(),
+    poolSample: () => ({
+      used: inner._allConnections.length - inner._freeConnections.length,
+      idle: inner._freeConnections.length,
+      pending: inner._connectionQueue.length,
+      deaths: deaths.counts,
+      retries,
+    }),
   };
 }
 
@@ -85,11 +112,16 @@ function lifelineSide(url: string, options: SideOptions): Side {
       userTimeoutMs: 3000,
     },
   });
+  const retries = countExecRetries();
   return {
     name: 'lifeline',
     maxOpMs: options.queryDeadlineMs,
     app: app(pool, options.runId, 'lifeline'),
-    close: () => pool.end(),
+    close: () => {
+      retries.stop();
+      return pool.end();
+    },
+    poolSample: () => poolSample((pool.pool as unknown as LifelineMysqlPool).stats(), retries.count),
   };
 }
 
