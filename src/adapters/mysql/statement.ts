@@ -179,7 +179,17 @@ export class StatementRunner {
       left >= this.ctx.lifeline.acquireTimeoutMs
         ? this.ctx.core.acquire()
         : this.ctx.core.acquire({ timeoutMs: Math.max(1, left) });
-    return acquired.then((conn) => this.runOn(conn, kind, statement, values, read, attempt, query));
+    // One promise for the attempt, settled from runOn: returning runOn's own promise from a then() callback
+    // would cost a promise and two more microtask turns per statement (thenable adoption).
+    return new Promise((resolve, reject) => {
+      acquired.then((conn) => {
+        try {
+          this.runOn(conn, kind, statement, values, read, attempt, query, resolve, reject);
+        } catch (error) {
+          reject(error);
+        }
+      }, reject);
+    });
   }
 
   private runOn(
@@ -190,89 +200,95 @@ export class StatementRunner {
     read: boolean,
     attempt: Attempt,
     query: QueryRun | undefined,
-  ): Promise<[unknown, unknown]> {
+    resolve: (answer: [unknown, unknown]) => void,
+    reject: (error: unknown) => void,
+  ): void {
     const state = stateOf(conn);
     if (state === undefined) throw new TypeError('lifeline-net/mysql: a connection without state');
-    return new Promise((resolve, reject) => {
-      let answered = false;
-      let abandoned = false;
-      let sent = false;
-      let rerun = false;
-      const release = () => {
-        this.ctx.core.release(conn, isAlive(conn) ? undefined : DESTROY);
-      };
-      attempt.onAbort(() => {
-        if (answered) return;
-        abandoned = true;
-        // The statement may be running on the server: end it there, then the late answer gives the
-        // connection back. A kill that fails leaves the session unfit.
-        const threadId = conn.threadId;
-        if (sent && threadId !== null) {
-          killQuery(this.ctx.side, threadId).then(
-            (ok) => {
-              if (!ok) state.retire = true;
-            },
-            () => {
-              state.retire = true;
-            },
-          );
-        }
-      });
-      const send = () => {
-        const madeReadOnly = state.readOnly;
-        // mysql2 can call a command's callback twice (a fatal network error, then the socket's close: seen in
-        // the soak as a second release() throwing InvalidReleaseError uncaught): only the first call counts.
-        let called = false;
-        const answer = (err: MysqlError | null, rows?: unknown, fields?: unknown): void => {
-          if (called) return;
-          called = true;
-          answered = true;
-          if (abandoned) {
-            release();
-            return;
-          }
-          if (err === null) {
-            release();
-            resolve([rows, fields]);
-            return;
-          }
-          if (err.errno === ER_READ_ONLY_TRANSACTION && madeReadOnly && !rerun) {
-            // A write taken for a read: refused before it changed anything. Run it again read-write, once;
-            // from now on it is what it is, a statement whose loss leaves its outcome unknown.
-            rerun = true;
-            answered = false;
-            state.readOnly = false;
-            conn.query(SET_READ_WRITE, undefined, () => {});
-            send();
-            return;
-          }
-          if (
-            err.errno !== undefined &&
-            (READ_ONLY_HOST.has(err.errno) || err.errno === ER_READ_ONLY_TRANSACTION)
-          ) {
+    let answered = false;
+    let abandoned = false;
+    let sent = false;
+    let rerun = false;
+    const release = () => {
+      this.ctx.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+    };
+    attempt.onAbort(() => {
+      if (answered) return;
+      abandoned = true;
+      // The statement may be running on the server: end it there, then the late answer gives the
+      // connection back. A kill that fails leaves the session unfit.
+      const threadId = conn.threadId;
+      if (sent && threadId !== null) {
+        killQuery(this.ctx.side, threadId).then(
+          (ok) => {
+            if (!ok) state.retire = true;
+          },
+          () => {
             state.retire = true;
-            this.ctx.failover(state.host);
-          }
+          },
+        );
+      }
+    });
+    const send = () => {
+      const madeReadOnly = state.readOnly;
+      // mysql2 can call a command's callback twice (a fatal network error, then the socket's close: seen in
+      // the soak as a second release() throwing InvalidReleaseError uncaught): only the first call counts.
+      let called = false;
+      const answer = (err: MysqlError | null, rows?: unknown, fields?: unknown): void => {
+        if (called) return;
+        called = true;
+        answered = true;
+        if (abandoned) {
           release();
-          const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
-          reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
-        };
+          return;
+        }
+        if (err === null) {
+          release();
+          resolve([rows, fields]);
+          return;
+        }
+        if (err.errno === ER_READ_ONLY_TRANSACTION && madeReadOnly && !rerun) {
+          // A write taken for a read: refused before it changed anything. Run it again read-write, once;
+          // from now on it is what it is, a statement whose loss leaves its outcome unknown.
+          rerun = true;
+          answered = false;
+          state.readOnly = false;
+          conn.query(SET_READ_WRITE, undefined, () => {});
+          send();
+          return;
+        }
+        if (
+          err.errno !== undefined &&
+          (READ_ONLY_HOST.has(err.errno) || err.errno === ER_READ_ONLY_TRANSACTION)
+        ) {
+          state.retire = true;
+          this.ctx.failover(state.host);
+        }
+        release();
+        const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
+        reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
+      };
+      try {
         if (query === undefined) conn[kind](statement, values, answer);
         else query.send(conn, statement, values, answer, this.ctx.createQuery);
-      };
-      if (read !== state.readOnly) {
-        state.readOnly = read;
-        conn.query(read ? SET_READ_ONLY : SET_READ_WRITE, undefined, (err) => {
-          if (err === null) {
-            sent = true;
-            attempt.markSent();
-          } else state.retire = true;
-        });
-      } else {
-        sent = true;
-        attempt.markSent();
+      } catch (error) {
+        // mysql2 throws before sending for arguments it refuses (execute's values not an array): the
+        // connection goes back, or it would stay lent for good.
+        answer(error as MysqlError);
       }
-      send();
-    });
+    };
+    if (read !== state.readOnly) {
+      state.readOnly = read;
+      conn.query(read ? SET_READ_ONLY : SET_READ_WRITE, undefined, (err) => {
+        if (err === null) {
+          sent = true;
+          attempt.markSent();
+        } else state.retire = true;
+      });
+    } else {
+      sent = true;
+      attempt.markSent();
+    }
+    send();
   }
 }

@@ -127,4 +127,25 @@ describe('no caller is left waiting with no connection being made', () => {
       }
     });
   });
+  test('a statement mysql2 refuses before sending gives its connection back', {
+    timeout: 30_000,
+  }, async (t) => {
+    await withProxy(t, async (_proxy, endpoint) => {
+      const pool = createPool({ ...endpoint, connectionLimit: 1, lifeline: { acquireTimeoutMs: 5000 } });
+      try {
+        // mysql2 throws "Bind parameters must be array…" synchronously; its pool answers the callback with it.
+        const refused = await pool.execute('select ? as n', 'not an array' as never).then(
+          () => 'answered',
+          (e: Error) => e.message,
+        );
+        assert.match(String(refused), /Bind parameters must be array/);
+        // Before: the connection stayed lent for good, and this waited for the acquire timeout.
+        const [rows] = (await pool.query('select 5 as five')) as unknown as [unknown];
+        assert.deepEqual(rows, [{ five: 5 }]);
+        assert.equal(statsOf(pool).total, 1);
+      } finally {
+        await pool.end();
+      }
+    });
+  });
 });
