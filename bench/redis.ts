@@ -9,24 +9,67 @@
 // - besides wall-clock throughput, the process's own CPU time per GET (process.cpuUsage, user + system) is
 //   measured per round: the client's cost, which other processes' load disturbs far less than wall time.
 //   The CPU ratio is plain CPU per GET / ours (≥ 1 means lifeline costs no more).
-// Standalone: `node --import tsx bench/redis.ts [--rounds N] [--ops N]` (≈ 40 s). Server: REDIS_HOST/REDIS_PORT,
-// default 127.0.0.1:6379.
+// - a full GC before every round (v8 --expose-gc at run time), so no round pays for the garbage of the one before
+//   (node-redis allocates several KB per GET: without it, major GCs landed in one side's rounds at random);
+// - `--own-server` runs a private redis-server on a free port for the bench, so other users of the machine's
+//   Redis (a test's busy script, DEBUG SLEEP, FLUSHALL) cannot stall one side's rounds.
+// Standalone: `node --import tsx bench/redis.ts [--rounds N] [--ops N] [--own-server]` (≈ 40 s). Server:
+// REDIS_HOST/REDIS_PORT, default 127.0.0.1:6379.
+import { type ChildProcess, spawn } from 'node:child_process';
+import net from 'node:net';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { Redis as PlainRedis } from 'ioredis';
 import { createClient as plainCreateClient } from 'redis';
 import { createClient, Redis } from '../src/adapters/redis/index.js';
 
 const { values: flags } = parseArgs({
-  options: { rounds: { type: 'string', default: '12' }, ops: { type: 'string', default: '16000' } },
+  options: {
+    rounds: { type: 'string', default: '12' },
+    ops: { type: 'string', default: '16000' },
+    'own-server': { type: 'boolean', default: false },
+  },
 });
+v8.setFlagsFromString('--expose-gc');
+const gc = vm.runInNewContext('gc') as () => void;
 const CALLERS = 16;
 const WARMUP_ROUNDS = 2;
 const ROUNDS = Math.max(2, Number(flags.rounds));
 const OPS_PER_ROUND = Math.max(CALLERS, Number(flags.ops));
-const host = process.env.REDIS_HOST ?? '127.0.0.1';
-const port = Number(process.env.REDIS_PORT ?? 6379);
+let host = process.env.REDIS_HOST ?? '127.0.0.1';
+let port = Number(process.env.REDIS_PORT ?? 6379);
+
+/** A redis-server of our own on a port the kernel picked; resolves once it answers. */
+async function ownServer(): Promise<ChildProcess> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const free = (probe.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const child = spawn(
+    'redis-server',
+    ['--port', String(free), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    {
+      stdio: 'ignore',
+    },
+  );
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = net.connect(free, '127.0.0.1', () => {
+        socket.destroy();
+        resolve(true);
+      });
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  host = '127.0.0.1';
+  port = free;
+  return child;
+}
 const KEY = `lifeline:bench:${process.pid}`;
 
 interface Getter {
@@ -42,6 +85,7 @@ interface Round {
 /** OPS_PER_ROUND GETs shared by CALLERS loops; wall-clock rate and CPU per operation. */
 async function round(client: Getter): Promise<Round> {
   let left = OPS_PER_ROUND;
+  gc();
   const cpu = process.cpuUsage();
   const start = performance.now();
   await Promise.all(
@@ -103,6 +147,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }, 240_000);
   bail.unref();
+  const server = flags['own-server'] ? await ownServer() : undefined;
   const plainIo = new PlainRedis({ host, port });
   const ourIo = new Redis({ host, port });
   const plainNode = plainCreateClient({ socket: { host, port } });
@@ -128,11 +173,13 @@ async function main(): Promise<void> {
     ourIo.disconnect();
     plainNode.destroy();
     ourNode.destroy();
+    server?.kill();
   }
   const load = os.loadavg().map((l) => l.toFixed(2));
   console.log(
     `GET, ${CALLERS} concurrent callers on one client, ${host}:${port}; ${ROUNDS} interleaved rounds of ` +
-      `${OPS_PER_ROUND.toLocaleString('en-US')} GETs per client (after ${WARMUP_ROUNDS} warm-up) — Node ` +
+      `${OPS_PER_ROUND.toLocaleString('en-US')} GETs per client (after ${WARMUP_ROUNDS} warm-up, full GC before each)` +
+      `${server ? ', private redis-server' : ''} — Node ` +
       `${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'CPU'}, load average ${load.join(' ')}\n`,
   );
   console.log(
