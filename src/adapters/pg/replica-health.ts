@@ -166,6 +166,8 @@ class Probe {
   }
 }
 
+const SOON_GAP_MS = 100;
+
 export interface MonitorOptions {
   readonly intervalMs: number;
   readonly maxLagMs: number;
@@ -195,6 +197,8 @@ export class ReplicaMonitor {
   private running: Promise<void> | undefined;
   private again = false;
   private closed = false;
+  /** performance.now() when the last check started: checks asked for "now" are at least SOON_GAP_MS apart. */
+  private lastStart = Number.NEGATIVE_INFINITY;
   private readonly timeoutMs: number;
   /** Called after a check with the hosts whose role changed. */
   onRoleChange: ((host: HostHealth, from: PgHostRole) => void) | undefined;
@@ -219,7 +223,13 @@ export class ReplicaMonitor {
       this.again = true;
       return;
     }
-    this.schedule(0);
+    this.schedule(this.soonMs());
+  }
+
+  /** How long until a check asked for now may start: failing reads or writes never make the checks a busy loop. */
+  private soonMs(): number {
+    const gap = Math.min(SOON_GAP_MS, this.options.intervalMs);
+    return Math.max(0, this.lastStart + gap - performance.now());
   }
 
   /** Runs one check now and resolves when it is done (the first one, or the one already running). */
@@ -227,12 +237,13 @@ export class ReplicaMonitor {
     if (this.running !== undefined) return this.running;
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
+    this.lastStart = performance.now();
     const running = this.tick().finally(() => {
       this.running = undefined;
       if (this.closed) return;
       const again = this.again;
       this.again = false;
-      this.schedule(again ? 0 : this.options.intervalMs);
+      this.schedule(again ? this.soonMs() : this.options.intervalMs);
     });
     this.running = running;
     return running;
