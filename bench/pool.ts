@@ -3,6 +3,7 @@
 // evaluated on every handout and release, and validateAfterIdleMs is at its default. Rounds of the pools
 // are interleaved so machine noise (other work on the same cores) hits them alike; the median round counts.
 // The floor row is an ideal pool (one resolved promise per acquire, nothing per release) in the same run.
+// The reference row is a bare FIFO pool (fifoIdeal): what waiting in line costs at 64 borrowers by itself.
 // The memory row: heap and RSS of 1,000 idle pooled TCP connections, lifeline's Pool against pg-pool, each
 // in a fresh child process (see memoryChild). Standalone: `node --expose-gc --import tsx bench/pool.ts`.
 import { spawn } from 'node:child_process';
@@ -22,6 +23,7 @@ const ROUNDS = 9;
 const CONNECTIONS = 1000;
 const MEMORY_RUNS = 3;
 const FLOOR = 'floor: ideal pool (`Promise.resolve(resource)`, no-op release)';
+const FIFO_IDEAL = 'reference: bare FIFO pool (no checks, timeouts, events or stats)';
 
 /** The resource: what a LiveSocket-backed factory would read in alive(). */
 class Resource {
@@ -148,6 +150,44 @@ function floor(): Contender {
   const release = (_r: Resource): void => {};
   return {
     name: FLOOR,
+    cycle: async () => {
+      release(await acquire());
+    },
+    close: async () => {},
+  };
+}
+
+/**
+ * A reference, not a target: the least a fair pool can do when borrowers outnumber resources. Idle resources
+ * go out as `Promise.resolve(resource)` like the floor's; a borrower who finds none waits in a ring-buffer
+ * FIFO for a `new Promise` that release() resolves directly. No liveness checks, timeouts, events or stats.
+ * At 1 borrower it is the floor plus an array push/pop; at 64 it shows what the waiting itself costs.
+ */
+function fifoIdeal(): Contender {
+  const idle = Array.from({ length: RESOURCES }, () => new Resource());
+  const queue: (((r: Resource) => void) | undefined)[] = new Array(128).fill(undefined);
+  let head = 0;
+  let waiting = 0;
+  const acquire = (): Promise<Resource> => {
+    const r = waiting === 0 ? idle.pop() : undefined;
+    if (r !== undefined) return Promise.resolve(r);
+    return new Promise((resolve) => {
+      queue[(head + waiting++) & 127] = resolve;
+    });
+  };
+  const release = (r: Resource): void => {
+    if (waiting === 0) {
+      idle.push(r);
+      return;
+    }
+    const resolve = queue[head]!;
+    queue[head] = undefined;
+    head = (head + 1) & 127;
+    waiting--;
+    resolve(r);
+  };
+  return {
+    name: FIFO_IDEAL,
     cycle: async () => {
       release(await acquire());
     },
@@ -324,7 +364,7 @@ function formatBytes(bytes: number): string {
 }
 
 async function main(): Promise<void> {
-  const contenders = [await lifeline(), await pgPool(), await tarn(), await generic(), floor()];
+  const contenders = [await lifeline(), await pgPool(), await tarn(), await generic(), fifoIdeal(), floor()];
   const results = new Map<string, Record<number, number>>();
   for (const borrowers of [1, 64]) {
     const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
