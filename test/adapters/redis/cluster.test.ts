@@ -8,10 +8,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Cluster as PlainCluster } from 'ioredis';
 import { Cluster, type ConnectionEnd, createCluster, Redis } from '../../../src/adapters/redis/index.js';
+import { OutcomeUnknownError } from '../../../src/exec/index.js';
 import { FaultProxy } from '../../../src/faults/index.js';
 import { checkOutcome, type Ops, runLoad } from './load.js';
 import { type ClusterLab, haveRedisBinaries, startCluster } from './servers.js';
-import { type Lab, sleep } from './support.js';
+import { type Lab, loseNextReply, sleep } from './support.js';
 
 let lab: ClusterLab | undefined;
 let proxies: FaultProxy[] = [];
@@ -133,6 +134,52 @@ describe('Cluster: an ioredis Cluster whose nodes are lifeline connections', () 
     await pub.publish(channel, 'hello');
     assert.equal(await got, 'hello');
     await Promise.all([sub.quit(), pub.quit()]);
+  });
+});
+
+describe('Cluster: a lost reply on a node connection', () => {
+  /** The proxy and its newest connection for the node that holds `key` (the client's data connection). */
+  async function nodeLink(key: string): Promise<{ proxy: FaultProxy; connection: number }> {
+    const { owner } = await ownerOf(key);
+    const proxy = proxies[lab?.ports.indexOf(Number(owner.split(':')[1])) ?? 0] as FaultProxy;
+    const connection = Math.max(...proxy.connections().map((c) => c.id));
+    return { proxy, connection };
+  }
+
+  test('a read-only pipeline is sent again whole and answers', async (t) => {
+    if (skipWithout(t)) return;
+    assert.ok(admin);
+    const tag = `{p${prefixCount++}}`;
+    await admin.set(`${tag}a`, '1');
+    await admin.set(`${tag}b`, '2');
+    const cluster = client();
+    assert.equal(await cluster.get(`${tag}a`), '1');
+    const { proxy, connection } = await nodeLink(`${tag}a`);
+    loseNextReply(proxy, connection);
+    const results = await cluster.pipeline().get(`${tag}a`).get(`${tag}b`).exec();
+    assert.deepEqual(results, [
+      [null, '1'],
+      [null, '2'],
+    ]);
+    cluster.disconnect();
+  });
+
+  test('INCR and MULTI … EXEC whose reply was lost: OutcomeUnknownError, applied once', async (t) => {
+    if (skipWithout(t)) return;
+    assert.ok(admin);
+    const tag = `{m${prefixCount++}}`;
+    const cluster = client();
+    assert.equal(await cluster.incr(`${tag}n`), 1);
+    let link = await nodeLink(`${tag}n`);
+    loseNextReply(link.proxy, link.connection);
+    await assert.rejects(cluster.incr(`${tag}n`), OutcomeUnknownError);
+    assert.equal(await admin.get(`${tag}n`), '2', 'the lost INCR ran once');
+    assert.equal(await cluster.get(`${tag}n`), '2');
+    link = await nodeLink(`${tag}n`);
+    loseNextReply(link.proxy, link.connection);
+    await assert.rejects(cluster.multi().incr(`${tag}n`).incr(`${tag}n`).exec(), OutcomeUnknownError);
+    assert.equal(await admin.get(`${tag}n`), '4', 'the lost transaction ran once');
+    cluster.disconnect();
   });
 });
 
