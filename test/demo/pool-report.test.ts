@@ -158,6 +158,27 @@ describe('the demo report charts each side’s pool over time', { timeout: 120_0
     }
   });
 
+  it('redis (the machine’s Redis), reset-all: each client’s one connection closes under the RSTs', async () => {
+    const { host, port } = services.redis;
+    const result = await runDemo({
+      driver: 'redis',
+      url: `redis://${host}:${port}`,
+      quick: true,
+      scenarios: ['reset-all'],
+    });
+    const data = embeddedData(renderReport(result, renderTable(result.scenarios, result.labels)));
+    const [scenario] = data.scenarios;
+    assert.ok(scenario, 'no scenario in the data');
+    const firstFault = scenario.faultTimesMs[0]!;
+    for (const name of ['naive', 'lifeline'] as const) {
+      const pool = poolOf(scenario[name], name, scenario.durationMs, scenario.bucketMs);
+      // One connection: never more than one open.
+      for (let i = 0; i < pool.atMs.length; i++) assert.ok(pool.used[i]! + pool.idle[i]! <= 1, name);
+      assert.equal(deathsAt(pool, lastBefore(pool, firstFault)), 0, `${name}: deaths before the fault`);
+      assert.ok(deathsAt(pool, pool.atMs.length - 1) > 0, `${name}: no close counted after the resets`);
+    }
+  });
+
   it('the pool panels are drawn from that data in headless Chromium, one set per side', {
     skip: toolSkip('chromium'),
   }, async () => {

@@ -17,6 +17,7 @@ import {
   checkServerUrl,
   type DemoDriver,
   type DemoTarget,
+  type PoolSample,
   type Side,
   type SideOptions,
   serverProblem,
@@ -24,6 +25,7 @@ import {
   upstreamOf,
   type WriteAudit,
 } from '../driver.js';
+import { CauseCounts, countExecRetries } from '../metrics.js';
 import { SCENARIOS } from '../scenarios.js';
 import { ITEMS } from '../workload.js';
 
@@ -32,10 +34,34 @@ const itemKey = (key: number): string => `lifeline:demo:item:${key}`;
 const writesKey = (runId: string, side: string): string => `lifeline:demo:writes:${runId}:${side}`;
 const NAIVE_WRITE_ATTEMPTS = 3;
 
+/**
+ * For the report's pool charts: a client's one connection (in use while commands await replies), commands
+ * queued while it is down, and its closes under the error that preceded each.
+ */
+function connectionSampler(redis: PlainRedis): (retries: number) => PoolSample {
+  const deaths = new CauseCounts();
+  let cause = 'closed';
+  redis.on('error', (error: NodeJS.ErrnoException) => {
+    cause = error.code ?? error.message;
+  });
+  redis.on('close', () => {
+    deaths.add(cause);
+    cause = 'closed';
+  });
+  const queues = redis as unknown as Record<'commandQueue' | 'offlineQueue', { length: number }>;
+  return (retries) => {
+    const open = redis.status === 'ready' ? 1 : 0;
+    const used = open === 1 && queues.commandQueue.length > 0 ? 1 : 0;
+    return { used, idle: open - used, pending: queues.offlineQueue.length, deaths: deaths.counts, retries };
+  };
+}
+
 function naiveSide(url: string, options: SideOptions): Side {
   const redis = new PlainRedis(url);
   // Not counted as 'error' events: without a listener ioredis logs them (silentEmit), it never crashes.
   redis.on('error', () => {});
+  const sample = connectionSampler(redis);
+  let retries = 0;
   const list = writesKey(options.runId, 'naive');
   return {
     name: 'naive',
@@ -51,6 +77,7 @@ function naiveSide(url: string, options: SideOptions): Side {
             return;
           } catch (error) {
             if (attempt >= NAIVE_WRITE_ATTEMPTS) throw error;
+            retries++;
           }
         }
       },
@@ -58,6 +85,7 @@ function naiveSide(url: string, options: SideOptions): Side {
     close: async () => {
       redis.disconnect();
     },
+    poolSample: () => sample(retries),
   };
 }
 
@@ -73,6 +101,8 @@ function lifelineSide(url: string, options: SideOptions): Side {
   });
   // ioredis reports every connection error as an event; lifeline's verdicts are in the commands' errors.
   redis.on('error', () => {});
+  const sample = connectionSampler(redis);
+  const retries = countExecRetries();
   const list = writesKey(options.runId, 'lifeline');
   return {
     name: 'lifeline',
@@ -86,8 +116,10 @@ function lifelineSide(url: string, options: SideOptions): Side {
       },
     },
     close: async () => {
+      retries.stop();
       redis.disconnect();
     },
+    poolSample: () => sample(retries.count),
   };
 }
 
