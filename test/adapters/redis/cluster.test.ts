@@ -124,7 +124,7 @@ describe('Cluster: an ioredis Cluster whose nodes are lifeline connections', () 
     }
   });
 
-  test('a subscriber on the cluster receives messages', async (t) => {
+  test('a subscriber on the cluster receives messages, and again after its connection ended', async (t) => {
     if (skipWithout(t)) return;
     const sub = client();
     const pub = client();
@@ -133,6 +133,16 @@ describe('Cluster: an ioredis Cluster whose nodes are lifeline connections', () 
     await sub.subscribe(channel);
     await pub.publish(channel, 'hello');
     assert.equal(await got, 'hello');
+    // Every connection ends (FIN from each node): the subscriber is chosen again and subscribes again.
+    const messages: string[] = [];
+    sub.on('message', (_c: string, m: string) => messages.push(m));
+    for (const proxy of proxies) proxy.closeAll('fin');
+    for (let i = 0; messages.length === 0; i++) {
+      assert.ok(i < 500, 'the subscriber came back');
+      await pub.publish(channel, `again ${i}`).catch(() => 0);
+      await sleep(20);
+    }
+    assert.match(messages[0] as string, /^again/);
     await Promise.all([sub.quit(), pub.quit()]);
   });
 });
