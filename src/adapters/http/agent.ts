@@ -22,7 +22,7 @@ export class Agent extends UndiciAgent {
 
   constructor(options: AgentOptions = {}) {
     const { lifeline, connect, ...undici } = options;
-    const policy = new HttpPolicy(lifeline, 'Agent');
+    const policy = new HttpPolicy(lifeline, 'Agent', 'lifeline');
     super({ ...undici, connect: lifelineConnector(connect as ConnectOption, policy) });
     // The interceptor is called directly, not through compose(): compose() would convert every caller's
     // handler to undici's newer API and back, parsing and rebuilding each response's headers.

@@ -6,9 +6,10 @@ import * as https from 'node:https';
 import type * as net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { brand } from '../../core/brand.js';
-import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
+import { MAX_TIMER_MS, type OptionRules } from '../../core/options.js';
 import type { LiveSocketOptions } from '../../socket/index.js';
 import { keepAliveHintMs, OriginIdle, SocketWatch } from './idle.js';
+import { checkLifelineOptions } from './options.js';
 
 /** What lifeline adds to a node:http Agent. */
 export interface NodeAgentLifelineOptions {
@@ -51,8 +52,8 @@ class Watcher {
   readonly #learn: boolean;
 
   constructor(options: NodeAgentLifelineOptions | undefined, owner: string) {
-    validateOptions(owner, options ?? {}, RULES);
-    this.#socket = options?.socket ?? {};
+    const given = checkLifelineOptions<NodeAgentLifelineOptions>(owner, 'lifeline', options, RULES);
+    this.#socket = given.socket ?? {};
     this.#cutMs = options?.idleCutMs;
     this.#learn = options?.learnIdleCut ?? true;
   }

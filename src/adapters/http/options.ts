@@ -1,5 +1,5 @@
 // What lifeline adds to an HTTP client (options under `lifeline`), checked once.
-import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
+import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import {
   CircuitBreaker,
   type CircuitBreakerOptions,
@@ -15,6 +15,7 @@ import {
 } from '../../exec/index.js';
 import { classifyHttp } from '../../protocols/index.js';
 import type { LiveSocketOptions } from '../../socket/index.js';
+import { resolveOptions } from '../../socket/options.js';
 import { OriginIdle } from './idle.js';
 
 /** What lifeline adds to an HTTP client. Every time is in milliseconds. */
@@ -51,6 +52,34 @@ const RULES: OptionRules = {
   socket: { kind: 'object', rules: {}, open: true },
 };
 
+/**
+ * Checks what lifeline adds to a client, at construction: `options` against `rules` (under `path`, `lifeline`
+ * for the agents, so errors name `lifeline.deadlineMs`; directly for interceptor()), and the LiveSocket
+ * options under `socket` now rather than when the first socket opens. `false` values of `optional` keys turn
+ * a policy off and are not checked. Returns the options as given.
+ */
+export function checkLifelineOptions<T extends object>(
+  owner: string,
+  path: string | undefined,
+  options: unknown,
+  rules: OptionRules,
+  optional: readonly string[] = [],
+): T {
+  if (options === undefined) return {} as T;
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidOptionError(owner, path ?? 'options', 'must be an object', options);
+  }
+  const checked = { ...options } as Record<string, unknown>;
+  for (const key of optional) if (checked[key] === false) delete checked[key];
+  if (path === undefined) validateOptions(owner, checked, rules);
+  else validateOptions(owner, { [path]: checked }, { [path]: { kind: 'object', rules } });
+  const socket = checked.socket;
+  if (socket !== undefined) {
+    resolveOptions(socket as LiveSocketOptions, `${owner} ${path === undefined ? '' : `${path}.`}socket`);
+  }
+  return options as T;
+}
+
 /** One origin's state: its idle cut, and the two executors (sharing its breaker and budget) its requests use. */
 export interface Origin {
   readonly idle: OriginIdle;
@@ -76,12 +105,13 @@ export class HttpPolicy {
   readonly #retry: RetryPolicy;
   readonly #origins = new Map<string, Origin>();
 
-  constructor(options: LifelineHttpOptions | undefined, owner: string) {
-    const given = options ?? {};
-    // `false` turns a policy off; only objects are checked against the nested rules.
-    const checked = { ...given } as Record<string, unknown>;
-    for (const key of ['budget', 'breaker', 'hedge'] as const) if (given[key] === false) delete checked[key];
-    validateOptions(owner, checked, RULES);
+  /** `path`: where the options sit in the owner's own options (`lifeline` for Agent), if anywhere. */
+  constructor(options: LifelineHttpOptions | undefined, owner: string, path?: string) {
+    const given = checkLifelineOptions<LifelineHttpOptions>(owner, path, options, RULES, [
+      'budget',
+      'breaker',
+      'hedge',
+    ]);
     this.#options = given;
     this.#retry = new RetryPolicy(given.retry);
     // Checked now, so a bad nested option fails at construction, not at the first request.

@@ -1,5 +1,7 @@
+// lifeline-net/ws options: the heartbeat and the LiveSocket options, checked when watch() or watchServer() is called.
 import { MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import type { LiveSocketOptions } from '../../socket/index.js';
+import { resolveOptions } from '../../socket/options.js';
 
 export interface HeartbeatOptions {
   /** A ping goes out after this long without one. Default 10 000 ms. */
@@ -43,6 +45,8 @@ export function resolveWatch(options: WatchOptions | undefined, owner: string): 
   const given = options ?? {};
   const { heartbeat, ...rest } = given;
   validateOptions(owner, heartbeat === false ? rest : given, RULES);
+  // The LiveSocket options now, not when the socket is wrapped (after the WebSocket opens).
+  if (given.socket !== undefined) resolveOptions(given.socket, `${owner} socket`);
   return {
     heartbeat: heartbeat === false ? undefined : { ...heartbeatDefaults, ...definedOnly(heartbeat ?? {}) },
     socket: { ...given.socket, idleData: 'allow' },
