@@ -7,8 +7,16 @@
 //    client CPU-second, which a loaded machine disturbs less;
 // 3. routed reads against reads on the primary, for information (the replica is another server on the same
 //    machine, so no capacity is gained here). Standalone: `node --expose-gc --import tsx bench/pg-replicas.ts`.
+// 4. with `--callgrind`: instructions of this process per write (one caller, sequential), primary-only pool vs a
+//    pool with routing on, under valgrind: (Ir(long) − Ir(short)) / (long − short), which no load disturbs. Runs
+//    against the machine's PostgreSQL (PGHOST/PGPORT, default 127.0.0.1:5432, db test); the routed pool checks
+//    roles once a minute there, so that the count is the write path's, not the checks'.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import { Pool } from '../src/adapters/pg/index.js';
 import { looksLikeRead, textOf } from '../src/adapters/pg/reads.js';
 import type { ReadRouter } from '../src/adapters/pg/replicas.js';
@@ -18,6 +26,66 @@ import { PgCluster } from '../test/support/pg-cluster.js';
 const CALLERS = 8;
 const ROUND_MS = 1000;
 const ROUNDS = 12;
+
+const SERVER = `postgres://${process.env.PGUSER ?? 'postgres'}@${process.env.PGHOST ?? '127.0.0.1'}:${process.env.PGPORT ?? 5432}/${process.env.PGDATABASE ?? 'test'}`;
+const WTABLE = 'lifeline_bench_replicas_w';
+
+/** Under valgrind: `ops` sequential writes through one pool (`routed` or `plain`). */
+async function child(variant: string, ops: number): Promise<void> {
+  const pool = new Pool({
+    connectionString: SERVER,
+    max: 1,
+    lifeline: variant === 'routed' ? { routeReads: true, replicaCheckIntervalMs: 60_000 } : {},
+  });
+  for (let i = 0; i < 50; i++) await pool.query(`update ${WTABLE} set n = n + 1 where id = $1`, [i % 8]);
+  for (let i = 0; i < ops; i++) await pool.query(`update ${WTABLE} set n = n + 1 where id = $1`, [i % 8]);
+  await pool.end();
+}
+
+function callgrindPerWrite(variant: 'plain' | 'routed', short: number, long: number): number {
+  const self = fileURLToPath(import.meta.url);
+  const ir = (ops: number): number => {
+    const out = path.join(os.tmpdir(), `lifeline-replicas-callgrind-${process.pid}-${variant}-${ops}`);
+    try {
+      execFileSync(
+        'valgrind',
+        [
+          '--tool=callgrind',
+          `--callgrind-out-file=${out}`,
+          process.execPath,
+          '--predictable',
+          '--import',
+          'tsx',
+        ].concat([self, '--child', variant, String(ops)]),
+        { stdio: 'ignore', timeout: 900_000 },
+      );
+      const summary = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
+      if (summary === null) throw new Error(`no summary in ${out}`);
+      return Number(summary[1]);
+    } finally {
+      rmSync(out, { force: true });
+    }
+  };
+  return (ir(long) - ir(short)) / (long - short);
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') {
+  await child(argv[1] as string, Number(argv[2]));
+  process.exit(0);
+}
+if (argv.includes('--callgrind')) {
+  const setup = new Pool({ connectionString: SERVER, max: 1 });
+  await setup.query(`create table if not exists ${WTABLE} (id int primary key, n int)`);
+  await setup.query(`insert into ${WTABLE} select g, 0 from generate_series(0, 7) g on conflict do nothing`);
+  await setup.end();
+  const plainIr = callgrindPerWrite('plain', 200, 1200);
+  const routedIr = callgrindPerWrite('routed', 200, 1200);
+  console.log(
+    `callgrind, instructions of the client process per write (1 caller, 1200 − 200 writes): primary-only ${plainIr.toFixed(0)}, routing on ${routedIr.toFixed(0)} (${(((routedIr - plainIr) / plainIr) * 100).toFixed(2)} %)\n`,
+  );
+  process.exit(0);
+}
 
 const why = PgCluster.unsupported();
 if (why !== undefined) {
