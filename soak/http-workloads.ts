@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { Agent, HttpAgent } from '../src/adapters/http/index.js';
 import { PeerSet } from '../src/peers/index.js';
-import { tally, type Workload } from './workloads.js';
+import { SOCKET, tally, type Workload } from './workloads.js';
 
 /** A node:http server that counts what it applied: each POSTed id, each PUT key, and its open connections. */
 export class Origin {
@@ -133,7 +133,7 @@ export function httpWorkload(): Workload {
         connectTimeout: 1000,
         headersTimeout: 3000,
         bodyTimeout: 3000,
-        lifeline: { deadlineMs: 3000 },
+        lifeline: { deadlineMs: 3000, socket: SOCKET },
       });
     },
     async write(id) {
@@ -188,7 +188,7 @@ export function peersWorkload(): Workload {
     },
     open(host, port) {
       const members = [`${host}:${port}`, ...addresses.slice(1)];
-      agent = new HttpAgent({ keepAlive: true, maxSockets: 8 });
+      agent = new HttpAgent({ keepAlive: true, maxSockets: 8, lifeline: { socket: SOCKET } });
       const a = agent;
       set = new PeerSet<string>({
         members,

@@ -25,6 +25,13 @@ export function table(r: SoakResult): string {
       `${k.padEnd(19)} ${v.toFixed(2).padEnd(10)} ${r.resources.growing.includes(k) ? 'YES' : 'no'}`,
     );
   }
+  for (const a of r.adapters) {
+    for (const l of a.late) {
+      lines.push(
+        `${a.name}: ${l.write ? 'write' : 'read'} started at ${(l.atMs / 1000).toFixed(1)} s past its bound; ${l.settledAfterMs === undefined ? 'not settled by the end' : `settled (${l.outcome}) after ${l.settledAfterMs} ms`}`,
+      );
+    }
+  }
   if (r.uncaught.length > 0) lines.push('', ...r.uncaught);
   if (r.kernel.errors.length > 0) lines.push('', ...r.kernel.errors);
   return `${lines.join('\n')}\n`;

@@ -25,6 +25,9 @@ export interface AdapterResult {
   pastDeadline: number;
   /** Slope per minute of this adapter's server-side connections. */
   connectionsSlope: number;
+  /** The first operations past their bound: when they started (ms into the run), what they were, and when they
+   * finally settled (ms after their start; absent: not by the end of the run). */
+  late: { atMs: number; write: boolean; settledAfterMs?: number; outcome?: string }[];
   ok: boolean;
 }
 
@@ -68,6 +71,7 @@ async function runAdapter(
   until: number,
   seed: number,
   startId: number,
+  runStart: number,
 ): Promise<Omit<AdapterResult, 'connectionsSlope' | 'ok'>> {
   const random = rng(seed);
   const acked = new Set<number>();
@@ -75,6 +79,7 @@ async function runAdapter(
   const latencies: number[] = [];
   let ops = 0;
   let pastDeadline = 0;
+  const late: AdapterResult['late'] = [];
   let nextId = startId;
   const worker = async () => {
     while (Date.now() < until) {
@@ -103,8 +108,20 @@ async function runAdapter(
       ops++;
       if (outcome === 'late') {
         pastDeadline++;
+        const record: AdapterResult['late'][number] = { atMs: started - runStart, write };
+        if (late.length < 10) late.push(record);
         // Still count an acknowledgement that comes later: the write is then acknowledged and must be there.
-        op.then(() => write && acked.add(id)).catch(() => {});
+        op.then(
+          () => {
+            if (write) acked.add(id);
+            Object.assign(record, { settledAfterMs: Date.now() - started, outcome: 'ok' });
+          },
+          (error: unknown) =>
+            Object.assign(record, {
+              settledAfterMs: Date.now() - started,
+              outcome: String((error as { code?: unknown })?.code ?? (error as Error)?.name),
+            }),
+        );
         continue;
       }
       latencies.push(Date.now() - started);
@@ -119,7 +136,7 @@ async function runAdapter(
   const { lost, duplicated } = await w.verify(acked);
   latencies.sort((a, b) => a - b);
   const p99Ms = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
-  return { name: w.name, ops, writesAcked: acked.size, errors, p99Ms, lost, duplicated, pastDeadline };
+  return { name: w.name, ops, writesAcked: acked.size, errors, p99Ms, lost, duplicated, pastDeadline, late };
 }
 
 async function inject(
@@ -227,7 +244,7 @@ export async function soak(options: {
   const injecting = inject(proxies, faults, start, kernel);
   const runs = await Promise.all(
     workloads.map((w, i) =>
-      runAdapter(w, proxies[i] as FaultProxy, start + totalMs, options.seed + i, (i + 1) * 1e8),
+      runAdapter(w, proxies[i] as FaultProxy, start + totalMs, options.seed + i, (i + 1) * 1e8, start),
     ),
   );
   await injecting;

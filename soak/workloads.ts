@@ -9,6 +9,19 @@ import { createPool as createMysqlPool, type Pool as MysqlPool } from '../src/ad
 import { Pool as LifelinePgPool } from '../src/adapters/pg/index.js';
 import { createClient, Redis as LifelineRedis } from '../src/adapters/redis/index.js';
 
+/**
+ * The watch every soak client gets: a silent peer is found within about 2 s (keepalive after 1 s idle, 1 s
+ * apart; TCP_USER_TIMEOUT and write stalls 2 s), so an operation's bound can be a few seconds. The defaults
+ * (tens of seconds) bound operations too, only later than a short soak can wait.
+ */
+export const SOCKET = {
+  keepaliveIdleMs: 1000,
+  keepaliveIntervalMs: 1000,
+  keepaliveCount: 2,
+  userTimeoutMs: 2000,
+  writeStallMs: 2000,
+} as const;
+
 export interface Workload {
   readonly name: string;
   /** The real server the proxy forwards to (host:port). */
@@ -143,7 +156,7 @@ export function redisWorkload(run: string): Workload {
         maxRetriesPerRequest: 2,
         retryStrategy: () => 50,
         connectTimeout: 1000,
-        lifeline: { replyOverdueMs: 500 },
+        lifeline: { replyOverdueMs: 500, socket: SOCKET },
       });
       client.on('error', () => {});
     },
@@ -178,7 +191,7 @@ export function redisNodeWorkload(run: string): Workload {
     open(host, port) {
       client = createClient({
         socket: { host, port, connectTimeout: 1000, reconnectStrategy: () => 50 },
-        lifeline: { replyOverdueMs: 500 },
+        lifeline: { replyOverdueMs: 500, socket: SOCKET },
       });
       client.on('error', () => {});
       client.connect().catch(() => {});
