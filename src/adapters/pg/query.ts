@@ -1,4 +1,5 @@
 // One statement on one client: its deadline, CancelRequest, and what the server may have seen when it fails.
+import type net from 'node:net';
 import type { PoolClient, QueryConfig, QueryResult, Submittable } from 'pg';
 import { markLost } from '../../core/lost.js';
 import { InvalidOptionError } from '../../core/options.js';
@@ -84,7 +85,7 @@ export function runQuery(
     return;
   }
   const socket = state.socket;
-  const before = socket.bytesWritten;
+  const before = bytesWritten(socket);
   let timer: NodeJS.Timeout | undefined;
   let answered = false;
   const { deadlineMs, attempt } = options;
@@ -107,7 +108,7 @@ export function runQuery(
                 : `before the query on ${state.host.label} finished; the connection was closed to stop it`,
             ),
             undefined,
-            socket.bytesWritten !== before,
+            bytesWritten(socket) !== before,
           );
         };
   // Safe reads (reads.ts): a read goes to a read-only session, anything else to a read-write one; the
@@ -146,7 +147,7 @@ export function runQuery(
       return;
     }
     answered = true;
-    const sent = socket.bytesWritten !== before;
+    const sent = bytesWritten(socket) !== before;
     if (err === null || err === undefined) callback(null, result, sent);
     else
       callback(
@@ -224,6 +225,27 @@ function closeToStop(client: PoolClient, state: ClientState): void {
 }
 
 const noop = (): void => {};
+
+/** node:net's own counters behind `socket.bytesWritten` (stable since Node 12; checked before use). */
+interface NetCounters {
+  _bytesDispatched?: unknown;
+  _pendingData?: unknown;
+}
+
+/**
+ * `socket.bytesWritten`, without its cost when nothing is buffered: the getter copies the write buffer into a
+ * new array and iterates it on every read, twice per statement here. With nothing buffered or pending it
+ * equals the bytes handed to the kernel (`_bytesDispatched`), which is read directly; otherwise, or on a
+ * runtime without that counter, the getter answers.
+ */
+function bytesWritten(socket: net.Socket): number {
+  const counters = socket as unknown as NetCounters;
+  const dispatched = counters._bytesDispatched;
+  if (typeof dispatched === 'number' && socket.writableLength === 0 && counters._pendingData == null) {
+    return dispatched;
+  }
+  return socket.bytesWritten;
+}
 
 export function isRead(text: string | undefined): boolean {
   return text !== undefined && looksLikeRead(text);

@@ -316,6 +316,33 @@ describe('safe reads (lifeline-net/pg)', () => {
     }
   });
 
+  test('a freed client goes to a waiting statement that wants its session mode, and the oldest is passed over at most 4 times', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'postgres'))) return;
+    const pool = new Pool({ ...services.postgres, max: 1 });
+    try {
+      await pool.query('select 1'); // the one connection exists, read-only
+      const order: string[] = [];
+      const track = (name: string, pending: Promise<unknown>) => pending.then(() => order.push(name));
+      const before = pool.protectionStats().sessionSwitches;
+      // The connection is busy with a read; then a write, six reads and another write wait, in that order.
+      const write = () => pool.query(`update ${items} set n = n where id = 1`);
+      const running = [track('r0', pool.query('select pg_sleep(0.1)'))];
+      running.push(track('w1', write()));
+      for (let i = 1; i <= 6; i++) running.push(track(`r${i}`, pool.query('select $1::int as i', [i])));
+      running.push(track('w2', write()));
+      await Promise.all(running);
+      // r1–r4 take the read-only session before w1, which is then served, passed over 4 times; the session is
+      // read-write now, so w2 goes before r5 and r6, which follow in arrival order.
+      assert.deepEqual(order, ['r0', 'r1', 'r2', 'r3', 'r4', 'w1', 'w2', 'r5', 'r6']);
+      // Two switches (to read-write for w1, back for r5); in arrival order it would be three.
+      assert.equal(pool.protectionStats().sessionSwitches - before, 2);
+    } finally {
+      await pool.end();
+    }
+  });
+
   test('safeReads: false turns it off', { timeout: 30_000 }, async (t) => {
     if (!(await requireService(t, 'postgres'))) return;
     const pool = new Pool({ ...services.postgres, max: 1, lifeline: { safeReads: false } });
