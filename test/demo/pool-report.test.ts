@@ -179,6 +179,19 @@ describe('the demo report charts each side’s pool over time', { timeout: 120_0
     }
   });
 
+  it('http (embedded server), reset-all: both agents’ connections and disconnects by cause', async () => {
+    const result = await runDemo({ driver: 'http', quick: true, scenarios: ['reset-all'] });
+    const data = embeddedData(renderReport(result, renderTable(result.scenarios, result.labels)));
+    const [scenario] = data.scenarios;
+    assert.ok(scenario, 'no scenario in the data');
+    const firstFault = scenario.faultTimesMs[0]!;
+    for (const name of ['naive', 'lifeline'] as const) {
+      const pool = poolOf(scenario[name], name, scenario.durationMs, scenario.bucketMs);
+      assert.equal(deathsAt(pool, lastBefore(pool, firstFault)), 0, `${name}: deaths before the fault`);
+      assert.ok(deathsAt(pool, pool.atMs.length - 1) > 0, `${name}: no disconnect counted after the resets`);
+    }
+  });
+
   it('the pool panels are drawn from that data in headless Chromium, one set per side', {
     skip: toolSkip('chromium'),
   }, async () => {

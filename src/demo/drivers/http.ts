@@ -15,6 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { request, Agent as UndiciAgent } from 'undici';
 import { Agent } from '../../adapters/http/index.js';
 import type { DemoDriver, DemoTarget, Side, SideOptions, WriteAudit } from '../driver.js';
+import { CauseCounts, countExecRetries, deathCause } from '../metrics.js';
 import { SCENARIOS, type Scenario } from '../scenarios.js';
 import { ITEMS } from '../workload.js';
 
@@ -80,6 +81,12 @@ function side(
 ): Side {
   const origin = `http://${options.proxy.host}:${options.proxy.port}`;
   const run = `${options.runId} ${name}`;
+  // For the report's pool charts: undici's per-origin counts, its disconnects by error, the retries (the
+  // write loop's; for lifeline, also exec's).
+  const deaths = new CauseCounts();
+  dispatcher.on('disconnect', (_origin, _targets, error) => deaths.add(deathCause(error)));
+  let retries = 0;
+  const execRetries = name === 'lifeline' ? countExecRetries() : undefined;
   const send = async (method: 'GET' | 'POST', path: string, body?: string) => {
     const response = await request(`${origin}${path}`, {
       method,
@@ -102,11 +109,27 @@ function side(
             return;
           } catch (error) {
             if (attempt >= writeAttempts) throw error;
+            retries++;
           }
         }
       },
     },
-    close: () => dispatcher.destroy(),
+    close: () => {
+      execRetries?.stop();
+      return dispatcher.destroy();
+    },
+    poolSample: () => {
+      const sample = { used: 0, idle: 0, pending: 0, deaths: deaths.counts, retries: 0 };
+      // An Agent's stats are one pool's per origin (a Client's, with no `free`, only under other options).
+      for (const value of Object.values(dispatcher.stats)) {
+        const stats = value as unknown as { connected: number; free: number; pending: number };
+        sample.used += stats.connected - stats.free;
+        sample.idle += stats.free;
+        sample.pending += stats.pending;
+      }
+      sample.retries = retries + (execRetries?.count ?? 0);
+      return sample;
+    },
   };
 }
 
