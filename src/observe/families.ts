@@ -2,6 +2,7 @@
 // client connection metrics per pool, then lifeline's own. Values are read from their sources at collection.
 import type { CircuitBreaker, RetryBudget } from '../exec/index.js';
 import type { Histogram } from './histogram.js';
+import { hostFamilies } from './hosts.js';
 import type { Attributes, Family, HistogramSample, ValueSample } from './model.js';
 import type { ChannelSource, Counts, PoolSource } from './sources.js';
 
@@ -202,5 +203,6 @@ export function families(s: Sources): Family[] {
           return { attributes: { 'lifeline.driver': driver, 'lifeline.driver.flag': flag }, value };
         }),
     },
+    ...hostFamilies(() => s.pools.values()),
   ];
 }

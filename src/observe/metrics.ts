@@ -95,7 +95,7 @@ export class LifelineMetrics implements Sources {
         },
       );
     }
-    const source = new PoolSource(name, core);
+    const source = new PoolSource(name, core, pool);
     source.attach();
     this.pools.set(name, source);
     this.otel?.sync();

@@ -12,9 +12,10 @@ import type { AttemptTrace } from '../exec/index.js';
 import { type Pool, type PoolObserver, setPoolObserver } from '../pool/index.js';
 import type { DeathMessage } from '../socket/index.js';
 import { Histogram } from './histogram.js';
+import { type HostSource, type RoutedStatsLike, routedStatsOf } from './hosts.js';
 
 /** One instrumented pool: its stats are read at collection, its durations aggregated as they happen. */
-export class PoolSource implements PoolObserver {
+export class PoolSource implements PoolObserver, HostSource {
   readonly wait = new Histogram();
   readonly use = new Histogram();
   readonly create = new Histogram();
@@ -26,7 +27,14 @@ export class PoolSource implements PoolObserver {
   constructor(
     readonly name: string,
     readonly pool: Pool<unknown>,
+    /** What the app passed to pool(): an adapter pool, or the core Pool itself. */
+    readonly facade: object = pool,
   ) {}
+
+  /** The adapter pool's per-host routing stats (lifeline-net/pg with replicas), else undefined. */
+  routed(): RoutedStatsLike | undefined {
+    return this.facade === this.pool ? undefined : routedStatsOf(this.facade);
+  }
 
   /** The wait histogram, with the sub-ms waits the pool does not report (observer.ts) added in. */
   waits(): Histogram {
