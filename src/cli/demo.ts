@@ -34,7 +34,9 @@ Options:
                           An interrupted run writes what finished to <file>.partial.html instead,
                           leaving the last full report as it was
   --json                  print the results as JSON on stdout (progress goes to stderr)
-  --scenario <a,b,...>    run only these scenarios
+  --scenario <a,b,...>    run only these scenarios (replica-lag and replica-down run only when named, and
+                          need a primary with a streaming replica: --database-url
+                          'postgres://user@primary:5432/db?replica=replica-host:5432')
   --seed <n>              seed for the fault proxies and the workload (default: 1)
   -h, --help              show this help (with --driver: that driver's scenarios)
   --version               print the version
