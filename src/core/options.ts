@@ -75,7 +75,7 @@ export function validateOptions(owner: string, options: unknown, rules: OptionRu
 
 function checkObject(owner: string, prefix: string, value: unknown, rules: OptionRules, open: boolean): void {
   if (typeof value !== 'object' || value === null) {
-    throw new InvalidOptionError(owner, prefix || 'options', 'must be an object', value);
+    throw new InvalidOptionError(owner, prefix.replace(/\.$/, '') || 'options', 'must be an object', value);
   }
   const record = value as Record<string, unknown>;
   if (!open) {
