@@ -29,8 +29,6 @@ const FINAL = new WeakSet<object>();
  */
 export class QueryRun {
   private sends = 0;
-  /** Resolves the caller: the callback, or 'error'/'end' on the command. */
-  readonly finish: Answer;
 
   constructor(
     readonly command: QueryCommand,
@@ -38,7 +36,6 @@ export class QueryRun {
   ) {
     // lifeline's deadline (KILL QUERY on the server) replaces mysql2's client-side timer.
     command.timeout = undefined;
-    this.finish = (err, rows, fields) => this.done(err, rows, fields);
   }
 
   /** Whether `error` ended a statement whose rows already reached the caller (never retried). */
@@ -91,7 +88,8 @@ export class QueryRun {
     conn.query(inner, undefined, answer);
   }
 
-  private done(err: MysqlError | null, rows?: unknown, fields?: unknown): void {
+  /** Resolves the caller: the callback, or 'error'/'end' on the command. */
+  done(err: MysqlError | null, rows?: unknown, fields?: unknown): void {
     const command = this.command;
     if (this.cb !== undefined) {
       if (err === null) {

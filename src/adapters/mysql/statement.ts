@@ -28,6 +28,7 @@ import { killQuery, type SideFactory } from './side.js';
 
 type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
 const DESTROY = { destroy: true } as const;
+const noop = (): void => {};
 const FINAL: Classification = Object.freeze({ kind: 'rejected', transient: false });
 
 /** Statement options lifeline reads (the rest go to mysql2 unchanged): `timeout` is the deadline, `idempotent` allows a retry. */
@@ -107,7 +108,7 @@ export class StatementRunner {
       values = undefined;
     }
     const userCb = typeof cb === 'function' ? cb : undefined;
-    let done: Callback = userCb ?? (() => {});
+    const done: Callback = userCb ?? noop;
     let statement: string | StatementOptions;
     let deadlineMs: number | undefined;
     let declared: boolean | undefined;
@@ -140,10 +141,10 @@ export class StatementRunner {
     let query: QueryRun | undefined;
     if (kind === 'query') {
       query = new QueryRun(this.ctx.createQuery(statement, values, userCb), userCb);
-      done = query.finish;
     }
     if (this.ctx.closed()) {
-      process.nextTick(done, new MysqlPoolClosedError());
+      const closed = new MysqlPoolClosedError();
+      process.nextTick(() => (query === undefined ? done(closed) : query.done(closed)));
       return query?.command;
     }
     const read = this.ctx.lifeline.safeReads && looksLikeMysqlRead(text);
@@ -157,8 +158,9 @@ export class StatementRunner {
       (attempt) => this.attempt(kind, statement, values, read, attempt, query),
       deadlineMs === undefined ? undefined : { deadlineMs },
     ).then(
-      (answer) => done(null, answer[0], answer[1]),
-      (error: MysqlError) => done(error),
+      (answer) =>
+        query === undefined ? done(null, answer[0], answer[1]) : query.done(null, answer[0], answer[1]),
+      (error: MysqlError) => (query === undefined ? done(error) : query.done(error)),
     );
     return query?.command;
   }
@@ -192,6 +194,11 @@ export class StatementRunner {
     });
   }
 
+  /** Gives a statement's connection back; a dead or retired one is destroyed. */
+  private release(conn: RawConnection): void {
+    this.ctx.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+  }
+
   private runOn(
     conn: RawConnection,
     kind: 'query' | 'execute',
@@ -209,9 +216,6 @@ export class StatementRunner {
     let abandoned = false;
     let sent = false;
     let rerun = false;
-    const release = () => {
-      this.ctx.core.release(conn, isAlive(conn) ? undefined : DESTROY);
-    };
     attempt.onAbort(() => {
       if (answered) return;
       abandoned = true;
@@ -239,11 +243,11 @@ export class StatementRunner {
         called = true;
         answered = true;
         if (abandoned) {
-          release();
+          this.release(conn);
           return;
         }
         if (err === null) {
-          release();
+          this.release(conn);
           resolve([rows, fields]);
           return;
         }
@@ -264,7 +268,7 @@ export class StatementRunner {
           state.retire = true;
           this.ctx.failover(state.host);
         }
-        release();
+        this.release(conn);
         const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
         reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
       };
