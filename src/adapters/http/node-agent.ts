@@ -86,33 +86,54 @@ function nameOf(agent: http.Agent, options: http.ClientRequestArgs): string {
 
 const watchers = new WeakMap<http.Agent, Watcher>();
 
-/** node:http's createConnection as both Agents have it (typed loosely by @types/node). */
-type CreateConnection = (
-  this: http.Agent,
-  options: http.ClientRequestArgs,
-  callback?: (error: Error | null, socket: Duplex) => void,
-) => net.Socket;
-
-/** The three hooks node:http gives an Agent, shared by HttpAgent and HttpsAgent. */
-const hooks = {
+/** What HttpAgent and HttpsAgent add over their base Agent's prototype, written once for both. */
+interface BaseHooks {
   createConnection(
-    agent: http.Agent,
-    base: CreateConnection,
+    this: http.Agent,
     options: http.ClientRequestArgs,
     callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex {
-    const socket = base.call(agent, options, callback);
-    watchers.get(agent)?.watch(socket, nameOf(agent, options));
-    return socket;
-  },
-  keepSocketAlive(agent: http.Agent, kept: unknown, socket: Duplex): boolean {
-    // node:http returns whether it keeps the socket, though @types/node says void.
-    return kept !== false && (watchers.get(agent)?.keep(socket as net.Socket) ?? true);
-  },
-  reuseSocket(agent: http.Agent, socket: Duplex): void {
-    watchers.get(agent)?.reuse(socket as net.Socket);
-  },
-};
+  ): net.Socket;
+  /** node:http returns whether it keeps the socket, though @types/node says void. */
+  keepSocketAlive(this: http.Agent, socket: Duplex): unknown;
+  reuseSocket(this: http.Agent, socket: Duplex, request: http.ClientRequest): void;
+}
+
+/**
+ * Gives `Agent` the three hooks node:http offers an Agent, over those of `Base` (http.Agent or https.Agent):
+ * every socket it creates is watched, a socket going free is kept only while alive and short of its reuse
+ * limit, and a reused one is marked busy. One implementation for both classes; a subclass may still override
+ * them and call super.
+ */
+function installHooks(Agent: { prototype: http.Agent }, Base: { prototype: http.Agent }): void {
+  const base = Base.prototype as unknown as BaseHooks;
+  const hooks: BaseHooks = {
+    createConnection(options, callback) {
+      const socket = base.createConnection.call(this, options, callback);
+      watchers.get(this)?.watch(socket, nameOf(this, options));
+      return socket;
+    },
+    keepSocketAlive(socket) {
+      const kept = base.keepSocketAlive.call(this, socket);
+      return kept !== false && (watchers.get(this)?.keep(socket as net.Socket) ?? true);
+    },
+    reuseSocket(socket, request) {
+      watchers.get(this)?.reuse(socket as net.Socket);
+      base.reuseSocket.call(this, socket, request);
+    },
+  };
+  for (const [name, value] of Object.entries(hooks)) {
+    Object.defineProperty(Agent.prototype, name, { value, writable: true, configurable: true });
+  }
+}
+
+/** node's own options (keep-alive on unless turned off) and the Watcher made from the lifeline ones. */
+function split<T extends http.AgentOptions>(
+  options: T & { lifeline?: NodeAgentLifelineOptions },
+  owner: string,
+): { node: T; watcher: Watcher } {
+  const { lifeline, ...node } = options;
+  return { node: { keepAlive: true, ...node } as T, watcher: new Watcher(lifeline, owner) };
+}
 
 /**
  * node:http's Agent (keep-alive on by default) with every pooled socket watched by a LiveSocket: a socket the
@@ -122,55 +143,21 @@ const hooks = {
  */
 export class HttpAgent extends http.Agent {
   constructor(options: HttpAgentOptions = {}) {
-    const { lifeline, ...node } = options;
-    const watcher = new Watcher(lifeline, 'HttpAgent');
-    super({ keepAlive: true, ...node });
+    const { node, watcher } = split(options, 'HttpAgent');
+    super(node);
     watchers.set(this, watcher);
   }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex {
-    const base = http.Agent.prototype.createConnection as CreateConnection;
-    return hooks.createConnection(this, base, options, callback);
-  }
-
-  override keepSocketAlive(socket: Duplex): boolean {
-    return hooks.keepSocketAlive(this, super.keepSocketAlive(socket), socket);
-  }
-
-  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
-    hooks.reuseSocket(this, socket);
-    super.reuseSocket(socket, request);
-  }
 }
+installHooks(HttpAgent, http.Agent);
 brand(HttpAgent, 'http.HttpAgent');
 
 /** HttpAgent for https: node:https's Agent with the same watch on every pooled TLS socket. */
 export class HttpsAgent extends https.Agent {
   constructor(options: HttpsAgentOptions = {}) {
-    const { lifeline, ...node } = options;
-    const watcher = new Watcher(lifeline, 'HttpsAgent');
-    super({ keepAlive: true, ...node });
+    const { node, watcher } = split(options, 'HttpsAgent');
+    super(node);
     watchers.set(this, watcher);
   }
-
-  override createConnection(
-    options: http.ClientRequestArgs,
-    callback?: (error: Error | null, socket: Duplex) => void,
-  ): Duplex {
-    const base = https.Agent.prototype.createConnection as CreateConnection;
-    return hooks.createConnection(this, base, options, callback);
-  }
-
-  override keepSocketAlive(socket: Duplex): boolean {
-    return hooks.keepSocketAlive(this, super.keepSocketAlive(socket), socket);
-  }
-
-  override reuseSocket(socket: Duplex, request: http.ClientRequest): void {
-    hooks.reuseSocket(this, socket);
-    super.reuseSocket(socket, request);
-  }
 }
+installHooks(HttpsAgent, https.Agent);
 brand(HttpsAgent, 'http.HttpsAgent');
