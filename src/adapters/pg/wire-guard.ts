@@ -11,6 +11,8 @@
 // thrown by pg-protocol's own frames while parsing is caught and ends the connection the same way. An
 // exception thrown by the application's own callback (pg calls it from the same 'data' event) is not pg's
 // parser and propagates unchanged.
+// Cost, measured against pg-protocol's own parse of the same bytes (load-independent ratio, 400 messages):
+// the framing check is 11–16 % of pg's parse, about 0.1 µs per message on a loaded 2-core machine.
 import type net from 'node:net';
 import { sep } from 'node:path';
 import { brand } from '../../core/brand.js';
@@ -60,49 +62,49 @@ function thrownByParser(error: unknown): boolean {
 
 /** Follows message framing across chunks; `check` returns a problem, or undefined for bytes pg may parse. */
 class Framing {
-  #header = Buffer.alloc(5);
-  #headerBytes = 0;
-  #left = 0;
-  #collect: Buffer[] | undefined;
+  private header = Buffer.alloc(5);
+  private headerBytes = 0;
+  private left = 0;
+  private collect: Buffer[] | undefined;
 
   check(chunk: Buffer): string | undefined {
     let i = 0;
     while (i < chunk.length) {
-      if (this.#left > 0) {
-        const take = Math.min(this.#left, chunk.length - i);
-        this.#collect?.push(chunk.subarray(i, i + take));
-        this.#left -= take;
+      if (this.left > 0) {
+        const take = Math.min(this.left, chunk.length - i);
+        this.collect?.push(chunk.subarray(i, i + take));
+        this.left -= take;
         i += take;
-        if (this.#left === 0 && this.#collect !== undefined) {
-          const body = Buffer.concat(this.#collect);
-          this.#collect = undefined;
+        if (this.left === 0 && this.collect !== undefined) {
+          const body = Buffer.concat(this.collect);
+          this.collect = undefined;
           if (!fieldsTerminated(body)) return 'an error or notice message without its field terminators';
         }
         continue;
       }
       let type: number;
       let length: number;
-      if (this.#headerBytes === 0 && chunk.length - i >= 5) {
+      if (this.headerBytes === 0 && chunk.length - i >= 5) {
         type = chunk[i] as number;
         length = chunk.readInt32BE(i + 1);
         i += 5;
       } else {
-        const take = Math.min(5 - this.#headerBytes, chunk.length - i);
-        chunk.copy(this.#header, this.#headerBytes, i, i + take);
-        this.#headerBytes += take;
+        const take = Math.min(5 - this.headerBytes, chunk.length - i);
+        chunk.copy(this.header, this.headerBytes, i, i + take);
+        this.headerBytes += take;
         i += take;
-        if (this.#headerBytes < 5) return undefined;
-        this.#headerBytes = 0;
-        type = this.#header[0] as number;
-        length = this.#header.readInt32BE(1);
+        if (this.headerBytes < 5) return undefined;
+        this.headerBytes = 0;
+        type = this.header[0] as number;
+        length = this.header.readInt32BE(1);
       }
       if (length < 4) return `message length ${length}`;
       if (length > (LONG.has(type) ? LONG_MAX : SHORT_MAX))
         return `message length ${length} for message type ${JSON.stringify(String.fromCharCode(type))}`;
-      this.#left = length - 4;
+      this.left = length - 4;
       if (type === ERROR || type === NOTICE) {
-        if (this.#left === 0) return 'an empty error or notice message';
-        this.#collect = [];
+        if (this.left === 0) return 'an empty error or notice message';
+        this.collect = [];
       }
     }
     return undefined;
@@ -124,7 +126,7 @@ export function guardWire(socket: net.Socket): void {
     return false;
   };
   socket.emit = function guarded(this: net.Socket, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'data') return emit.apply(this, [event, ...args]);
+    if (event !== 'data') return Reflect.apply(emit, this, [event, ...args]) as boolean;
     if (broken) return false;
     const chunk = args[0];
     if (Buffer.isBuffer(chunk)) {
@@ -132,7 +134,7 @@ export function guardWire(socket: net.Socket): void {
       if (problem !== undefined) return fail(new PgProtocolError(problem));
     }
     try {
-      return emit.apply(this, [event, ...args]);
+      return emit.call(this, event, chunk);
     } catch (error) {
       if (!thrownByParser(error)) throw error;
       return fail(new PgProtocolError(`pg could not parse it: ${(error as Error).message}`, error));
