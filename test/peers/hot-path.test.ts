@@ -164,7 +164,8 @@ test('a stall of this process is not the peers’ silence: no peer is judged dow
   await sleep(300);
   assert.deepEqual(downs, []);
   assert.equal(set.state('echo'), 'up');
-  assert.equal(set.stats().localPauses, 1);
+  // The stall was seen as this process's (a loaded machine may add one of its own: also a local pause).
+  assert.ok(set.stats().localPauses >= 1, `localPauses ${set.stats().localPauses}`);
   set.close();
   client.destroy();
   server.close();
