@@ -8,7 +8,7 @@ import { guardedEmit } from '../core/events.js';
 import { InvalidOptionError } from '../core/options.js';
 import { poolNow } from './clock.js';
 import { PoolCore } from './core.js';
-import { EntryState } from './entry.js';
+import { EntryState, resolvedWith } from './entry.js';
 import { AbortError, InvalidReleaseError, PoolClosedError, PoolDrainingError } from './errors.js';
 import type { AcquireOptions, PoolEvents, ReleaseOptions } from './events.js';
 import {
@@ -77,7 +77,7 @@ export class Pool<T> extends EventEmitter<PoolEvents<T>> {
         if (entry === undefined) return this.queue(now, core.options.acquireTimeoutMs, undefined);
         if (now - entry.verifiedAt < core.options.validateAfterIdleMs) {
           core.lend(entry, now, core.acquireSite());
-          return Promise.resolve(entry.resource);
+          return resolvedWith(entry);
         }
         const waiter = core.waiters.create(now, core.options.acquireTimeoutMs, undefined, core.acquireSite());
         core.checker.start(entry, waiter);
