@@ -55,7 +55,7 @@ export class SocketWatch {
   #inFlight = 0;
   #idleSince: number;
   #hintMs: number | undefined;
-  /** One timer per socket, refreshed on each idle period (not made anew per request: it is on the hot path). */
+  /** One timer per socket, armed once per reuse limit (not made or refreshed per request: the hot path). */
   #timer: NodeJS.Timeout | undefined;
   #timerMs = 0;
 
@@ -133,10 +133,9 @@ export class SocketWatch {
   #arm(): void {
     const limit = this.#limitMs();
     if (limit === undefined) return;
-    if (this.#timer !== undefined && this.#timerMs === limit) {
-      this.#timer.refresh();
-      return;
-    }
+    // A timer for this limit is pending: it is left as it is (not refreshed on every request, a cost on the
+    // hot path). When it fires it measures the idle time from the latest free() and waits out the rest.
+    if (this.#timer !== undefined && this.#timerMs === limit) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(expire, limit, this).unref();
     this.#timerMs = limit;
@@ -144,13 +143,18 @@ export class SocketWatch {
 
   /** @internal The idle timer fired: close the socket if it has been idle for its whole reuse limit. */
   expire(): void {
-    if (this.#inFlight > 0) return;
+    if (this.#inFlight > 0) {
+      // Busy: the next free() arms a new timer.
+      this.#timer = undefined;
+      return;
+    }
     const left = this.#timerMs - (Date.now() - this.#idleSince);
     if (left <= 0) {
       this.socket.destroy();
       return;
     }
-    // The timer's clock (the event loop's) ran behind Date.now(): wait out the rest, with a one-off timer.
+    // The socket was used since the timer was armed (or the loop's clock ran behind Date.now()): wait out the
+    // rest with a one-off timer; a free() before it fires arms a new one.
     this.#timerMs = -1;
     this.#timer = setTimeout(expire, left, this).unref();
   }

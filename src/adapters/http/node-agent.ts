@@ -44,7 +44,7 @@ function keepAliveHintOf(socket: net.Socket): number | undefined {
     : undefined;
 }
 
-/** Shared by HttpAgent and HttpsAgent: one origin table and the three node:http Agent hooks. */
+/** Shared by HttpAgent and HttpsAgent: one origin table and what node:http's Agent hooks ask of it. */
 class Watcher {
   readonly #origins = new Map<string, OriginIdle>();
   readonly #socket: LiveSocketOptions;
@@ -96,12 +96,31 @@ interface BaseHooks {
   /** node:http returns whether it keeps the socket, though @types/node says void. */
   keepSocketAlive(this: http.Agent, socket: Duplex): unknown;
   reuseSocket(this: http.Agent, socket: Duplex, request: http.ClientRequest): void;
+  /** Not in @types/node, but the Agent's stable entry point (agentkeepalive and others override it too). */
+  addRequest(this: http.Agent, request: http.ClientRequest, options: http.ClientRequestArgs): void;
 }
 
 /**
- * Gives `Agent` the three hooks node:http offers an Agent, over those of `Base` (http.Agent or https.Agent):
+ * Destroys every free socket past its reuse limit (or found dead), so node:http, which skips destroyed free
+ * sockets, cannot hand it out: the idle timer closes them too, but a timer can fire late on a busy loop, and
+ * this check at the moment of reuse cannot.
+ */
+function retireStale(agent: http.Agent): void {
+  const free = agent.freeSockets;
+  for (const name in free) {
+    const sockets = free[name];
+    if (sockets === undefined) continue;
+    for (const socket of sockets) {
+      const watch = SocketWatch.of(socket);
+      if (watch !== undefined && !socket.destroyed && !watch.reusable) socket.destroy();
+    }
+  }
+}
+
+/**
+ * Gives `Agent` the hooks node:http offers an Agent, over those of `Base` (http.Agent or https.Agent):
  * every socket it creates is watched, a socket going free is kept only while alive and short of its reuse
- * limit, and a reused one is marked busy. One implementation for both classes; a subclass may still override
+ * limit, a free one past it is retired before a request picks a socket, and a reused one is marked busy. One implementation for both classes; a subclass may still override
  * them and call super.
  */
 function installHooks(Agent: { prototype: http.Agent }, Base: { prototype: http.Agent }): void {
@@ -119,6 +138,10 @@ function installHooks(Agent: { prototype: http.Agent }, Base: { prototype: http.
     reuseSocket(socket, request) {
       watchers.get(this)?.reuse(socket as net.Socket);
       base.reuseSocket.call(this, socket, request);
+    },
+    addRequest(request, options) {
+      if (watchers.has(this)) retireStale(this);
+      base.addRequest.call(this, request, options);
     },
   };
   for (const [name, value] of Object.entries(hooks)) {
