@@ -15,6 +15,9 @@ export interface PhiOptions {
   firstHeartbeatEstimateMs?: number;
 }
 
+// Phi when the silence equals the distribution's mean: −log10(1 − 0.5).
+const PHI_AT_MEAN = Math.log10(2) + 1e-9;
+
 export const PHI_RULES: OptionRules = {
   threshold: { kind: 'number', min: 0.1, max: 1000 },
   maxSampleSize: { kind: 'number', min: 2, max: 100_000, integer: true },
@@ -93,8 +96,19 @@ export class PhiAccrualDetector {
     if (!isFiniteAtLeast(now, Number.NEGATIVE_INFINITY)) {
       throw badNumberArgument('PhiAccrualDetector.heartbeat', 'now', now, Number.NEGATIVE_INFINITY);
     }
-    if (!Number.isNaN(this.last) && now >= this.last && this.phi(now) < this.threshold)
-      this.add(now - this.last);
+    const last = this.last;
+    if (!Number.isNaN(last) && now >= last) {
+      const interval = now - last;
+      // Up to the mean plus the acceptable pause, phi is at most log10(2) ≈ 0.301 (the normal CDF at or
+      // below its mean): under any threshold above that, no need to compute it (once per answer).
+      if (
+        (interval <= this.sum / this.size + this.acceptableHeartbeatPauseMs &&
+          this.threshold > PHI_AT_MEAN) ||
+        this.phi(now) < this.threshold
+      ) {
+        this.add(interval);
+      }
+    }
     this.last = now;
   }
 

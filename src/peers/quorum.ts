@@ -267,7 +267,7 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   private finish(error: Error | undefined): void {
     if (this.finished) return;
     this.finished = true;
-    clearTimeout(this.deadline);
+    if (this.deadline !== undefined) clearTimeout(this.deadline);
     if (this.hedgeAt !== Number.POSITIVE_INFINITY) this.host.unwatchHedge(this);
     if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
     notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
