@@ -4,13 +4,15 @@
 // - an ErrorResponse or NoticeResponse whose fields are not NUL-terminated sends parseErrorMessage into an
 //   endless loop (BufferReader.string(1) past the buffer returns '', never '\0'): the process spins forever;
 // - an unknown authentication code, a negative field count (new Array(-1)), a body shorter than its fields
-//   make the parser throw inside the socket's 'data' event: an uncaught exception.
+//   make the parser throw inside the socket's 'data' event: an uncaught exception;
+// - an unknown message type becomes an untyped DatabaseError ("received invalid response"), and a DataRow with
+//   more columns than its RowDescription a TypeError in pg's Result.parseRow: both reach the query untyped.
 // The guard follows message framing as chunks arrive (type byte, int32 length): a length below 4 or one
-// libpq would refuse (over 30000 bytes for a type that is never long, over 1 GiB for any), and an
-// ErrorResponse/NoticeResponse without its terminators, end the connection before pg sees them; an exception
-// thrown by pg-protocol's own frames while parsing is caught and ends the connection the same way. An
-// exception thrown by the application's own callback (pg calls it from the same 'data' event) is not pg's
-// parser and propagates unchanged.
+// libpq would refuse (over 30000 bytes for a type that is never long, over 1 GiB for any), a type pg-protocol
+// does not know, a DataRow wider than the last RowDescription, and an ErrorResponse/NoticeResponse without its
+// terminators end the connection before pg sees them; an exception thrown by pg-protocol's own frames while
+// parsing is caught and ends the connection the same way. An exception thrown by the application's own
+// callback (pg calls it from the same 'data' event) is not pg's parser and propagates unchanged.
 // Cost, measured against pg-protocol's own parse of the same bytes (load-independent ratio, 400 messages):
 // the framing check is 11–16 % of pg's parse, about 0.1 µs per message on a loaded 2-core machine.
 import type net from 'node:net';
@@ -36,6 +38,12 @@ const NOTICE = 0x4e; // 'N'
 /** libpq's VALID_LONG_MESSAGE_TYPE: the only types that may exceed 30000 bytes. */
 const LONG = new Set([0x54, 0x44, 0x64, 0x56, 0x45, 0x4e, 0x41]); // T D d V E N A
 const SHORT_MAX = 30000;
+/** The message types pg-protocol parses; any other becomes an untyped "received invalid response" error. */
+const KNOWN = new Set(Array.from('123nscWIDCZARSKENTtGHd', (c) => c.charCodeAt(0)));
+const ROW_DESCRIPTION = 0x54; // 'T'
+const DATA_ROW = 0x44; // 'D'
+const COMMAND_COMPLETE = 0x43; // 'C'
+const READY = 0x5a; // 'Z'
 const LONG_MAX = 0x40000000;
 
 /** pg-protocol's parseErrorMessage ends only at a field type of NUL inside the message. */
@@ -66,10 +74,41 @@ class Framing {
   private headerBytes = 0;
   private left = 0;
   private collect: Buffer[] | undefined;
+  /**
+   * Columns of the current result's RowDescription (-1: none since the last CommandComplete or
+   * ReadyForQuery); a DataRow with more makes pg throw a TypeError.
+   */
+  private fields = -1;
+  /** A T or D message whose int16 count is still to come (split across chunks): its type and bytes so far. */
+  private countOf = 0;
+  private countBytes: number[] = [];
+
+  private counted(type: number, count: number): string | undefined {
+    if (type === ROW_DESCRIPTION) this.fields = count;
+    else if (count > this.fields)
+      return `a data row of ${count} columns after a row description of ${Math.max(0, this.fields)}`;
+    return undefined;
+  }
 
   check(chunk: Buffer): string | undefined {
     let i = 0;
     while (i < chunk.length) {
+      if (this.countOf !== 0 && this.left > 0) {
+        this.countBytes.push(chunk[i] as number);
+        this.left--;
+        i++;
+        if (this.countBytes.length === 2) {
+          const type = this.countOf;
+          this.countOf = 0;
+          const problem = this.counted(
+            type,
+            (((this.countBytes[0] as number) << 24) >> 16) | (this.countBytes[1] as number),
+          );
+          this.countBytes = [];
+          if (problem !== undefined) return problem;
+        }
+        continue;
+      }
       if (this.left > 0) {
         const take = Math.min(this.left, chunk.length - i);
         this.collect?.push(chunk.subarray(i, i + take));
@@ -101,7 +140,16 @@ class Framing {
       if (length < 4) return `message length ${length}`;
       if (length > (LONG.has(type) ? LONG_MAX : SHORT_MAX))
         return `message length ${length} for message type ${JSON.stringify(String.fromCharCode(type))}`;
+      if (!KNOWN.has(type)) return `unknown message type ${JSON.stringify(String.fromCharCode(type))}`;
+      // pg starts a new result at the first row after CommandComplete: rows need a new RowDescription.
+      if (type === COMMAND_COMPLETE || type === READY) this.fields = -1;
       this.left = length - 4;
+      if ((type === ROW_DESCRIPTION || type === DATA_ROW) && this.left >= 2) {
+        if (chunk.length - i >= 2) {
+          const problem = this.counted(type, chunk.readInt16BE(i));
+          if (problem !== undefined) return problem;
+        } else this.countOf = type;
+      }
       if (type === ERROR || type === NOTICE) {
         if (this.left === 0) return 'an empty error or notice message';
         this.collect = [];

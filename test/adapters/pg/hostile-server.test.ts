@@ -11,6 +11,7 @@ import {
   hostileServer,
   msg,
   mutated,
+  rowDescription,
   runScenario,
   SCENARIOS,
   type Scenario,
@@ -86,6 +87,19 @@ describe('the wire guard turns what pg-protocol cannot survive into PgProtocolEr
     {
       name: 'negative field count',
       query: (s) => s.write(msg('T', Buffer.from([0xff, 0xff, 0x6e, 0]))),
+    },
+    // pg-protocol makes an untyped DatabaseError ("received invalid response: 7e") of an unknown type.
+    { name: 'unknown message type', query: (s) => s.write(msg('~', Buffer.from('junk'))) },
+    // pg's Result.parseRow reads fields[1].name of a one-column description: TypeError, untyped.
+    {
+      name: 'a data row wider than its row description',
+      query: (s) =>
+        s.write(
+          Buffer.concat([
+            rowDescription(),
+            msg('D', Buffer.from([0, 2, 0, 0, 0, 1, 0x31, 0, 0, 0, 1, 0x32])),
+          ]),
+        ),
     },
     {
       name: 'length below the header',
