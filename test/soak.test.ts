@@ -48,6 +48,7 @@ test('short soak (75 s, seed 16): every adapter keeps every invariant under mixe
       lost: number;
       duplicated: number;
       pastDeadline: number;
+      late: unknown[];
     }[];
     resources: { growing: string[] };
     kernel: { on: boolean; reason?: string; drops: number; errors: string[] };
@@ -69,7 +70,9 @@ test('short soak (75 s, seed 16): every adapter keeps every invariant under mixe
     assert.ok(a.writesAcked > 0, `${a.name} acknowledged writes`);
     assert.equal(a.lost, 0, `${a.name}: acknowledged writes lost`);
     assert.equal(a.duplicated, 0, `${a.name}: writes applied twice`);
-    assert.equal(a.pastDeadline, 0, `${a.name}: operations past their bound`);
+    // redis-node fails this at seed 16 (docs/soak.md#findings: a swallowed CLIENT ID reply leaves a connection
+    // lifeline-net/redis cannot verify, and node-redis has no timeout of its own).
+    assert.equal(a.pastDeadline, 0, `${a.name}: operations past their bound: ${JSON.stringify(a.late)}`);
   }
   assert.deepEqual(result.uncaught, []);
   assert.deepEqual(result.resources.growing, [], 'resources flat');
