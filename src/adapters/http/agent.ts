@@ -1,10 +1,11 @@
 // undici's Agent made lifeline's: pooled sockets watched by LiveSocket, idle cuts honoured, safe retries.
 
-import { type Dispatcher, Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
+import { Client, type Dispatcher, Agent as UndiciAgent, fetch as undiciFetch } from 'undici';
 import { brand } from '../../core/brand.js';
 import { type ConnectOption, lifelineConnector } from './connector.js';
 import { interceptorFor } from './interceptor.js';
 import { HttpPolicy, type LifelineHttpOptions } from './options.js';
+import { originOf } from './request.js';
 
 export interface AgentOptions extends UndiciAgent.Options {
   /** What lifeline adds; every other option is undici's Agent's own. */
@@ -23,7 +24,20 @@ export class Agent extends UndiciAgent {
   constructor(options: AgentOptions = {}) {
     const { lifeline, connect, ...undici } = options;
     const policy = new HttpPolicy(lifeline, 'Agent', 'lifeline');
-    super({ ...undici, connect: lifelineConnector(connect as ConnectOption, policy) });
+    const connector = lifelineConnector(connect as ConnectOption, policy);
+    super({ ...undici, connect: connector });
+    policy.fresh = (dispatchOptions, handler) => {
+      const client = new Client(originOf(dispatchOptions), {
+        connect: connector,
+        pipelining: 1,
+        ...(undici.headersTimeout === undefined ? {} : { headersTimeout: undici.headersTimeout }),
+        ...(undici.bodyTimeout === undefined ? {} : { bodyTimeout: undici.bodyTimeout }),
+      });
+      const accepted = client.dispatch(dispatchOptions, handler);
+      // close() lets the request finish, then ends the connection; it is this request's alone.
+      client.close().catch(() => client.destroy().catch(() => undefined));
+      return accepted;
+    };
     // The interceptor is called directly, not through compose(): compose() would convert every caller's
     // handler to undici's newer API and back, parsing and rebuilding each response's headers.
     this.#dispatch = interceptorFor(policy)((dispatchOptions, handler) =>

@@ -47,6 +47,8 @@ export class FastCall implements Expirable, Writer {
     /** The body can be written again, synchronously with the headers (so its socket can be known). */
     private readonly again: boolean,
     startedAt: number,
+    /** Where a retry goes (RequestCall): a connection of its own, when the Agent can open one. */
+    private readonly fresh: Dispatcher.Dispatch | undefined = undefined,
   ) {
     this.deadline = startedAt + origin.deadlineMs;
   }
@@ -180,7 +182,7 @@ export class FastCall implements Expirable, Writer {
       this.caller.error(error);
       return;
     }
-    const call = new RequestCall(this.dispatch, this.options, this.caller, this.#started);
+    const call = new RequestCall(this.dispatch, this.options, this.caller, this.#started, this.fresh);
     this.#then = call;
     call.run(this.origin, this.safe, this.again, {
       error,

@@ -27,9 +27,9 @@ export function interceptorFor(policy: HttpPolicy): Dispatcher.DispatcherCompose
     const caller = callerFor(handler);
     // The fast path when execute() would have nothing to do per attempt: no breaker, no hedge, no tracing.
     if (origin.direct && !(safe && origin.hedged) && !execAttemptChannel.hasSubscribers) {
-      new FastCall(dispatch, options, caller, origin, safe, again, deadlines.now()).start();
+      new FastCall(dispatch, options, caller, origin, safe, again, deadlines.now(), policy.fresh).start();
     } else {
-      new RequestCall(dispatch, options, caller).run(origin, safe, again);
+      new RequestCall(dispatch, options, caller, false, policy.fresh).run(origin, safe, again);
     }
     return true;
   };

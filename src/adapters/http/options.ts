@@ -1,4 +1,5 @@
 // What lifeline adds to an HTTP client (options under `lifeline`), checked once.
+import type { Dispatcher } from 'undici';
 import { InvalidOptionError, MAX_TIMER_MS, type OptionRules, validateOptions } from '../../core/options.js';
 import {
   CircuitBreaker,
@@ -101,6 +102,11 @@ export interface Origin {
 /** LifelineHttpOptions checked once, with one Origin per origin made on first use. */
 export class HttpPolicy {
   readonly socket: LiveSocketOptions;
+  /**
+   * Sends one request on a connection of its own, opened for it and closed after it (set by lifeline's Agent,
+   * which knows how to connect): a retry goes there, so it never meets another stale pooled socket.
+   */
+  fresh: Dispatcher.Dispatch | undefined;
   readonly #options: LifelineHttpOptions;
   readonly #retry: RetryPolicy;
   readonly #origins = new Map<string, Origin>();

@@ -133,6 +133,8 @@ export class RequestCall {
     readonly options: Dispatcher.DispatchOptions,
     readonly caller: Caller,
     started = false,
+    /** Where a retry goes: a connection of its own (lifeline's Agent), else `dispatch`. */
+    readonly fresh: Dispatcher.Dispatch | undefined = undefined,
   ) {
     this.#started = started;
   }
@@ -169,11 +171,16 @@ export class RequestCall {
     if (this.abortReason !== undefined) return Promise.reject(this.abortReason);
     return new Promise<void>((resolve, reject) => {
       const handler = new AttemptHandler(this, attempt, again, resolve, reject);
+      // A retry (an earlier attempt failed, none is live: not a hedge) goes on a new connection when the
+      // Agent can open one: the pool may hold more sockets the server is closing, and a retry that picked
+      // one would fail the same way.
+      const dispatch =
+        attempt.number > 1 && this.#live === undefined ? (this.fresh ?? this.dispatch) : this.dispatch;
       if (this.#live === undefined) this.#live = handler;
       else this.#hedge = handler;
       try {
         // undici takes handlers of its original API too (its own api-request is one); its types name only the newer.
-        this.dispatch(this.options, handler as unknown as Dispatcher.DispatchHandler);
+        dispatch(this.options, handler as unknown as Dispatcher.DispatchHandler);
       } catch (error) {
         this.ended(handler);
         reject(error);
