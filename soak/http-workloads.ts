@@ -6,11 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { request } from 'undici';
 import { Agent, HttpAgent } from '../src/adapters/http/index.js';
 import { PeerSet } from '../src/peers/index.js';
+import { IdCounts } from './ids.js';
 import { SOCKET, tally, type Workload } from './workloads.js';
 
 /** A node:http server that counts what it applied: each POSTed id, each PUT key, and its open connections. */
 export class Origin {
-  readonly items = new Map<number, number>();
+  readonly items = new IdCounts();
   readonly kv = new Map<string, string>();
   open = 0;
   readonly #server = http.createServer((req, res) => this.#handle(req, res));
@@ -42,7 +43,12 @@ export class Origin {
       const url = req.url ?? '/';
       if (req.method === 'POST' && url === '/items') {
         const id = Number(body);
-        this.items.set(id, (this.items.get(id) ?? 0) + 1);
+        if (!Number.isSafeInteger(id) || id < 0) {
+          res.statusCode = 400;
+          res.end();
+          return;
+        }
+        this.items.add(id);
         res.end('ok');
       } else if (req.method === 'PUT' && url.startsWith('/kv/')) {
         this.kv.set(url.slice(4), body);
@@ -141,7 +147,8 @@ export function httpWorkload(): Workload {
     },
     async read() {
       if (puts % 2 === 0) {
-        const key = String(puts++);
+        // 1024 keys over and over: PUT is idempotent, and the origin's state stays bounded.
+        const key = String(puts++ % 1024);
         await send('PUT', `/kv/${key}`, key);
         ackedPuts.add(key);
       } else {
@@ -220,7 +227,7 @@ export function peersWorkload(): Workload {
         if (origins.filter((o) => o.items.has(id)).length < 2) lost++;
       }
       let duplicated = 0;
-      for (const o of origins) for (const n of o.items.values()) if (n > 1) duplicated++;
+      for (const o of origins) for (const [, n] of o.items.entries()) if (n > 1) duplicated++;
       return { lost, duplicated };
     },
     serverConnections: () => origins.reduce((s, o) => s + o.open, 0),

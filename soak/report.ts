@@ -8,7 +8,7 @@ export function table(r: SoakResult): string {
       ? `kernel drops: ${r.kernel.drops} in a network namespace${r.kernel.errors.length ? ` (${r.kernel.errors.length} iptables errors)` : ''}`
       : `kernel drops: SKIPPED (${r.kernel.reason})`,
     '',
-    'adapter     ops      acked   p99 ms  lost  dup  past-deadline  conn/min  errors',
+    'adapter     ops      acked   p99 ms  lost  dup  past-deadline  conn/min  conn max  errors',
   ];
   for (const a of r.adapters) {
     const errors = Object.entries(a.errors)
@@ -16,7 +16,7 @@ export function table(r: SoakResult): string {
       .map(([k, v]) => `${k}:${v}`)
       .join(' ');
     lines.push(
-      `${a.name.padEnd(11)} ${String(a.ops).padEnd(8)} ${String(a.writesAcked).padEnd(7)} ${String(a.p99Ms).padEnd(7)} ${String(a.lost).padEnd(5)} ${String(a.duplicated).padEnd(4)} ${String(a.pastDeadline).padEnd(14)} ${a.connectionsSlope.toFixed(2).padEnd(9)} ${errors}`,
+      `${a.name.padEnd(11)} ${String(a.ops).padEnd(8)} ${String(a.writesAcked).padEnd(7)} ${String(a.p99Ms).padEnd(7)} ${String(a.lost).padEnd(5)} ${String(a.duplicated).padEnd(4)} ${String(a.pastDeadline).padEnd(14)} ${a.connectionsSlope.toFixed(2).padEnd(9)} ${String(a.connectionsMax).padEnd(9)} ${errors}`,
     );
   }
   lines.push('', 'resource            slope/min  growing');

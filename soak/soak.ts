@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { FaultProxy } from '../src/faults/index.js';
 import { fuzz } from './fuzz.js';
+import { IdCounts, Latencies } from './ids.js';
 import { KernelDrops } from './kernel.js';
 import { html, table } from './report.js';
 import { grows, type Sample, sample, slopeOf, slopePerMinute } from './resources.js';
@@ -23,8 +24,9 @@ export interface AdapterResult {
   lost: number;
   duplicated: number;
   pastDeadline: number;
-  /** Slope per minute of this adapter's server-side connections. */
+  /** Slope per minute of this adapter's server-side connections, and their peak over the samples. */
   connectionsSlope: number;
+  connectionsMax: number;
   /** The first operations past their bound: when they started (ms into the run), what they were, and when they
    * finally settled (ms after their start; absent: not by the end of the run). */
   late: { atMs: number; write: boolean; settledAfterMs?: number; outcome?: string }[];
@@ -72,11 +74,11 @@ async function runAdapter(
   seed: number,
   startId: number,
   runStart: number,
-): Promise<Omit<AdapterResult, 'connectionsSlope' | 'ok'>> {
+): Promise<Omit<AdapterResult, 'connectionsSlope' | 'connectionsMax' | 'ok'>> {
   const random = rng(seed);
-  const acked = new Set<number>();
+  const acked = new IdCounts();
   const errors: Record<string, number> = {};
-  const latencies: number[] = [];
+  const latencies = new Latencies();
   let ops = 0;
   let pastDeadline = 0;
   const late: AdapterResult['late'] = [];
@@ -124,7 +126,7 @@ async function runAdapter(
         );
         continue;
       }
-      latencies.push(Date.now() - started);
+      latencies.add(Date.now() - started);
       if (outcome === 'ok' && write) acked.add(id);
       if (outcome === 'error') await sleep(20); // do not spin on a dead server
     }
@@ -134,8 +136,7 @@ async function runAdapter(
   await w.close().catch(() => {});
   await sleep(200);
   const { lost, duplicated } = await w.verify(acked);
-  latencies.sort((a, b) => a - b);
-  const p99Ms = latencies[Math.floor(latencies.length * 0.99)] ?? 0;
+  const p99Ms = latencies.quantile(0.99);
   return { name: w.name, ops, writesAcked: acked.size, errors, p99Ms, lost, duplicated, pastDeadline, late };
 }
 
@@ -259,6 +260,7 @@ export async function soak(options: {
   const results: AdapterResult[] = runs.map((r, i) => ({
     ...r,
     connectionsSlope: slopeOf(ts, perAdapter[i] ?? []),
+    connectionsMax: Math.max(0, ...(perAdapter[i] ?? [])),
     ok: r.lost === 0 && r.duplicated === 0 && r.pastDeadline === 0,
   }));
   const keys = ['fds', 'closeWait', 'heapMb', 'serverConnections'] as const;

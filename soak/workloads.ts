@@ -36,22 +36,31 @@ export interface Workload {
   read(): Promise<void>;
   close(): Promise<void>;
   /** After close, on a direct path: acknowledged writes missing and writes applied more than once. */
-  verify(acked: ReadonlySet<number>): Promise<{ lost: number; duplicated: number }>;
+  verify(acked: Ids): Promise<{ lost: number; duplicated: number }>;
   /** Connections the server side holds now, when the workload's server can tell (else the proxy's count). */
   serverConnections?(): number;
   /** Stops what setup() started. */
   teardown?(): Promise<void>;
 }
 
+/** The acknowledged ids (an IdCounts in the soak; anything with has() and iteration). */
+export interface Ids extends Iterable<number> {
+  has(id: number): boolean;
+  readonly size: number;
+}
+
+/** What the server applied: each id's count (a Map, or an IdCounts). */
+export interface Applied {
+  has(id: number): boolean;
+  entries(): Iterable<[number, number]>;
+}
+
 /** Lost and duplicated ids from the server's count of each id. */
-export function tally(
-  acked: ReadonlySet<number>,
-  applied: ReadonlyMap<number, number>,
-): { lost: number; duplicated: number } {
+export function tally(acked: Ids, applied: Applied): { lost: number; duplicated: number } {
   let lost = 0;
   for (const id of acked) if (!applied.has(id)) lost++;
   let duplicated = 0;
-  for (const n of applied.values()) if (n > 1) duplicated++;
+  for (const [, n] of applied.entries()) if (n > 1) duplicated++;
   return { lost, duplicated };
 }
 
