@@ -53,6 +53,7 @@ export class PgCluster {
     chownToPostgres(dataDir);
     chmodSync(dataDir, 0o700);
     const port = await freePort();
+    reservePort(port, true);
     const cluster = new PgCluster(port, dataDir);
     try {
       if (options.standbyOf) {
@@ -168,6 +169,7 @@ export class PgCluster {
       // Already gone: nothing to stop.
     }
     rmSync(this.dataDir, { recursive: true, force: true });
+    reservePort(this.port, false);
     live.delete(this);
   }
 }
@@ -241,6 +243,23 @@ export function chownToPostgres(file: string): void {
     gid: Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' })),
   };
   chownSync(file, ids.uid, ids.gid);
+}
+
+/**
+ * Keeps a cluster's port out of the kernel's ephemeral range while the cluster lives (root only; a no-op
+ * otherwise): a cluster stopped and started again on its port (failover, switchover tests) would otherwise fail
+ * to bind when an outgoing connection of another test had been given that port as its local port meanwhile.
+ */
+function reservePort(port: number, reserve: boolean): void {
+  const file = '/proc/sys/net/ipv4/ip_local_reserved_ports';
+  const script = reserve
+    ? `cur=$(cat ${file}); if [ -z "$cur" ]; then echo ${port}; else echo "$cur,${port}"; fi > ${file}`
+    : `cat ${file} | tr ',' '\\n' | grep -vx '${port}' | paste -sd, - > /tmp/lifeline-ports.$$; cat /tmp/lifeline-ports.$$ > ${file}; rm -f /tmp/lifeline-ports.$$`;
+  try {
+    execFileSync('flock', ['/tmp/lifeline-reserved-ports.lock', 'sh', '-c', script], { stdio: 'ignore' });
+  } catch {
+    // Not root, or no flock: the rare bind race stays possible.
+  }
 }
 
 /** A port on 127.0.0.1 that nothing listened on a moment ago. */
