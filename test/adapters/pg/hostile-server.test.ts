@@ -60,7 +60,18 @@ async function firstError(scenario: Scenario): Promise<{ error: unknown; chain: 
   });
   pool.on('error', () => {});
   try {
-    const error = await pool.query('select 1').then(
+    // pool.query would retry the read on new connections until its deadline (a DeadlineExceededError with no
+    // single cause); a checked-out client's query is not retried, so its error carries the connection's death.
+    const run = async () => {
+      if (scenario.query === undefined) return pool.query('select 1');
+      const client = await pool.connect();
+      try {
+        return await client.query('select 1');
+      } finally {
+        client.release(true);
+      }
+    };
+    const error = await run().then(
       () => undefined,
       (e: unknown) => e,
     );
