@@ -152,7 +152,8 @@ function bareImports(): Map<string, Set<string>> {
     const text = readFileSync(join(dist, file), 'utf8');
     const specifiers = new Set<string>();
     for (const m of text.matchAll(
-      /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']([^"'./][^"']*)["']/g,
+      // A specifier has no whitespace: `came from"` closing a message string is not an import.
+      /(?:\bfrom\s*|\bimport\s*\(\s*|\brequire\s*\(\s*)["']([^"'./\s][^"'\s]*)["']/g,
     )) {
       if (m[1]) specifiers.add(m[1]);
     }

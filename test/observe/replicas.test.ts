@@ -7,7 +7,16 @@ import { Pool } from '../../src/adapters/pg/index.js';
 import { instrument } from '../../src/observe/index.js';
 import { PgCluster } from '../support/pg-cluster.js';
 import { requireCapability } from '../support/services.js';
-import { parsePromText, sample } from './prom-text.js';
+import { parsePromText, type Scrape, sample } from './prom-text.js';
+
+/** A sample, or undefined while the series does not exist yet (a host's role is not known before its check). */
+function maybe(scrape: Scrape, name: string, labels: Record<string, string>): number | undefined {
+  try {
+    return sample(scrape, name, labels);
+  } catch {
+    return undefined;
+  }
+}
 
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
   const end = Date.now() + ms;
@@ -51,8 +60,8 @@ test('replica metrics: role, up, eligibility, lag, reads routed per host; a paus
   await until('the replica takes reads and has replayed the table', async () => {
     const s = await scrape();
     return (
-      sample(s, 'lifeline_replica_eligible', { ...S, lifeline_host_role: 'replica' }) === 1 &&
-      sample(s, 'lifeline_replica_lag_bytes', { ...S, lifeline_host_role: 'replica' }) === 0
+      maybe(s, 'lifeline_replica_eligible', { ...S, lifeline_host_role: 'replica' }) === 1 &&
+      maybe(s, 'lifeline_replica_lag_bytes', { ...S, lifeline_host_role: 'replica' }) === 0
     );
   });
   for (let i = 0; i < 10; i++) await pool.query('select count(*) from m');
@@ -85,7 +94,7 @@ test('replica metrics: role, up, eligibility, lag, reads routed per host; a paus
   for (let i = 0; i < 20; i++) await pool.query('insert into m values ($1) on conflict do nothing', [i]);
   await until('the paused replica is over the lag bound', async () => {
     const now = await scrape();
-    return sample(now, 'lifeline_replica_eligible', { ...S, lifeline_host_role: 'replica' }) === 0;
+    return maybe(now, 'lifeline_replica_eligible', { ...S, lifeline_host_role: 'replica' }) === 0;
   });
   s = await scrape();
   assert.ok(sample(s, 'lifeline_replica_lag_bytes', { ...S, lifeline_host_role: 'replica' }) > 0);
