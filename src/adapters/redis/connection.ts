@@ -14,6 +14,8 @@ export class WatchedConnection {
   readonly openedAt = Date.now();
   /** The server's id for this connection (CLIENT ID), once known: what the lost-reply verifier asks about. */
   clientId: string | undefined;
+  /** The server refused CLIENT ID (an ACL without it): replies on this connection are not verified. */
+  clientIdRefused = false;
   #awaiting = false;
   #pinned = false;
 

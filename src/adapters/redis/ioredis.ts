@@ -269,7 +269,10 @@ hook('setStatus', function (original, status, arg) {
         (id) => {
           conn.clientId = String(id);
         },
-        () => {},
+        (error: unknown) => {
+          // The server refused it (an ACL without CLIENT): this connection's replies cannot be verified.
+          if (error instanceof Error && error.name === 'ReplyError') conn.clientIdRefused = true;
+        },
       );
     }
     if (state.tracking !== undefined && !this.condition?.subscriber) {
@@ -338,7 +341,7 @@ Object.defineProperty(proto, 'stream', {
           overdueMs,
           (id) => askServer(this.options, id, overdueMs),
           () => conn.clientId,
-          () => conn.pinned,
+          () => conn.pinned || conn.clientIdRefused,
         );
       }
     } catch (error) {

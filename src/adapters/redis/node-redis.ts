@@ -113,7 +113,7 @@ export type AnyClient = Record<string | symbol, unknown> & {
   on(event: string, listener: (...args: unknown[]) => void): unknown;
   emit(event: string, ...args: unknown[]): boolean;
   duplicate(overrides?: unknown): AnyClient;
-  sendCommand(args: string[]): Promise<unknown>;
+  sendCommand(args: string[], options?: { asap?: boolean }): Promise<unknown>;
   destroy(): void;
   connect(): Promise<unknown>;
   options?: { socket?: { host?: string; port?: number; path?: string } };
@@ -301,7 +301,7 @@ function attach(client: AnyClient, options: ResolvedRedisLifelineOptions, driver
         options.replyOverdueMs,
         (id) => askServer(client, id, options.replyOverdueMs),
         () => conn.clientId,
-        () => conn.pinned,
+        () => conn.pinned || conn.clientIdRefused,
       );
     }
   });
@@ -313,12 +313,19 @@ function attach(client: AnyClient, options: ResolvedRedisLifelineOptions, driver
       state.gapSince = undefined;
     }
     if (conn !== undefined && options.replyOverdueMs > 0 && !client.isPubSubActive) {
-      const ask = ['CLIENT', 'ID'];
-      run(state, client, 'sendCommand', client.sendCommand, [ask]).then(
-        (id) => {
+      // asap: ahead of commands queued while connecting, so nothing blocking (BLPOP) delays the id. Counted
+      // in `pending` like a caller's command, so the connection is idle again once it is answered.
+      if (state.pending++ === 0) conn.sent();
+      client.sendCommand(['CLIENT', 'ID'], { asap: true }).then(
+        (id: unknown) => {
+          state.settled(id);
           conn.clientId = String(id);
         },
-        () => {},
+        (error: unknown) => {
+          if (--state.pending === 0) state.conn?.drained();
+          // The server refused it (an ACL without CLIENT): this connection's replies cannot be verified.
+          if (error instanceof driver.ErrorReply) conn.clientIdRefused = true;
+        },
       );
     }
     if (client.isPubSubActive) conn?.pin();

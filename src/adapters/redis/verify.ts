@@ -68,6 +68,22 @@ export class RedisReplyLostError extends LifelineError {
   }
 }
 
+/**
+ * A reply is overdue on a connection whose server id (CLIENT ID) never arrived: the server cannot be asked
+ * about it, and the silence means the handshake's or CLIENT ID's reply was itself lost (CLIENT ID is sent
+ * first after the handshake, so nothing blocking is ahead of it). The connection is closed.
+ */
+export class RedisReplyUnverifiableError extends LifelineError {
+  constructor(endpoint: string, silentMs: number) {
+    super(
+      'LIFELINE_REDIS_REPLY_UNVERIFIABLE',
+      `no reply from ${endpoint} for ${silentMs} ms on a connection whose server id (CLIENT ID) never arrived, ` +
+        'so the server cannot be asked about it: the connection was closed. Something between client and server ' +
+        "swallows bytes (a proxy, a NAT, a firewall); commands in flight are handled as on any lost connection. Raise 'replyOverdueMs' if replies are legitimately slow",
+    );
+  }
+}
+
 /** Asks the server about connection `id`: the raw `CLIENT LIST ID <id>` reply, or a rejection (no verdict). */
 export type AskServer = (id: string) => Promise<string>;
 
@@ -76,7 +92,9 @@ export type AskServer = (id: string) => Promise<string>;
  * is asked about the connection on another one, at most once at a time; a "lost" verdict destroys the
  * connection. No verdict (the side connection fails too) changes nothing: keepalive and TCP_USER_TIMEOUT
  * still watch the network. `id()` gives the server's id for the connection (CLIENT ID), `skip()` true while
- * silence is normal (a subscriber connection).
+ * silence is normal (a subscriber connection) or the server refused CLIENT ID. A reply overdue while the id
+ * is still unknown cannot be verified: the connection is closed (RedisReplyUnverifiableError), so no command
+ * waits behind a lost handshake or CLIENT ID reply without bound.
  */
 export function verifyOverdueReplies(
   live: LiveSocket,
@@ -87,8 +105,14 @@ export function verifyOverdueReplies(
 ): () => void {
   let asking = false;
   return live.watchReplies(overdueMs, (overdue: ReplyOverdue) => {
+    if (skip()) return overdueMs;
     const clientId = id();
-    if (skip() || clientId === undefined) return overdueMs;
+    if (clientId === undefined) {
+      if (!live.usable) return overdueMs;
+      publishVerdict(live.endpoint, 'lost');
+      live.destroy(new RedisReplyUnverifiableError(live.endpoint, overdue.silentMs), 'read-timeout');
+      return overdueMs;
+    }
     if (asking) return overdueMs;
     asking = true;
     const readBefore = live.bytesRead;
