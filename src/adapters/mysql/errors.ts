@@ -30,24 +30,36 @@ brand(MysqlConnectError, 'MysqlConnectError');
 
 /**
  * The reply to a statement went silent and the server, asked on a separate connection
- * (information_schema.processlist), said it is not running it. `neverReceived`: the session sat idle since
- * before the statement was sent, so the server never saw it (safe to run again); otherwise the server ran
- * it and the reply was lost on the way (outcome unknown). The connection is closed either way.
+ * (information_schema.processlist), said it is not running it: its session is gone, or idle (Sleep). The
+ * connection is closed. Never "not received": an idle session (`sessionIdle`, even idle since before the
+ * statement was sent) only says the server has not read the statement yet — a middlebox (a proxy, a slow or
+ * sliced link) may still hold its bytes and deliver them afterwards, so the statement may still run. The
+ * request is marked sent: a read (run in a read-only session) or a statement declared idempotent is retried,
+ * any other ends in OutcomeUnknownError with this error as cause.
  */
 export class MysqlReplyLostError extends LifelineError {
-  readonly neverReceived: boolean;
+  /** The server showed the session idle (Sleep); false: the session was gone. */
+  readonly sessionIdle: boolean;
+  /**
+   * Always false: lifeline never concludes from the session's idle time that the server never received the
+   * statement, because bytes held on the way may still arrive. Kept for code that read it.
+   * @deprecated read `sessionIdle`, and treat the statement's outcome as unknown.
+   */
+  readonly neverReceived = false;
 
-  constructor(host: string, neverReceived: boolean, detail: string) {
+  constructor(host: string, sessionIdle: boolean, detail: string) {
     super(
       'LIFELINE_MYSQL_REPLY_LOST',
-      neverReceived
-        ? `the statement never reached the MySQL server at ${host} (${detail}); the connection was closed and ` +
-            'the statement was not executed; run it again, it is safe'
-        : `the reply from the MySQL server at ${host} was lost (${detail}); the connection was closed and the ` +
-            'statement may or may not have been applied; check whether it took effect before running it again',
+      `the reply from the MySQL server at ${host} did not come (${detail}); the connection was closed and ` +
+        (sessionIdle
+          ? 'the statement may still be held on the way and run later, or may have run already; '
+          : 'the statement may or may not have been applied; ') +
+        'check whether it took effect before running it again (reads and statements declared idempotent are ' +
+        'retried by lifeline)',
     );
-    this.neverReceived = neverReceived;
-    markLost(this, neverReceived ? 'not-sent' : 'sent');
+    this.sessionIdle = sessionIdle;
+    // Never 'not-sent': the statement's bytes left the client (a reply was awaited), so it may still run.
+    markLost(this, 'sent');
   }
 }
 brand(MysqlReplyLostError, 'MysqlReplyLostError');

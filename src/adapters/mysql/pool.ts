@@ -228,8 +228,12 @@ export class LifelinePool extends EventEmitter {
   /**
    * Lost-reply verification: a reply silent for verifyAfterMs makes lifeline look the session up in
    * information_schema.processlist on a side connection. Gone, or idle (Sleep) while the statement was
-   * awaited: the reply will never come, and the connection is closed with MysqlReplyLostError (not-sent
-   * when the session was idle since before the statement was sent). Busy: the statement runs; wait on.
+   * awaited: the reply will never come on this connection, and it is closed with MysqlReplyLostError, marked
+   * sent. Never "not received" from the session's idle time, even idle since before the statement was sent:
+   * a middlebox may still hold the statement's bytes and deliver them after the close (seen in the soak: an
+   * INSERT held by a latency toxic ran twice, once from the held bytes and once from the retry). Only a read
+   * (read-only session) or a statement declared idempotent is retried; any other is OutcomeUnknownError.
+   * Busy: the statement runs; wait on.
    */
   private watchReplies(conn: RawConnection, host: string): void {
     const state = stateOf(conn);
@@ -246,12 +250,11 @@ export class LifelinePool extends EventEmitter {
           if (view.kind === 'busy') publishVerdict(host, 'running');
           if (view.kind === 'busy' || state.inFlight === 0) return;
           publishVerdict(host, 'lost');
-          const neverReceived = view.kind === 'idle' && view.idleMs > overdue.waitingMs;
           const detail =
             view.kind === 'gone'
               ? `the server has no session ${threadId} any more`
               : `session ${threadId} has been idle for ${Math.round(view.idleMs)} ms while a reply was awaited for ${overdue.waitingMs} ms`;
-          state.live.destroy(new MysqlReplyLostError(host, neverReceived, detail));
+          state.live.destroy(new MysqlReplyLostError(host, view.kind === 'idle', detail));
         },
         () => {
           // The side channel failed too: the host is unreachable; keepalive and deadlines bound the wait.
