@@ -33,9 +33,10 @@ brand(MysqlConnectError, 'MysqlConnectError');
  * (information_schema.processlist), said it is not running it: its session is gone, or idle (Sleep). The
  * connection is closed. Never "not received": an idle session (`sessionIdle`, even idle since before the
  * statement was sent) only says the server has not read the statement yet — a middlebox (a proxy, a slow or
- * sliced link) may still hold its bytes and deliver them afterwards, so the statement may still run. The
- * request is marked sent: a read (run in a read-only session) or a statement declared idempotent is retried,
- * any other ends in OutcomeUnknownError with this error as cause.
+ * sliced link) may still hold its bytes and deliver them afterwards, so the statement may still run. Marked
+ * 'if-marked': a statement lifeline had not written yet (queued behind the session's read-only switch, no
+ * markSent) is not sent and is retried; one written is sent, so only a read (run in a read-only session) or a
+ * statement declared idempotent is retried, any other ends in OutcomeUnknownError with this error as cause.
  */
 export class MysqlReplyLostError extends LifelineError {
   /** The server showed the session idle (Sleep); false: the session was gone. */
@@ -58,8 +59,9 @@ export class MysqlReplyLostError extends LifelineError {
         'retried by lifeline)',
     );
     this.sessionIdle = sessionIdle;
-    // Never 'not-sent': the statement's bytes left the client (a reply was awaited), so it may still run.
-    markLost(this, 'sent');
+    // Never 'not-sent' from the server's view: whether the statement's bytes left the client is the attempt's
+    // markSent() alone (written: it may still run, whatever the session's idle time says).
+    markLost(this, 'if-marked');
   }
 }
 brand(MysqlReplyLostError, 'MysqlReplyLostError');

@@ -228,8 +228,8 @@ export class LifelinePool extends EventEmitter {
   /**
    * Lost-reply verification: a reply silent for verifyAfterMs makes lifeline look the session up in
    * information_schema.processlist on a side connection. Gone, or idle (Sleep) while the statement was
-   * awaited: the reply will never come on this connection, and it is closed with MysqlReplyLostError, marked
-   * sent. Never "not received" from the session's idle time, even idle since before the statement was sent:
+   * awaited: the reply will never come on this connection, and it is closed with MysqlReplyLostError, which
+   * leaves "was it sent" to the attempt's markSent(). Never "not received" from the session's idle time, even idle since before the statement was sent:
    * a middlebox may still hold the statement's bytes and deliver them after the close (seen in the soak: an
    * INSERT held by a latency toxic ran twice, once from the held bytes and once from the retry). Only a read
    * (read-only session) or a statement declared idempotent is retried; any other is OutcomeUnknownError.

@@ -284,10 +284,13 @@ export class StatementRunner {
     if (read !== state.readOnly) {
       state.readOnly = read;
       conn.query(read ? SET_READ_ONLY : SET_READ_WRITE, undefined, (err) => {
-        if (err === null) {
+        if (err !== null) state.retire = true;
+        // mysql2 writes the statement queued behind the switch once the switch answered, even with an error
+        // the server sent: only a fatal error (the connection is gone, the queue failed) keeps it unsent.
+        if (err === null || err.fatal !== true) {
           sent = true;
           attempt.markSent();
-        } else state.retire = true;
+        }
       });
     } else {
       sent = true;
