@@ -88,6 +88,33 @@ describe('lifeline-net/mysql: a statement held by a middlebox while the server i
     });
   });
 
+  test('an INSERT still queued behind a held read-write switch is retried, applied once', {
+    timeout: 30_000,
+  }, async (t) => {
+    await withProxy(t, async (proxy, endpoint) => {
+      const table = await freshTable();
+      const pool = createPool({
+        ...endpoint,
+        connectionLimit: 1,
+        lifeline: { verifyAfterMs: 100, acquireTimeoutMs: 5000 },
+      });
+      try {
+        // A read leaves the session read-only: the INSERT waits behind SET SESSION TRANSACTION READ WRITE, and
+        // only that switch is held; lifeline never wrote the INSERT on this connection, so it runs again.
+        await pool.query('select 1');
+        await sleep(300);
+        const id = holdUpstream(proxy, 1500);
+        await pool.query(`insert into ${table} (id, n) values (?, 1)`, ['queued']);
+        proxy.removeToxic('hold');
+        await closedByProxy(proxy, id);
+        assert.equal(await countRows(table, 'queued'), 1);
+      } finally {
+        await pool.end();
+        await dropTable(table);
+      }
+    });
+  });
+
   test('a read and an INSERT declared idempotent are retried', { timeout: 30_000 }, async (t) => {
     await withProxy(t, async (proxy, endpoint) => {
       const table = await freshTable();
