@@ -70,8 +70,8 @@ test('short soak (75 s, seed 16): every adapter keeps every invariant under mixe
     assert.ok(a.writesAcked > 0, `${a.name} acknowledged writes`);
     assert.equal(a.lost, 0, `${a.name}: acknowledged writes lost`);
     assert.equal(a.duplicated, 0, `${a.name}: writes applied twice`);
-    // redis-node fails this at seed 16 (docs/soak.md#findings: a swallowed CLIENT ID reply leaves a connection
-    // lifeline-net/redis cannot verify, and node-redis has no timeout of its own).
+    // redis-node once failed this at seed 16: a swallowed CLIENT ID reply left a connection lifeline-net/redis
+    // could not verify; such a connection is now closed once a reply is overdue (docs/redis.md, lost replies).
     assert.equal(a.pastDeadline, 0, `${a.name}: operations past their bound: ${JSON.stringify(a.late)}`);
   }
   assert.deepEqual(result.uncaught, []);
