@@ -15,7 +15,9 @@ import type { ProtectionStats } from './protect.js';
  * - `active` (or a fastpath call): the statement runs. Keep waiting; ask again later, backing off.
  * - anything else (`idle`, `idle in transaction`, …) or no such backend: the reply is lost. The connection
  *   is retired, and the statement is classified: never received when the server has been idle for longer
- *   than the statement has been in flight (durations, not clocks: the two clocks differ), else its outcome
+ *   than the statement has been in flight (durations, not clocks: the two clocks differ) AND its backend was
+ *   ended while still idle (pg_terminate_backend on the verifying connection: a middlebox holding the
+ *   statement's bytes could otherwise deliver them later, and a retry would apply it twice), else its outcome
  *   is unknown. query.ts turns that into PgConnectionLostError (retried), PgReadLostError (retried) or
  *   OutcomeUnknownError.
  * - the verifying connection cannot connect or answer: the host is unreachable. Keep waiting, tell the
@@ -36,6 +38,15 @@ const MAX_RECHECK_MS = 60_000;
 const STATEMENT =
   'select pid, state, (extract(epoch from (now() - state_change)) * 1000)::float8 as idle_ms ' +
   'from pg_stat_activity where pid = any($1::int[])';
+
+/**
+ * Ends the sessions that were idle since before their statement left, if they are still idle: a middlebox may
+ * still hold the statement's bytes and deliver them later (the soak saw it on MySQL); once the backend is gone
+ * they can never run, so "never received" is then safe to act on. Returns the pids ended.
+ */
+const TERMINATE =
+  'select pid from pg_stat_activity where pid = any($1::int[]) ' +
+  'and case when state = $2 then pg_terminate_backend(pid) else false end';
 
 interface Stalled {
   client: PoolClient;
@@ -123,18 +134,28 @@ export class ReplyVerifier {
 
   private async run(host: PgHost, checks: HostChecks): Promise<void> {
     const batch = [...checks.pending.values()];
+    const tentative = new Map<number, ReplyLostMark>();
     checks.pending.clear();
     checks.running = true;
     checks.lastAt = Date.now();
     this.events.stats.verifications++;
     try {
-      const rows = await this.ask(
+      const { rows, ended } = await this.ask(
         host,
         batch.map((s) => s.pid),
+        (found, answeredAt) => {
+          const picks = batch.filter((s) => idleSinceSend(s, found.get(s.pid), answeredAt));
+          // Marked before their backends are ended: ending one closes its connection at once, and the
+          // statement is classified the moment that close arrives, maybe before judge() runs.
+          for (const s of picks) tentative.set(s.pid, markNeverReceived(s.client));
+          return picks.map((s) => s.pid);
+        },
       );
-      const answeredAt = Date.now();
-      for (const stalled of batch) this.judge(stalled, rows.get(stalled.pid), answeredAt);
+      // Not ended (no longer idle, or not allowed): the mark goes, the outcome stays unknown.
+      for (const [pid, mark] of tentative) if (!ended.has(pid)) unmark(batch, pid, mark);
+      for (const stalled of batch) this.judge(stalled, rows.get(stalled.pid), ended);
     } catch (error) {
+      for (const [pid, mark] of tentative) unmark(batch, pid, mark);
       // Unreachable: keep waiting (the watch asks again after its backoff), and let failover know.
       this.events.stats.verifyFailures++;
       publishVerdict(host.label, 'unreachable');
@@ -145,7 +166,15 @@ export class ReplyVerifier {
     }
   }
 
-  private async ask(host: PgHost, pids: number[]): Promise<Map<number, { state: string; idleMs: number }>> {
+  /**
+   * Reads the sessions' state; then ends, on the same connection, those `idleSince` picks (idle since before
+   * their statement left) that are still idle. An error ending them leaves them unended (outcome-unknown).
+   */
+  private async ask(
+    host: PgHost,
+    pids: number[],
+    idleSince: (rows: Map<number, Row>, answeredAt: number) => number[],
+  ): Promise<{ rows: Map<number, Row>; ended: Set<number> }> {
     const client: pg.Client = new this.Client({
       ...host.config,
       connectionTimeoutMillis: VERIFY_TIMEOUT_MS,
@@ -161,26 +190,37 @@ export class ReplyVerifier {
         STATEMENT,
         [pids],
       );
-      const rows = new Map<number, { state: string; idleMs: number }>();
+      const rows = new Map<number, Row>();
       for (const row of result.rows) {
         rows.set(row.pid, { state: row.state ?? 'unknown', idleMs: row.idle_ms ?? 0 });
       }
-      return rows;
+      const ended = new Set<number>();
+      const candidates = idleSince(rows, Date.now());
+      if (candidates.length > 0) {
+        try {
+          const gone = await client.query<{ pid: number }>(TERMINATE, [candidates, 'idle']);
+          for (const row of gone.rows) ended.add(row.pid);
+        } catch {
+          // Not allowed to end them (another role's sessions): they stay outcome-unknown.
+        }
+      }
+      return { rows, ended };
     } finally {
       clearTimeout(timer);
       client.end().catch(() => {});
     }
   }
 
-  private judge(
-    stalled: Stalled,
-    row: { state: string; idleMs: number } | undefined,
-    answeredAt: number,
-  ): void {
+  private judge(stalled: Stalled, row: Row | undefined, ended: Set<number>): void {
     const { client } = stalled;
     const state = stateOf(client);
-    // The reply moved again, or the statement is over, or the connection already went: nothing to decide.
-    if (state.inFlight === 0 || state.death !== undefined || state.socket.bytesRead !== stalled.bytesRead) {
+    const killed = ended.has(stalled.pid);
+    // The reply moved again, or the statement is over, or the connection already went: nothing to decide
+    // (unless this check ended its backend: that close is this verdict's).
+    if (
+      !killed &&
+      (state.inFlight === 0 || state.death !== undefined || state.socket.bytesRead !== stalled.bytesRead)
+    ) {
       return;
     }
     if (row !== undefined && (row.state === 'active' || row.state === 'fastpath function call')) {
@@ -188,11 +228,10 @@ export class ReplyVerifier {
       return;
     }
     if (row !== undefined && row.state === 'unknown') return; // not visible to this role: no verdict
-    // Idle since before the statement left: the server never got it. The server measured its idle time
-    // before the answer came; the statement's time in flight by then is at most what the watch reported plus
-    // everything since (an earlier check may have kept this one waiting). Erring long means outcome-unknown.
-    const inFlightMs = stalled.waitingMs + (answeredAt - stalled.reportedAt);
-    const neverReceived = row !== undefined && row.idleMs > inFlightMs + MARGIN_MS;
+    // Idle since before the statement left, and its backend ended while still idle: the statement never ran
+    // and never will (bytes a middlebox still holds have no session to run in). Idle alone is not enough.
+    // (`killed`: picked by idleSinceSend when the server answered, and ended while still idle.)
+    const neverReceived = killed;
     state.replyLost = { neverReceived };
     state.retire = true;
     this.events.stats.repliesLost++;
@@ -202,6 +241,37 @@ export class ReplyVerifier {
     const seen = row === undefined ? 'gone (no such backend)' : `'${row.state}'`;
     state.live?.destroy(new PgReplyLostError(state.host.label, neverReceived, seen));
   }
+}
+
+interface Row {
+  state: string;
+  idleMs: number;
+}
+
+type ReplyLostMark = { neverReceived: boolean };
+
+function markNeverReceived(client: PoolClient): ReplyLostMark {
+  const mark = { neverReceived: true };
+  stateOf(client).replyLost = mark;
+  return mark;
+}
+
+function unmark(batch: readonly Stalled[], pid: number, mark: ReplyLostMark): void {
+  const stalled = batch.find((s) => s.pid === pid);
+  if (stalled === undefined) return;
+  const state = stateOf(stalled.client);
+  if (state.replyLost === mark) state.replyLost = undefined;
+}
+
+/**
+ * The server has been idle since before the statement left. It measured its idle time before the answer came;
+ * the statement's time in flight by then is at most what the watch reported plus everything since (an earlier
+ * check may have kept this one waiting). Erring long means outcome-unknown.
+ */
+function idleSinceSend(stalled: Stalled, row: Row | undefined, answeredAt: number): boolean {
+  if (row === undefined || row.state !== 'idle') return false;
+  const inFlightMs = stalled.waitingMs + (answeredAt - stalled.reportedAt);
+  return row.idleMs > inFlightMs + MARGIN_MS;
 }
 
 /** lifeline-net/observe's verification counter (`lifeline:verify:verdict`). */
