@@ -114,16 +114,19 @@ export class PgCluster {
 
   /** Starts (or restarts after `stop`) the server and waits until it accepts connections. */
   start(): void {
-    asPostgres('pg_ctl', [
-      '-D',
-      this.dataDir,
-      '-l',
-      path.join(this.dataDir, 'server.log'),
-      '-w',
-      '-t',
-      '60',
-      'start',
-    ]);
+    const log = path.join(this.dataDir, 'server.log');
+    try {
+      asPostgres('pg_ctl', ['-D', this.dataDir, '-l', log, '-w', '-t', '60', 'start']);
+    } catch (error) {
+      // The server's own words say why (a port taken, a bad setting): the data dir goes with the test.
+      let tail = '';
+      try {
+        tail = readFileSync(log, 'utf8').split('\n').slice(-8).join('\n');
+      } catch {
+        // no log written
+      }
+      throw new Error(`${(error as Error).message}\nserver.log:\n${tail}`, { cause: error });
+    }
     this.running = true;
   }
 

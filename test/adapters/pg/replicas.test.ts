@@ -427,7 +427,17 @@ function demote(old: PgCluster, now: PgCluster): void {
       .replace(/^unix_socket_directories = .*$/m, `unix_socket_directories = '${old.dataDir}'`),
   );
   chownToPostgres(conf);
-  old.start();
+  // A start right after the base backup failed now and then in the full suite (pg_ctl: could not start
+  // server); the server's log is in the error. Setup, not an assertion: tried up to three times.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      old.start();
+      return;
+    } catch (error) {
+      if (attempt >= 3) throw error;
+      execFileSync('sleep', ['1']);
+    }
+  }
 }
 
 describe('a switchover: the primary demoted to a standby of the promoted replica, on the same address', () => {
