@@ -1,6 +1,6 @@
 // Resource curves of the soak process: fds, sockets in CLOSE_WAIT, heap after GC, and server-side
 // connections (open through the proxies); least-squares slope per minute to tell growth from noise.
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 export interface Sample {
   readonly t: number;
@@ -10,7 +10,32 @@ export interface Sample {
   readonly serverConnections: number;
 }
 
+/** Inodes of this process's sockets (/proc/self/fd links read `socket:[inode]`). */
+function ownSockets(): Set<string> {
+  const inodes = new Set<string>();
+  let fds: string[] = [];
+  try {
+    fds = readdirSync('/proc/self/fd');
+  } catch {
+    return inodes;
+  }
+  for (const fd of fds) {
+    try {
+      const link = readlinkSync(`/proc/self/fd/${fd}`);
+      if (link.startsWith('socket:[')) inodes.add(link.slice(8, -1));
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return inodes;
+}
+
+/**
+ * This process's TCP sockets in CLOSE_WAIT. The kernel's table is the namespace's, so sockets are matched to
+ * ours by inode: another process's (a test suite running beside the soak, a server) never counts.
+ */
 function closeWait(): number {
+  const own = ownSockets();
   let n = 0;
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text = '';
@@ -19,9 +44,11 @@ function closeWait(): number {
     } catch {
       continue;
     }
-    // Column 4 is the state in hex: 08 = CLOSE_WAIT. Only this process's sockets matter, but the table is
-    // the namespace's: other processes' CLOSE_WAIT count too (noise, not growth of ours).
-    for (const line of text.split('\n').slice(1)) if (line.trim().split(/\s+/)[3] === '08') n++;
+    // Column 4 is the state in hex (08 = CLOSE_WAIT), column 10 the inode.
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols[3] === '08' && own.has(cols[9] as string)) n++;
+    }
   }
   return n;
 }
