@@ -21,6 +21,7 @@ import {
   type AnyClient,
   type ClientState,
   driver,
+  type Empty,
   isCommandMethod,
   isConnectionLoss,
   redisArgs,
@@ -178,9 +179,6 @@ function attachRouter(router: AnyClient, options: ResolvedRedisLifelineOptions, 
   const rewrap = (duplicate: AnyClient): AnyClient => attachRouter(duplicate, options, endpoint);
   return wrapRouter(router, watch, rewrap);
 }
-
-// biome-ignore lint/complexity/noBannedTypes: the same default as node-redis's types, so the types match
-type Empty = {};
 
 /** node-redis's cluster options plus lifeline's, under `lifeline`. */
 export type LifelineRedisClusterOptions<

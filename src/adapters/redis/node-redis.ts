@@ -335,7 +335,7 @@ function attach(client: AnyClient, options: ResolvedRedisLifelineOptions, driver
 
 /** node-redis's own default for its generic parameters (modules, functions, scripts, type mapping). */
 // biome-ignore lint/complexity/noBannedTypes: the same default as node-redis's types, so the client types match
-type Empty = {};
+export type Empty = {};
 
 /** node-redis's options plus lifeline's, under `lifeline`. */
 export type LifelineRedisClientOptions<
