@@ -14,6 +14,7 @@ import {
 import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
 import { isAlive, type MysqlError, type RawConnection, stateOf } from './connection.js';
+import { DirectQueue, type DirectRunner, DirectStatement } from './direct.js';
 import { MysqlNoConnectionsError, MysqlPoolClosedError, MysqlQueueLimitError } from './errors.js';
 import type { ResolvedMysqlOptions } from './options.js';
 import { type QueryCommand, QueryRun } from './query-command.js';
@@ -78,8 +79,19 @@ export interface StatementContext {
 /** Runs pool.query/pool.execute statements under exec's policies, compiled once per pool. */
 export class StatementRunner {
   private readonly executors: { default: Executor; idempotent: Executor; once: Executor };
+  /** The first attempts that run on callbacks (direct.ts). */
+  private readonly direct: DirectQueue;
 
   constructor(private readonly ctx: StatementContext) {
+    const runner: DirectRunner = {
+      core: ctx.core,
+      createQuery: ctx.createQuery,
+      refuse: () => ctx.refuse(),
+      failover: (host) => ctx.failover(host),
+      later: (s, attempt) =>
+        this.attempt(s.kind, s.statement as string | StatementOptions, s.values, s.read, attempt, s.query),
+    };
+    this.direct = new DirectQueue(runner);
     const { lifeline } = ctx;
     const base = {
       deadlineMs: lifeline.queryDeadlineMs ?? MAX_TIMER_MS,
@@ -154,6 +166,11 @@ export class StatementRunner {
         : declared === false
           ? this.executors.once
           : this.executors.default;
+    // No deadline and nothing else exec must put around an attempt: the first one runs on callbacks.
+    if (deadlineMs === undefined && run.bare()) {
+      this.direct.add(new DirectStatement(this.direct, run, kind, statement, values, read, query, done));
+      return query?.command;
+    }
     run(
       (attempt) => this.attempt(kind, statement, values, read, attempt, query),
       deadlineMs === undefined ? undefined : { deadlineMs },
