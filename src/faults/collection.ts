@@ -14,26 +14,41 @@ export interface ProxyConfig {
   enabled?: boolean;
 }
 
+/** A proxy's fields, as the advice of an error spells them. */
+const SHAPE = 'an object { name, upstream, listen?, enabled? }';
+
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Checks a proxy body; `where` says which entry of a populate list it was. */
 function proxyConfig(input: unknown, where = ''): ProxyConfig {
-  if (!isObject(input)) throw new InvalidProxyError(`a proxy must be a JSON object${where}`);
+  if (!isObject(input)) {
+    throw new InvalidProxyError(`a proxy must be a JSON object${where}`, `pass ${SHAPE}`);
+  }
   for (const field of ['name', 'upstream'] as const) {
     if (typeof input[field] !== 'string' || input[field] === '') {
-      throw new InvalidProxyError(`missing required field: ${field}${where}`);
+      throw new InvalidProxyError(
+        `missing required field: ${field}${where}`,
+        `give the proxy a non-empty ${field} string, as in ${SHAPE}`,
+      );
     }
   }
   if (input.listen !== undefined && typeof input.listen !== 'string') {
-    throw new InvalidProxyError(`listen must be a "host:port" string${where}`);
+    throw new InvalidProxyError(
+      `listen must be a "host:port" string${where}`,
+      'set listen to "host:port", or leave it out for a free port on 127.0.0.1',
+    );
   }
   if (input.enabled !== undefined && typeof input.enabled !== 'boolean') {
-    throw new InvalidProxyError(`enabled must be true or false${where}`);
+    throw new InvalidProxyError(
+      `enabled must be true or false${where}`,
+      'set enabled to true or false, or leave it out for true',
+    );
   }
   const problem = nameProblem(input.name);
-  if (problem !== undefined) throw new InvalidProxyError(`proxy name ${problem}${where}`);
+  if (problem !== undefined)
+    throw new InvalidProxyError(`proxy name ${problem}${where}`, 'choose another name');
   return input as unknown as ProxyConfig;
 }
 
@@ -63,14 +78,25 @@ export class ProxyCollection {
   /** Toxiproxy's proxy update: any of enabled, listen, upstream. */
   async update(name: string, input: unknown): Promise<FaultProxy> {
     const proxy = this.get(name);
-    if (!isObject(input)) throw new InvalidProxyError('a proxy update must be a JSON object');
+    if (!isObject(input)) {
+      throw new InvalidProxyError(
+        'a proxy update must be a JSON object',
+        'pass an object { listen?, upstream?, enabled? }',
+      );
+    }
     const { listen, upstream, enabled } = input;
     if (listen !== undefined && typeof listen !== 'string')
-      throw new InvalidProxyError('listen must be a string');
+      throw new InvalidProxyError('listen must be a string', 'set listen to "host:port", or leave it out');
     if (upstream !== undefined && typeof upstream !== 'string')
-      throw new InvalidProxyError('upstream must be a string');
+      throw new InvalidProxyError(
+        'upstream must be a string',
+        'set upstream to "host:port", or leave it out',
+      );
     if (enabled !== undefined && typeof enabled !== 'boolean')
-      throw new InvalidProxyError('enabled must be true or false');
+      throw new InvalidProxyError(
+        'enabled must be true or false',
+        'set enabled to true or false, or leave it out',
+      );
     await proxy.reconfigure({
       ...(listen === undefined ? {} : { listen }),
       ...(upstream === undefined ? {} : { upstream }),
@@ -91,11 +117,18 @@ export class ProxyCollection {
    * exists with the same addresses and replacing one whose addresses differ.
    */
   async populate(input: unknown): Promise<FaultProxy[]> {
-    if (!Array.isArray(input)) throw new InvalidProxyError('populate takes a JSON array of proxies');
+    if (!Array.isArray(input)) {
+      throw new InvalidProxyError('populate takes a JSON array of proxies', `pass an array of ${SHAPE}`);
+    }
     const configs = input.map((entry, i) => proxyConfig(entry, ` at proxy ${i + 1}`));
     const seen = new Set<string>();
     for (const config of configs) {
-      if (seen.has(config.name)) throw new InvalidProxyError(`duplicate proxy name "${config.name}"`);
+      if (seen.has(config.name)) {
+        throw new InvalidProxyError(
+          `duplicate proxy name "${config.name}"`,
+          'give each proxy of the list its own name',
+        );
+      }
       seen.add(config.name);
       parseAddress(config.upstream, `upstream of ${config.name}`);
       if (config.listen !== undefined) parseAddress(config.listen, `listen of ${config.name}`);

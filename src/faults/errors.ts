@@ -1,5 +1,5 @@
 import { brand } from '../core/brand.js';
-import { LifelineError } from '../core/errors.js';
+import { LifelineError, redact } from '../core/errors.js';
 
 /** A proxy with this name is already registered (HTTP 409). */
 export class ProxyExistsError extends LifelineError {
@@ -23,10 +23,19 @@ export class ProxyNotFoundError extends LifelineError {
 }
 brand(ProxyNotFoundError, 'ProxyNotFoundError');
 
-/** The proxy's listen or upstream address, or its name, is not usable (HTTP 400). */
+/**
+ * The proxy's listen or upstream address, or its name, is not usable (HTTP 400). `message` is lifeline's
+ * (what is wrong; what to do); `apiMessage` is the first part alone, worded as Toxiproxy words it where
+ * Toxiproxy has a wording ("missing required field: upstream"), which is what the Toxiproxy-compatible HTTP
+ * API puts in its JSON body's `error` field, so Toxiproxy clients see the text they expect.
+ */
 export class InvalidProxyError extends LifelineError {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('LIFELINE_INVALID_PROXY', message, options);
+  /** What is wrong, without the advice: the HTTP API's `{"error": …}` text. */
+  readonly apiMessage: string;
+
+  constructor(problem: string, whatToDo: string, options?: { cause?: unknown }) {
+    super('LIFELINE_INVALID_PROXY', `${problem}; ${whatToDo}`, options);
+    this.apiMessage = redact(problem);
   }
 }
 brand(InvalidProxyError, 'InvalidProxyError');
@@ -53,10 +62,18 @@ export class ToxicNotFoundError extends LifelineError {
 }
 brand(ToxicNotFoundError, 'ToxicNotFoundError');
 
-/** Unknown type, bad stream, toxicity, target or attribute; the message names the field and its range (HTTP 400). */
+/**
+ * Unknown type, bad stream, toxicity, target or attribute; the message names the field and its range, then
+ * what to do (HTTP 400). As for {@link InvalidProxyError}, `apiMessage` is the first part alone, the HTTP API's
+ * JSON `error` text ("stream was invalid, can be either upstream or downstream", as Toxiproxy answers).
+ */
 export class InvalidToxicError extends LifelineError {
-  constructor(message: string) {
-    super('LIFELINE_INVALID_TOXIC', message);
+  /** What is wrong, without the advice: the HTTP API's `{"error": …}` text. */
+  readonly apiMessage: string;
+
+  constructor(problem: string, whatToDo: string, options?: { cause?: unknown }) {
+    super('LIFELINE_INVALID_TOXIC', `${problem}; ${whatToDo}`, options);
+    this.apiMessage = redact(problem);
   }
 }
 brand(InvalidToxicError, 'InvalidToxicError');

@@ -75,9 +75,12 @@ export class FaultProxy {
   constructor(options: FaultProxyOptions) {
     this.name = options.name ?? 'proxy';
     const problem = nameProblem(this.name);
-    if (problem !== undefined) throw new InvalidProxyError(`proxy name ${problem}`);
+    if (problem !== undefined) throw new InvalidProxyError(`proxy name ${problem}`, 'choose another name');
     if (options.seed !== undefined && !Number.isInteger(options.seed)) {
-      throw new InvalidProxyError(`seed must be an integer, got ${describe(options.seed)}`);
+      throw new InvalidProxyError(
+        `seed must be an integer, got ${describe(options.seed)}`,
+        'pass an integer seed, or leave it out for a random one',
+      );
     }
     this.seed = options.seed ?? Math.floor(Math.random() * 2 ** 32);
     this.listenAddress = parseAddress(options.listen ?? '127.0.0.1:0', 'listen');
@@ -268,9 +271,8 @@ export class FaultProxy {
             : // Not this machine's address (EADDRNOTAVAIL), a privileged port (EACCES), ...
               new InvalidProxyError(
                 `listen address ${this.listen} cannot be used: ${error.code ?? error.message}`,
-                {
-                  cause: error,
-                },
+                'use an address of this machine and a port this process may bind (1024 and up without privileges)',
+                { cause: error },
               ),
         );
       });

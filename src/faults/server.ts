@@ -8,7 +8,7 @@ import { LifelineError } from '../core/errors.js';
 import { Access, isLoopback } from './access.js';
 import type { HostPort } from './address.js';
 import { ProxyCollection } from './collection.js';
-import { AddressInUseError } from './errors.js';
+import { AddressInUseError, InvalidProxyError, InvalidToxicError } from './errors.js';
 import { nestedDeeperThan } from './json-depth.js';
 import type { FaultProxy } from './proxy.js';
 import type { ToxicPatch, ToxicSpec } from './toxic.js';
@@ -301,7 +301,13 @@ export class ControlServer {
       const known = statusByCode[error.code];
       if (known) {
         status = known.status;
-        message = known.message ?? message;
+        // Toxiproxy's fixed text, or the invalid-field errors' first part alone (apiMessage): the body keeps
+        // the wording Toxiproxy clients expect, while the thrown error's message adds what to do.
+        message =
+          known.message ??
+          (error instanceof InvalidProxyError || error instanceof InvalidToxicError
+            ? error.apiMessage
+            : message);
       }
     }
     if (status === 500) this.log(`lifeline proxy: internal error: ${message}`);

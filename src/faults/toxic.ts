@@ -148,7 +148,10 @@ export function validateAttributes<S extends AttributeSchema>(
   input: unknown,
 ): Attributes<S> {
   if (input !== undefined && (typeof input !== 'object' || input === null || Array.isArray(input))) {
-    throw new InvalidToxicError(`attributes of a ${definition.type} toxic must be an object`);
+    throw new InvalidToxicError(
+      `attributes of a ${definition.type} toxic must be an object`,
+      'pass attributes as an object of name: value',
+    );
   }
   const given = (input ?? {}) as Record<string, unknown>;
   const known = Object.keys(definition.schema);
@@ -157,6 +160,7 @@ export function validateAttributes<S extends AttributeSchema>(
       const list = known.length === 0 ? 'none' : known.join(', ');
       throw new InvalidToxicError(
         `unknown attribute "${name}" for a ${definition.type} toxic (known: ${list})`,
+        'remove that attribute or correct its spelling',
       );
     }
   }
@@ -167,7 +171,10 @@ export function validateAttributes<S extends AttributeSchema>(
       if (value === undefined) out[name] = spec.default;
       else if (typeof value === 'boolean') out[name] = value;
       else
-        throw new InvalidToxicError(`attribute ${name} of a ${definition.type} toxic must be true or false`);
+        throw new InvalidToxicError(
+          `attribute ${name} of a ${definition.type} toxic must be true or false`,
+          `set ${name} to true or false, or leave it out for ${spec.default}`,
+        );
       continue;
     }
     const range = `${spec.orZero ? '0 or ' : ''}${spec.min} to ${spec.max}`;
@@ -175,6 +182,7 @@ export function validateAttributes<S extends AttributeSchema>(
       if (spec.default === undefined) {
         throw new InvalidToxicError(
           `missing attribute ${name} of a ${definition.type} toxic (${spec.unit}, ${range})`,
+          `give the toxic's attributes a ${name} in that range`,
         );
       }
       out[name] = spec.default;
@@ -189,12 +197,18 @@ export function validateAttributes<S extends AttributeSchema>(
       const kind = spec.integer ? 'an integer' : 'a number';
       throw new InvalidToxicError(
         `attribute ${name} of a ${definition.type} toxic must be ${spec.orZero ? '0 or ' : ''}${kind} from ${spec.min} to ${spec.max} (${spec.unit}), got ${describe(value)}`,
+        `set ${name} within that range`,
       );
     }
     out[name] = value;
   }
   const problem = definition.check?.(out as Attributes<S>);
-  if (problem !== undefined) throw new InvalidToxicError(`${definition.type} toxic: ${problem}`);
+  if (problem !== undefined) {
+    throw new InvalidToxicError(
+      `${definition.type} toxic: ${problem}`,
+      'fix the attributes to meet that bound',
+    );
+  }
   return out as Attributes<S>;
 }
 

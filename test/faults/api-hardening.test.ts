@@ -66,7 +66,8 @@ test('a proxy name that cannot round-trip through the URL path is refused: API (
   assert.deepEqual((await call('GET', '/proxies')).body, {});
   await assert.rejects(new ProxyCollection().populate([{ name: '..', upstream: echo.address }]), {
     code: 'LIFELINE_INVALID_PROXY',
-    message: /at proxy 1$/,
+    message: /at proxy 1; choose another name$/,
+    apiMessage: /at proxy 1$/,
   });
 });
 
