@@ -89,6 +89,21 @@ function latencyOf(e: PeerEntry<unknown>, reference: number): number {
   return Number.isNaN(e.latencyMs) ? reference : e.latencyMs;
 }
 
+/** Sorts `list` in place by compare() and returns it: stable, and quick on a nearly sorted list. */
+function insertionSort<E extends PeerEntry<unknown>>(list: E[], now: number, reference: number): E[] {
+  if (list.length > 64) return list.sort((a, b) => compare(a, b, now, reference));
+  for (let i = 1; i < list.length; i++) {
+    const entry = list[i]!;
+    let j = i - 1;
+    while (j >= 0 && compare(list[j]!, entry, now, reference) > 0) {
+      list[j + 1] = list[j]!;
+      j--;
+    }
+    list[j + 1] = entry;
+  }
+  return list;
+}
+
 /**
  * A set of peers, each with a phi-accrual detector, a latency model and outlier ejection. A peer judged
  * down leaves the usable set with one `state` event and every call outstanding to it fails at once with
@@ -101,6 +116,10 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   /** What quorum.ts sees of the set. */
   private readonly host: QuorumHost<P>;
   private readonly entries = new Map<string, PeerEntry<P>>();
+  /** The entries in the order they were added: walked by the hot path's periodic work (no iterator). */
+  private readonly members: PeerEntry<P>[] = [];
+  /** Scratch for the median of the peers' latencies (no array per recomputation). */
+  private latencies = new Float64Array(16);
   private readonly keyOf: (peer: P) => string;
   private readonly detectorOptions: PhiOptions;
   private readonly suspectPhi: number;
@@ -212,6 +231,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     // answers one is judged down like one that stopped answering.
     if (this.heartbeatSend !== undefined) entry.detector.restart(this.clock());
     this.entries.set(key, entry);
+    this.members.push(entry);
     this.orderStale = true;
     this.emit('added', { peer, key });
   }
@@ -223,6 +243,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     this.down(entry, 'removed', undefined);
     entry.heartbeat?.abort();
     this.entries.delete(entry.key);
+    this.members.splice(this.members.indexOf(entry), 1);
     this.orderStale = true;
     this.incidents.forget(entry.key);
     this.emit('removed', { peer: entry.peer, key: entry.key });
@@ -397,16 +418,31 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   }
 
   private sortOrder(now: number): void {
-    const reference = this.referenceMs();
+    const current = this.order;
+    if (!this.orderStale && now < this.orderUntil) {
+      // Only latencies moved: most of the time the order still holds, and the same array serves on.
+      const reference = this.referenceMs();
+      let sorted = true;
+      for (let i = 1; i < current.length && sorted; i++) {
+        sorted = compare(current[i - 1]!, current[i]!, now, reference) <= 0;
+      }
+      if (sorted) {
+        this.orderAge = 0;
+        return;
+      }
+      this.order = insertionSort(current.slice(), now, reference);
+      this.orderAge = 0;
+      return;
+    }
     const list: PeerEntry<P>[] = [];
     let until = Number.POSITIVE_INFINITY;
-    for (const entry of this.entries.values()) {
+    for (const entry of this.members) {
       if (entry.state === 'down') continue;
       list.push(entry);
       const end = entry.outlier.ejectedUntil;
       if (end > now && end < until) until = end;
     }
-    this.order = list.sort((a, b) => compare(a, b, now, reference));
+    this.order = insertionSort(list, now, this.referenceMs());
     this.orderStale = false;
     this.orderAge = 0;
     this.orderUntil = until;
@@ -545,11 +581,28 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   /** Median of the peers' latency averages, recomputed every 16 answers. */
   private referenceMs(): number {
     if (this.referenceAge < 16 && !Number.isNaN(this.referenceCache)) return this.referenceCache;
-    const values: number[] = [];
-    for (const entry of this.entries.values())
-      if (!Number.isNaN(entry.latencyMs)) values.push(entry.latencyMs);
-    values.sort((a, b) => a - b);
-    this.referenceCache = values.length === 0 ? Number.NaN : values[values.length >> 1]!;
+    const members = this.members;
+    if (this.latencies.length < members.length) this.latencies = new Float64Array(members.length * 2);
+    const values = this.latencies;
+    let count = 0;
+    for (let i = 0; i < members.length; i++) {
+      const latency = members[i]!.latencyMs;
+      if (!Number.isNaN(latency)) values[count++] = latency;
+    }
+    // The median by a partial sort: small sets (the usual case) in place, large ones by the typed sort.
+    if (count > 64) values.subarray(0, count).sort();
+    else {
+      for (let i = 1; i < count; i++) {
+        const v = values[i]!;
+        let j = i - 1;
+        while (j >= 0 && values[j]! > v) {
+          values[j + 1] = values[j]!;
+          j--;
+        }
+        values[j + 1] = v;
+      }
+    }
+    this.referenceCache = count === 0 ? Number.NaN : values[count >> 1]!;
     this.referenceAge = 0;
     return this.referenceCache;
   }
