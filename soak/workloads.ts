@@ -184,7 +184,11 @@ export function redisWorkload(run: string): Workload {
   };
 }
 
-/** lifeline-net/redis's `createClient` (node-redis API): no command timeout of its own, lifeline bounds it. */
+/**
+ * lifeline-net/redis's `createClient` (node-redis API): node-redis times a command only while it is unwritten;
+ * lifeline's commandDeadlineMs bounds it whole (resends included), 2 s inside the soak's bound for a loaded
+ * machine's timer lag.
+ */
 export function redisNodeWorkload(run: string): Workload {
   const key = `lifeline:soak:node:${run}`;
   let client: ReturnType<typeof createClient> | undefined;
@@ -200,7 +204,7 @@ export function redisNodeWorkload(run: string): Workload {
     open(host, port) {
       client = createClient({
         socket: { host, port, connectTimeout: 1000, reconnectStrategy: () => 50 },
-        lifeline: { replyOverdueMs: 500, socket: SOCKET },
+        lifeline: { replyOverdueMs: 500, commandDeadlineMs: 6000, socket: SOCKET },
       });
       client.on('error', () => {});
       client.connect().catch(() => {});

@@ -235,6 +235,11 @@ function samples(c: Map<string, Ctor>): Map<string, Error[]> {
     RedisRetriesExhaustedError: () => [
       make('RedisRetriesExhaustedError', 'get', '10.0.0.7:6379', 3, secretError()),
     ],
+    RedisDeadlineExceededError: () => [
+      make('RedisDeadlineExceededError', 'incr', '10.0.0.7:6379', 6000, 1, false, false, secretError()),
+      make('RedisDeadlineExceededError', 'get', '10.0.0.7:6379', 6000, 3, true, true, secretError()),
+      make('RedisDeadlineExceededError', 'incr', '10.0.0.7:6379', 6000, 1, true, false, undefined),
+    ],
     // mysql
     MysqlConnectError: () => [make('MysqlConnectError', 'db.internal:3306', secretError())],
     MysqlNoConnectionsError: () => [make('MysqlNoConnectionsError')],

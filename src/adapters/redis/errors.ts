@@ -1,6 +1,8 @@
+// lifeline-net/redis's typed errors: outcome unknown, connection closed, resends exhausted, deadline passed.
 import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
-import { OutcomeUnknownError } from '../../exec/index.js';
+import { markLost } from '../../core/lost.js';
+import { DeadlineExceededError, OutcomeUnknownError } from '../../exec/index.js';
 
 /** A short, password-free description of what went wrong underneath. */
 export function describe(cause: unknown): string {
@@ -68,3 +70,46 @@ export class RedisRetriesExhaustedError extends LifelineError {
   }
 }
 brand(RedisRetriesExhaustedError, 'RedisRetriesExhaustedError');
+
+/**
+ * A node-redis command (resends included) did not settle within `commandDeadlineMs`. `sent` says whether it
+ * may have reached the server: false when it was still queued in the driver and was withdrawn (not applied);
+ * true when it was written (a read changed nothing; a write may or may not have been applied, and a late
+ * reply is ignored). Same code and class as every other deadline failure in lifeline.
+ */
+export class RedisDeadlineExceededError extends DeadlineExceededError {
+  readonly command: string;
+  /** Whether the command may have reached the server. */
+  readonly sent: boolean;
+
+  constructor(
+    command: string,
+    endpoint: string,
+    deadlineMs: number,
+    attempts: number,
+    sent: boolean,
+    safe: boolean,
+    cause: unknown,
+  ) {
+    super(deadlineMs, attempts, cause);
+    this.command = command;
+    this.sent = sent;
+    const name = command.toUpperCase();
+    const tries = `${attempts} attempt${attempts === 1 ? '' : 's'}`;
+    const why = cause === undefined ? '' : ` (last failure: ${describe(cause)})`;
+    const what = !sent
+      ? `was not written to ${endpoint} before its deadline of ${deadlineMs} ms passed${why}; lifeline withdrew ` +
+        'it, so it was not applied and can be run again'
+      : safe
+        ? `got no reply from ${endpoint} within its deadline of ${deadlineMs} ms (${tries})${why}; it changes ` +
+          'nothing (read-only or idempotent), so it can be run again'
+        : `was sent to ${endpoint} and no reply came within its deadline of ${deadlineMs} ms${why}; it may or ` +
+          'may not have been applied (a late reply is ignored), so check whether it took effect before repeating it';
+    this.message =
+      `${name} ${what}. Check the server and the network, or raise 'commandDeadlineMs' if the command is ` +
+      'legitimately slow';
+    // exec's classifiers: withdrawn is safe to retry; sent is outcome-unknown unless declared idempotent.
+    markLost(this, sent ? 'sent' : 'not-sent');
+  }
+}
+brand(RedisDeadlineExceededError, 'RedisDeadlineExceededError');

@@ -3,6 +3,7 @@ export { isReadOnly, isSafeToResend } from '../../protocols/redis-commands.js';
 export { Cluster, type LifelineClusterOptions } from './cluster.js';
 export {
   RedisConnectionClosedError,
+  RedisDeadlineExceededError,
   RedisOutcomeUnknownError,
   RedisRetriesExhaustedError,
 } from './errors.js';

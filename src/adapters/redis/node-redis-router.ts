@@ -22,12 +22,11 @@ import {
   type ClientState,
   driver,
   type Empty,
-  isCommandMethod,
   isConnectionLoss,
-  redisArgs,
   run,
   wrapMulti,
 } from './node-redis.js';
+import { isCommandMethod, redisArgs } from './node-redis-commands.js';
 import {
   type RedisLifelineOptions,
   type ResolvedRedisLifelineOptions,

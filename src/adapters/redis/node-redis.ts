@@ -1,5 +1,4 @@
 // node-redis made lifeline's: a watched connection, and in-flight commands re-sent only when safe.
-import { createRequire } from 'node:module';
 import type {
   RedisClientOptions,
   RedisClientType,
@@ -12,12 +11,15 @@ import type {
 import { LifelineError } from '../../core/errors.js';
 import { isSafeToResend } from '../../protocols/redis-commands.js';
 import { WatchedConnection } from './connection.js';
+import { type Tries, withDeadline } from './deadline.js';
 import {
   RedisConnectionClosedError,
+  RedisDeadlineExceededError,
   RedisOutcomeUnknownError,
   RedisRetriesExhaustedError,
 } from './errors.js';
 import { loadDriver } from './load.js';
+import { isCommandMethod, redisArgs } from './node-redis-commands.js';
 import {
   type RedisLifelineOptions,
   type ResolvedRedisLifelineOptions,
@@ -27,49 +29,7 @@ import { takeConnectedSocket, watchClientSockets } from './socket-capture.js';
 import { verifyOverdueReplies } from './verify.js';
 
 type NodeRedis = typeof import('redis');
-type ParserClass = new () => { redisArgs: unknown[] };
-type CommandTable = Record<string, { parseCommand(parser: unknown, ...args: unknown[]): void }>;
-
 export const driver: NodeRedis = loadDriver<NodeRedis>('redis', 'createClient');
-
-/** node-redis's command definitions and parser: the exact arguments a method call sends. */
-function loadCommandTable(): { commands: CommandTable; Parser: ParserClass } | undefined {
-  try {
-    const fromRedis = createRequire(createRequire(import.meta.url).resolve('redis'));
-    const commands = (fromRedis('@redis/client/dist/lib/commands') as { default: CommandTable }).default;
-    const { BasicCommandParser } = fromRedis('@redis/client/dist/lib/client/parser') as {
-      BasicCommandParser: ParserClass;
-    };
-    return { commands, Parser: BasicCommandParser };
-  } catch {
-    return undefined;
-  }
-}
-
-const table = loadCommandTable();
-
-/** Whether `method` is one of node-redis's command methods (`get`, `GET`, `hSet`…). */
-export function isCommandMethod(method: string): boolean {
-  return method === 'sendCommand' || table?.commands[method] !== undefined;
-}
-
-/** The arguments `client[method](...args)` sends (`['SET', 'k', 'v', 'NX']`), or undefined when unknown. */
-export function redisArgs(method: string, args: readonly unknown[]): string[] | undefined {
-  if (method === 'sendCommand' || method === 'addCommand') {
-    // A client's sendCommand(args, options); a cluster's (firstKey, isReadonly, args, …); a sentinel's (isReadonly, args, …).
-    const first = args.find((arg) => Array.isArray(arg));
-    return Array.isArray(first) ? first.map((arg) => String(arg)) : undefined;
-  }
-  const command = table?.commands[method];
-  if (table === undefined || command === undefined) return undefined;
-  try {
-    const parser = new table.Parser();
-    command.parseCommand(parser, ...args);
-    return parser.redisArgs.map((arg) => String(arg));
-  } catch {
-    return undefined;
-  }
-}
 
 export const SUBSCRIBE_METHODS = new Set([
   'subscribe',
@@ -119,31 +79,81 @@ export type AnyClient = Record<string | symbol, unknown> & {
   options?: { socket?: { host?: string; port?: number; path?: string } };
 };
 
-/** Sends `call()` and, after a connection loss, again while that is safe, up to maxResends times. */
+/**
+ * Sends `call()` and, after a connection loss, again while that is safe, up to maxResends times; with
+ * `commandDeadlineMs`, within that deadline (deadline.ts), failing with RedisDeadlineExceededError past it.
+ */
 export function run(
   state: ClientState,
   client: AnyClient,
   method: string,
   fn: unknown,
   args: unknown[],
-  attempt = 1,
+): Promise<unknown> {
+  const deadlineMs = state.options.commandDeadlineMs;
+  if (deadlineMs === 0) return attempt(state, client, method, fn, args, 1, undefined);
+  return withDeadline(
+    deadlineMs,
+    client,
+    (view, tries) => attempt(state, view, method, fn, args, 1, tries),
+    (tries) => {
+      const { name, safe } = judge(state, method, args);
+      // A read's earlier attempts were written even when the last one was withdrawn.
+      const written = !tries.withdrawn || tries.count > 1;
+      return new RedisDeadlineExceededError(
+        name,
+        state.endpoint,
+        deadlineMs,
+        tries.count,
+        written,
+        safe,
+        tries.lastError,
+      );
+    },
+  );
+}
+
+/** The command's name as node-redis sends it, and whether sending it twice is harmless. */
+function judge(
+  state: ClientState,
+  method: string,
+  args: readonly unknown[],
+): { name: string; safe: boolean } {
+  const sent = redisArgs(method, args);
+  const name = (sent?.[0] ?? method).toLowerCase();
+  return { name, safe: sent !== undefined && isSafeToResend(name, sent.slice(1), state.options.idempotent) };
+}
+
+function attempt(
+  state: ClientState,
+  client: AnyClient,
+  method: string,
+  fn: unknown,
+  args: unknown[],
+  n: number,
+  tries: Tries | undefined,
 ): Promise<unknown> {
   if (state.pending++ === 0) state.conn?.sent();
+  if (tries !== undefined) tries.count = n;
   return (Reflect.apply(fn as (...a: unknown[]) => Promise<unknown>, client, args) as Promise<unknown>).then(
     state.settled,
     (error: unknown) => {
       if (--state.pending === 0) state.conn?.drained();
+      if (tries?.expired) {
+        // Past the deadline nothing is sent again; withDeadline gives the verdict.
+        if (error instanceof driver.AbortError) tries.withdrawn = true;
+        throw error;
+      }
       if (!isConnectionLoss(error)) throw error;
       // node-redis rejects on a socket error only the commands it had written; unwritten ones stay queued.
-      const sent = redisArgs(method, args);
-      const name = (sent?.[0] ?? method).toLowerCase();
-      const safe = sent !== undefined && isSafeToResend(name, sent.slice(1), state.options.idempotent);
+      const { name, safe } = judge(state, method, args);
       if (!safe) throw new RedisOutcomeUnknownError(name, state.endpoint, error);
       if (!client.isOpen) throw new RedisConnectionClosedError(name, state.endpoint, true, error);
-      if (attempt > state.options.maxResends) {
-        throw new RedisRetriesExhaustedError(name, state.endpoint, attempt, error);
+      if (n > state.options.maxResends) {
+        throw new RedisRetriesExhaustedError(name, state.endpoint, n, error);
       }
-      return run(state, client, method, fn, args, attempt + 1);
+      if (tries !== undefined) tries.lastError = error;
+      return attempt(state, client, method, fn, args, n + 1, tries);
     },
   );
 }
@@ -204,7 +214,7 @@ function wrapClient(client: AnyClient, state: ClientState, driverOptions: object
       const value = Reflect.get(target, property, target);
       if (typeof value !== 'function' || typeof property !== 'string') return value;
       let wrapped: (...args: unknown[]) => unknown;
-      if (property === 'sendCommand' || table?.commands[property] !== undefined) {
+      if (isCommandMethod(property)) {
         wrapped = (...args: unknown[]) => run(state, target, property, value, args);
       } else if (property === 'multi' || property === 'MULTI') {
         wrapped = () => wrapMulti(state, target, () => Reflect.apply(value, target, []) as AnyClient);

@@ -46,6 +46,12 @@ export interface RedisLifelineOptions {
   replyOverdueMs?: number;
   /** node-redis clients: how many times a safe command is sent again after connection losses (default 5). */
   maxResends?: number;
+  /**
+   * node-redis clients: the longest a command may take, resends included (ms). Past it the command fails
+   * with RedisDeadlineExceededError (`LIFELINE_DEADLINE_EXCEEDED`), withdrawn from the driver's queue when it
+   * was not written yet; no resend starts after it. 0 (the default): no deadline of lifeline's.
+   */
+  commandDeadlineMs?: number;
 }
 
 export interface ResolvedRedisLifelineOptions {
@@ -54,6 +60,7 @@ export interface ResolvedRedisLifelineOptions {
   onConnectionEnd: ((end: ConnectionEnd) => void) | undefined;
   maxResends: number;
   replyOverdueMs: number;
+  commandDeadlineMs: number;
 }
 
 /** Lifeline's defaults: faster than the kernel's (2 h keepalive, ~15 min retransmission) by far. */
@@ -71,6 +78,7 @@ const rules: OptionRules = {
   onConnectionEnd: { kind: 'function' },
   maxResends: { kind: 'number', min: 0, max: 100, integer: true },
   replyOverdueMs: { kind: 'number', min: 0, max: MAX_TIMER_MS, integer: true },
+  commandDeadlineMs: { kind: 'number', min: 0, max: MAX_TIMER_MS, integer: true },
 };
 
 /** Validates once, at construction; every message names the option and its allowed values. */
@@ -142,5 +150,6 @@ export function resolveLifelineOptions(owner: string, value: unknown): ResolvedR
     onConnectionEnd: options.onConnectionEnd,
     maxResends: options.maxResends ?? 5,
     replyOverdueMs: overdue,
+    commandDeadlineMs: options.commandDeadlineMs ?? 0,
   };
 }

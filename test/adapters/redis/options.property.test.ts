@@ -37,6 +37,7 @@ const LIFELINE = [
   'onConnectionEnd',
   'replyOverdueMs',
   'maxResends',
+  'commandDeadlineMs',
   'other',
 ];
 
@@ -49,6 +50,7 @@ function valuesFor(path: string): fc.Arbitrary<unknown> {
     onConnectionEnd: fc.constant(() => {}),
     replyOverdueMs: fc.integer({ min: -5, max: 100_000 }),
     maxResends: fc.integer({ min: -2, max: 120 }),
+    commandDeadlineMs: fc.integer({ min: -2, max: 100_000 }),
     socket: fc.dictionary(
       fc.constantFrom('keepaliveIdleMs', 'writeStallMs', 'x'),
       fc.integer({ min: -1, max: 1e6 }),

@@ -1,0 +1,69 @@
+// node-redis commands' overall deadline (lifeline.commandDeadlineMs): a command settles by it, resends included;
+// one still queued in node-redis (not written) is withdrawn through the driver's own abort signal.
+
+/** The attempts of one command under a deadline, shared with the attempt loop (node-redis.ts `run`). */
+export interface Tries {
+  /** Set when the deadline passed: no resend starts after it, and no attempt's outcome settles the command. */
+  expired: boolean;
+  /** Attempts started. */
+  count: number;
+  /** The last attempt's failure: the deadline error's cause. */
+  lastError: unknown;
+  /** The attempt in flight at the deadline was still queued in the driver and was withdrawn (never written). */
+  withdrawn: boolean;
+}
+
+type Abortable = { withAbortSignal?: (signal: AbortSignal) => unknown };
+
+/**
+ * Runs `start` (the attempt loop) on a view of `client` that carries an abort signal, when the client has
+ * one (node-redis's withAbortSignal: a plain client; a cluster or sentinel has none, and is only timed). At
+ * the deadline: the signal aborts (node-redis drops the command if it was not written, rejecting it with
+ * AbortError), and once that rejection had its turn the command fails with `fail(tries)`. Settled by the
+ * attempts before then.
+ */
+export function withDeadline<C extends object>(
+  deadlineMs: number,
+  client: C,
+  start: (view: C, tries: Tries) => Promise<unknown>,
+  fail: (tries: Tries) => Error,
+): Promise<unknown> {
+  const tries: Tries = { expired: false, count: 0, lastError: undefined, withdrawn: false };
+  const withSignal = (client as Abortable).withAbortSignal;
+  const controller = typeof withSignal === 'function' ? new AbortController() : undefined;
+  const view =
+    controller === undefined
+      ? client
+      : (Reflect.apply(withSignal as () => C, client, [controller.signal]) as C);
+  return new Promise((resolve, reject) => {
+    let settled = false;
+    const timer = setTimeout(() => {
+      tries.expired = true;
+      controller?.abort();
+      // node-redis rejects a withdrawn command within this turn's microtasks: the verdict waits for them.
+      setImmediate(() => {
+        if (settled) return;
+        settled = true;
+        reject(fail(tries));
+      });
+    }, deadlineMs);
+    start(view, tries).then(
+      (value) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        if (settled) return;
+        if (tries.expired) {
+          if (!tries.withdrawn) tries.lastError = error;
+          return;
+        }
+        settled = true;
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
