@@ -179,24 +179,52 @@ Object.defineProperty(Cluster.prototype, 'duplicate', {
   },
 });
 
+/** The events ioredis's ClusterSubscriber forwards from its connection to the Cluster's listeners. */
+const MESSAGE_EVENTS = [
+  'message',
+  'messageBuffer',
+  'pmessage',
+  'pmessageBuffer',
+  'smessage',
+  'smessageBuffer',
+];
+
+interface SubscriberConnection {
+  once(event: string, fn: () => void): void;
+  removeAllListeners(event: string): void;
+  stream?: unknown;
+}
+
 /**
  * ioredis's cluster subscriber connection is a plain ioredis Redis made inside ioredis: lifeline watches its
  * socket once connected (idle data allowed: messages arrive unasked). When the LiveSocket declares it dead the
  * socket is destroyed, ioredis picks another subscriber node and subscribes again.
+ *
+ * When ioredis replaces a subscriber that is still connected (its node left the pool: the cluster's data
+ * connection to that node ended), it ends the old one gracefully and subscribes on a new one at once. Until
+ * the node has read the old one's FIN, the node keeps sending it every message, which ioredis still forwarded
+ * to the Cluster's listeners: each message published in that window reached them twice (seen under load;
+ * test/adapters/redis/cluster.test.ts holds the FIN with a fault proxy). A replaced connection forwards
+ * nothing: a message only it had read is dropped, as Redis pub/sub drops messages across any reconnection,
+ * but none is delivered twice.
  */
 function watchSubscriber(
   cluster: ClusterInternals,
   socketOptions: ReturnType<typeof resolveLifelineOptions>['socket'],
 ): void {
-  const subscriber = cluster.subscriber;
+  const subscriber = cluster.subscriber as ClusterInternals['subscriber'] & {
+    lastActiveSubscriber?: SubscriberConnection;
+  };
   const select = subscriber.selectSubscriber;
   const getInstance = subscriber.getInstance;
   if (typeof select !== 'function' || typeof getInstance !== 'function') return;
   subscriber.selectSubscriber = function (this: typeof subscriber) {
+    const replaced = [this.lastActiveSubscriber, getInstance.call(this) as SubscriberConnection | null];
     select.call(this);
-    const instance = getInstance.call(this) as
-      | { once(event: string, fn: () => void): void; stream?: unknown }
-      | undefined;
+    const instance = getInstance.call(this) as SubscriberConnection | null | undefined;
+    for (const old of new Set(replaced)) {
+      if (old && old !== instance) for (const event of MESSAGE_EVENTS) old.removeAllListeners(event);
+    }
     instance?.once('connect', () => {
       const stream = instance.stream;
       if (stream instanceof net.Socket && LiveSocket.of(stream) === undefined && !stream.destroyed) {

@@ -134,8 +134,9 @@ describe('Cluster: an ioredis Cluster whose nodes are lifeline connections', () 
     await pub.publish(channel, 'hello');
     assert.equal(await got, 'hello');
     // Every connection ends (FIN from each node): the subscriber is chosen again and subscribes again.
-    // Only messages published after the FINs count (once, under load, a second copy of 'hello' reached this
-    // listener: see the session note; the subscriber's return is what this test checks).
+    // Only messages published after the FINs count: the subscriber's return is what this test checks (a second
+    // copy of 'hello' once reached this listener under load: a replaced subscriber still forwarded messages,
+    // fixed and tested in 'the subscriber replaced while its old connection still delivers').
     const messages: string[] = [];
     sub.on('message', (_c: string, m: string) => {
       if (m !== 'hello') messages.push(m);
@@ -147,6 +148,96 @@ describe('Cluster: an ioredis Cluster whose nodes are lifeline connections', () 
       await sleep(20);
     }
     assert.match(messages[0] as string, /^again/);
+    await Promise.all([sub.quit(), pub.quit()]);
+  });
+});
+
+/** ioredis's internal subscriber connection of a Cluster (a plain ioredis Redis), as far as these tests read it. */
+interface SubscriberInstance {
+  options: { port: number };
+  stream?: { bytesRead: number; destroyed: boolean };
+}
+function subscriberOf(cluster: Cluster): SubscriberInstance | null {
+  return (
+    cluster as unknown as { subscriber: { getInstance(): SubscriberInstance | null } }
+  ).subscriber.getInstance();
+}
+
+/** How many connections subscribe to `channel` on all nodes together (PUBSUB NUMSUB counts one node's own). */
+async function subscribersOf(channel: string): Promise<number> {
+  assert.ok(admin);
+  const counts = await Promise.all(
+    admin
+      .nodes('master')
+      .map(async (node) => Number(((await node.call('pubsub', 'numsub', channel)) as [string, number])[1])),
+  );
+  return counts.reduce((a, b) => a + b, 0);
+}
+
+describe('Cluster: the subscriber replaced while its old connection still delivers', () => {
+  test('each message reaches the listener once', async (t) => {
+    if (skipWithout(t)) return;
+    const sub = client();
+    const pub = client();
+    const channel = `c${prefixCount++}:once`;
+    await sub.get(`${channel}:warm`); // the cluster is ready; its subscriber connects on the first SUBSCRIBE
+    const before = new Map(proxies.map((p) => [p, new Set(p.connections().map((c) => c.id))]));
+    const got: string[] = [];
+    sub.on('message', (_c: string, m: string) => got.push(m));
+    await sub.subscribe(channel);
+    const old = subscriberOf(sub);
+    assert.ok(old?.stream);
+    const proxy = proxies.find((p) => p.listen.endsWith(`:${old.options.port}`)) as FaultProxy;
+    const opened = proxy.connections().filter((c) => !before.get(proxy)?.has(c.id));
+    assert.equal(opened.length, 1, "SUBSCRIBE opened the subscriber's connection and no other");
+    // The old subscriber's FIN (ioredis ends it gracefully) is held on the way to the node: the node keeps it
+    // subscribed and keeps sending it every message, as a slow network or a busy node does for a while.
+    proxy.addToxic({
+      name: 'hold-fin',
+      type: 'timeout',
+      stream: 'upstream',
+      attributes: { timeout: 0 },
+      target: { connection: (opened[0] as { id: number }).id },
+    });
+    t.after(() => proxy.removeToxic('hold-fin'));
+    // The cluster's data connection to the subscriber's node is reset: ioredis drops the node from its pool
+    // ('-node') and chooses a new subscriber, which subscribes to the channel again.
+    const node = sub.nodes('all').find((n) => n.options.port === old.options.port);
+    assert.ok(node);
+    await node.ping().catch(() => {});
+    const data = proxy
+      .connections()
+      .filter((c) => c.id !== (opened[0] as { id: number }).id)
+      .map((c) => c.id);
+    for (const id of data) {
+      proxy.addToxic({
+        name: `reset-${id}`,
+        type: 'reset_peer',
+        attributes: { timeout: 0 },
+        target: { connection: id },
+      });
+    }
+    await node.ping().catch(() => {});
+    for (let i = 0; (await subscribersOf(channel)) < 2; i++) {
+      assert.ok(i < 500, 'a new subscriber subscribed beside the old one');
+      await sleep(10);
+    }
+    for (const id of data) proxy.removeToxic(`reset-${id}`);
+    assert.notEqual(subscriberOf(sub), old, 'the subscriber was replaced');
+    // Both connections are subscribed on the nodes: each message is sent to both. It reaches the listener
+    // once, checked after the old connection has read its own copy (as RESP2 frames it: once its bytes are
+    // read, ioredis has parsed the copy and forwarded it, or not).
+    const frame = `*3\r\n$7\r\nmessage\r\n$${Buffer.byteLength(channel)}\r\n${channel}\r\n$4\r\nonce\r\n`;
+    const copyRead = old.stream.bytesRead + Buffer.byteLength(frame);
+    await pub.publish(channel, 'once');
+    for (let i = 0; !got.includes('once') || old.stream.bytesRead < copyRead; i++) {
+      assert.ok(i < 500, 'the message arrived on both connections');
+      await sleep(10);
+    }
+    assert.deepEqual(
+      got.filter((m) => m === 'once'),
+      ['once'],
+    );
     await Promise.all([sub.quit(), pub.quit()]);
   });
 });
