@@ -1,8 +1,9 @@
 // Housekeeping: a periodic, unref'd task over the idle resources (dead ones retired, lifetime with jitter,
-// idle timeout above min, keepalive checks) and the lent-out ones (leak detection), then creates up to min.
+// idle timeout above min, idle ones above maxIdle, keepalive checks) and the lent-out ones (leak detection),
+// then creates up to min.
 import { poolPreciseNow } from './clock.js';
 import type { PoolCore } from './core.js';
-import { EntryState } from './entry.js';
+import { type Entry, EntryState } from './entry.js';
 
 const { Busy } = EntryState;
 
@@ -35,6 +36,10 @@ export class Housekeeper<T> {
         core.idle.remove(entry);
         core.checker.start(entry, undefined);
       }
+    }
+    // Above maxIdle: the coldest go first (mysql2's maxIdle).
+    while (core.idle.length > o.maxIdle && core.entries.size > o.min) {
+      core.destroy(core.idle.peek() as Entry<T>, 'idle-timeout');
     }
     if (core.leakDetection) {
       for (const entry of core.entries.values()) {

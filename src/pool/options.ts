@@ -31,6 +31,8 @@ export interface PoolOptions<T> {
   createTimeoutMs?: number;
   /** Idle resources above `min` are destroyed after this long unused. Default 30 000; 0 = off. */
   idleTimeoutMs?: number;
+  /** Idle resources above this count (and above `min`) are destroyed, coldest first, at housekeeping. Default max. */
+  maxIdle?: number;
   /** Resources are retired after this age (busy ones on release). Default 1 800 000 (30 min); 0 = off. */
   maxLifetimeMs?: number;
   /** Each resource's lifetime is shortened by a random fraction up to this. Default 0.1; range [0, 0.5]. */
@@ -62,6 +64,7 @@ export interface ResolvedPoolOptions<T> {
   readonly acquireTimeoutMs: number;
   readonly createTimeoutMs: number;
   readonly idleTimeoutMs: number;
+  readonly maxIdle: number;
   readonly maxLifetimeMs: number;
   readonly lifetimeJitter: number;
   readonly keepaliveIntervalMs: number;
@@ -102,6 +105,7 @@ const RULES: OptionRules = {
   acquireTimeoutMs: positiveDuration,
   createTimeoutMs: positiveDuration,
   idleTimeoutMs: duration,
+  maxIdle: { kind: 'number', min: 0, max: MAX_POOL_SIZE, integer: true },
   maxLifetimeMs: duration,
   lifetimeJitter: { kind: 'number', min: 0, max: 0.5 },
   keepaliveIntervalMs: duration,
@@ -141,6 +145,7 @@ export function resolvePoolOptions<T>(options: PoolOptions<T>): ResolvedPoolOpti
     acquireTimeoutMs: options.acquireTimeoutMs ?? 30_000,
     createTimeoutMs: options.createTimeoutMs ?? 30_000,
     idleTimeoutMs: offWhenZero(options.idleTimeoutMs ?? 30_000),
+    maxIdle: options.maxIdle ?? max,
     maxLifetimeMs: offWhenZero(options.maxLifetimeMs ?? 30 * 60_000),
     lifetimeJitter: options.lifetimeJitter ?? 0.1,
     keepaliveIntervalMs: offWhenZero(options.keepaliveIntervalMs ?? 0),

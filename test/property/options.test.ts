@@ -35,6 +35,7 @@ const poolKeys = [
   'createConcurrency',
   'createRetry',
   'idleOrder',
+  'maxIdle',
   'unknownOption',
 ];
 

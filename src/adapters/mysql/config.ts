@@ -26,8 +26,18 @@ export interface PoolConfigRead {
   max: number;
   queueLimit: number;
   waitForConnections: boolean;
-  /** The core pool's idleTimeoutMs (Infinity: never). */
+  /**
+   * The core pool's idleTimeoutMs: mysql2's idleTimeout when maxIdle < connectionLimit (mysql2 runs its idle
+   * sweep only then), else 0 (off).
+   */
   idleTimeoutMs: number;
+  /** mysql2's maxIdle and idleTimeout, as its PoolConfig reads them. */
+  maxIdle: number;
+  idleTimeout: number;
+  /** The core pool's maxIdle: idle connections above it close at the next sweep (mysql2's maxIdle). */
+  coreMaxIdle: number;
+  /** mysql2's resetOnRelease: COM_RESET_CONNECTION before a lent connection goes back to the pool. */
+  resetOnRelease: boolean;
   /** The core pool's createTimeoutMs: mysql2's connectTimeout plus a second (Infinity when it has none). */
   createTimeoutMs: number;
   /** The `lifeline` object, unchecked. */
@@ -119,7 +129,10 @@ export function readPoolConfig(options: unknown): PoolConfigRead {
   }
   const queueLimit = poolNumber(rest, 'queueLimit', 0, false);
   const idleTimeout = poolNumber(rest, 'idleTimeout', 60_000, false);
-  poolNumber(rest, 'maxIdle', connectionLimit, false);
+  const maxIdle = poolNumber(rest, 'maxIdle', connectionLimit, false);
+  // mysql2 sweeps idle connections (every second) only when maxIdle < connectionLimit: then those above
+  // maxIdle close, and every one idle longer than idleTimeout (0: at the next sweep).
+  const sweep = maxIdle < connectionLimit;
   const connectTimeout = Number(connectionConfig.connectTimeout ?? 0);
   return {
     connectionConfig,
@@ -127,7 +140,11 @@ export function readPoolConfig(options: unknown): PoolConfigRead {
     max: connectionLimit === 0 ? MAX_POOL_SIZE : connectionLimit,
     queueLimit,
     waitForConnections: rest.waitForConnections === undefined ? true : Boolean(rest.waitForConnections),
-    idleTimeoutMs: idleTimeout,
+    idleTimeoutMs: sweep ? Math.max(1, idleTimeout) : 0,
+    maxIdle,
+    idleTimeout,
+    coreMaxIdle: sweep ? Math.floor(maxIdle) : connectionLimit === 0 ? MAX_POOL_SIZE : connectionLimit,
+    resetOnRelease: rest.resetOnRelease === undefined ? false : Boolean(rest.resetOnRelease),
     // mysql2: a connectTimeout of 0 (or null) is no timeout at all.
     createTimeoutMs: connectTimeout > 0 ? connectTimeout + 1000 : Number.POSITIVE_INFINITY,
     lifeline,

@@ -19,6 +19,8 @@ export interface RawConnection extends EventEmitter {
   query(sql: unknown, values: unknown, cb: (err: MysqlError | null, ...rest: unknown[]) => void): unknown;
   execute(sql: unknown, values: unknown, cb: (err: MysqlError | null, ...rest: unknown[]) => void): unknown;
   destroy(): void;
+  /** COM_RESET_CONNECTION (mysql2 ≥ 3.x): the session back to its state right after connect. */
+  reset(cb: (err: MysqlError | null) => void): unknown;
   _realEnd(cb?: (err?: Error) => void): void;
 }
 

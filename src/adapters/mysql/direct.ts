@@ -3,13 +3,11 @@
 import { type Executor, OutcomeUnknownError } from '../../exec/index.js';
 import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
-import { isAlive, type MysqlError, type RawConnection, stateOf } from './connection.js';
+import { type MysqlError, type RawConnection, stateOf } from './connection.js';
 import type { CreateQuery, QueryRun } from './query-command.js';
 import { ER_READ_ONLY_TRANSACTION, READ_ONLY_HOST, SET_READ_ONLY, SET_READ_WRITE } from './reads.js';
 
 type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
-const DESTROY = { destroy: true } as const;
-const noop = (): void => {};
 
 /** What the direct path needs of the statement runner (statement.ts). */
 export interface DirectRunner {
@@ -19,6 +17,8 @@ export interface DirectRunner {
   refuse(): Error | undefined;
   /** A read-only error from `host`: retire its connections, move to the next host. */
   failover(host: string): void;
+  /** Gives a statement's connection back (a dead or retired one is destroyed; resetOnRelease resets it). */
+  release(conn: RawConnection): void;
   /** Attempt 2 and later, under exec (statement.ts's attempt). */
   later(
     statement: DirectStatement,
@@ -64,6 +64,9 @@ export class DirectQueue {
 export class DirectStatement {
   private sent = false;
   private rerun = false;
+  /** Sends made (2 after the 1792 re-run), and the last one whose answer counted. */
+  private sends = 0;
+  private answeredSends = 0;
 
   constructor(
     private readonly queue: DirectQueue,
@@ -98,33 +101,48 @@ export class DirectStatement {
 
   private send(conn: RawConnection): void {
     const madeReadOnly = (stateOf(conn) as { readOnly: boolean }).readOnly;
-    // mysql2 can call a command's callback twice (a fatal network error, then the socket's close): only the
-    // first call counts.
-    let called = false;
-    const answer = (err: MysqlError | null, rows?: unknown, fields?: unknown): void => {
-      if (called) return;
-      called = true;
-      this.answered(conn, madeReadOnly, err, rows, fields);
-    };
+    const number = ++this.sends;
+    // The callback is written inline: a closure assigned to a name costs a `__name` call per statement
+    // under tsx/esbuild's keepNames.
     try {
-      if (this.query === undefined) conn[this.kind](this.statement, this.values, answer);
-      else this.query.send(conn, this.statement, this.values, answer, this.queue.runner.createQuery);
+      if (this.query === undefined) {
+        conn[this.kind](
+          this.statement,
+          this.values,
+          (err: MysqlError | null, rows?: unknown, fields?: unknown) =>
+            this.answered(number, conn, madeReadOnly, err, rows, fields),
+        );
+      } else {
+        this.query.send(
+          conn,
+          this.statement,
+          this.values,
+          (err: MysqlError | null, rows?: unknown, fields?: unknown) =>
+            this.answered(number, conn, madeReadOnly, err, rows, fields),
+          this.queue.runner.createQuery,
+        );
+      }
     } catch (error) {
       // mysql2 throws before sending for arguments it refuses (execute's values not an array).
-      answer(error as MysqlError);
+      this.answered(number, conn, madeReadOnly, error as MysqlError, undefined, undefined);
     }
   }
 
   private answered(
+    send: number,
     conn: RawConnection,
     madeReadOnly: boolean,
     err: MysqlError | null,
     rows: unknown,
     fields: unknown,
   ): void {
+    // mysql2 can call a command's callback twice (a fatal network error, then the socket's close): only the
+    // first call of each send counts.
+    if (send <= this.answeredSends) return;
+    this.answeredSends = send;
     const runner = this.queue.runner;
     if (err === null) {
-      runner.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+      runner.release(conn);
       this.exec.succeeded();
       this.finish(null, rows, fields);
       return;
@@ -134,7 +152,7 @@ export class DirectStatement {
       // A write taken for a read: refused before it changed anything. Run it again read-write, once.
       this.rerun = true;
       state.readOnly = false;
-      conn.query(SET_READ_WRITE, undefined, noop);
+      conn.query(SET_READ_WRITE, undefined, () => {});
       this.send(conn);
       return;
     }
@@ -145,7 +163,7 @@ export class DirectStatement {
       state.retire = true;
       runner.failover(state.host);
     }
-    runner.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+    runner.release(conn);
     const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
     this.failed(this.rerun && lost ? (new OutcomeUnknownError(1, err) as MysqlError) : err, this.sent);
   }

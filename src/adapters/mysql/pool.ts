@@ -77,7 +77,10 @@ export class LifelinePool extends EventEmitter {
   readonly config: {
     connectionConfig: Record<string, unknown>;
     connectionLimit: number;
+    maxIdle: number;
+    idleTimeout: number;
     queueLimit: number;
+    resetOnRelease: boolean;
     waitForConnections: boolean;
   };
   _closed = false;
@@ -93,8 +96,16 @@ export class LifelinePool extends EventEmitter {
     super();
     const read = readPoolConfig(options);
     this.lifeline = resolveMysqlOptions(read.lifeline);
-    const { connectionConfig, connectionLimit, queueLimit, waitForConnections } = read;
-    this.config = { connectionConfig, connectionLimit, queueLimit, waitForConnections };
+    const { connectionConfig, connectionLimit, maxIdle, idleTimeout, queueLimit, resetOnRelease } = read;
+    this.config = {
+      connectionConfig,
+      connectionLimit,
+      maxIdle,
+      idleTimeout,
+      queueLimit,
+      resetOnRelease,
+      waitForConnections: read.waitForConnections,
+    };
     const first = {
       host: String(connectionConfig.host ?? 'localhost'),
       port: Number(connectionConfig.port ?? 3306),
@@ -124,6 +135,7 @@ export class LifelinePool extends EventEmitter {
       acquireTimeoutMs: this.lifeline.acquireTimeoutMs,
       createTimeoutMs: read.createTimeoutMs,
       idleTimeoutMs: read.idleTimeoutMs,
+      maxIdle: read.coreMaxIdle,
       maxLifetimeMs: this.lifeline.maxLifetimeMs,
       lifetimeJitter: this.lifeline.lifetimeJitter,
       validateAfterIdleMs: this.lifeline.validateAfterIdleMs,
@@ -181,6 +193,7 @@ export class LifelinePool extends EventEmitter {
       side: this.side,
       failover: (host) => this.failover(host),
       closed: () => this._closed,
+      release: (conn) => this.giveBack(conn, false),
       refuse: () => this.refuse(),
       createQuery,
     });
@@ -317,8 +330,34 @@ export class LifelinePool extends EventEmitter {
     if (state === undefined || !state.checkedOut) return;
     state.checkedOut = false;
     conn._released = true;
-    this.core.release(conn, isAlive(conn) ? undefined : DESTROY);
-    this.emit('release', conn);
+    this.giveBack(conn, true);
+  }
+
+  /**
+   * Gives a connection back to the core pool (a dead or retired one is destroyed). With mysql2's
+   * `resetOnRelease`, as mysql2 does on every release (pool.query's too): COM_RESET_CONNECTION first (the
+   * session's variables, temporary tables, open transaction, prepared statements and read-only mode are
+   * gone), and a connection whose reset fails is destroyed. `lent`: a getConnection connection, whose
+   * release emits 'release' (mysql2: once the reset succeeded).
+   */
+  private giveBack(conn: RawConnection, lent: boolean): void {
+    const alive = isAlive(conn);
+    if (!alive || !this.config.resetOnRelease) {
+      this.core.release(conn, alive ? undefined : DESTROY);
+      if (lent) this.emit('release', conn);
+      return;
+    }
+    let called = false;
+    conn.reset((err) => {
+      // mysql2 may call a command back twice (a fatal error, then the close): the first call counts.
+      if (called) return;
+      called = true;
+      const state = stateOf(conn);
+      if (state !== undefined) state.readOnly = false;
+      const ok = (err === null || err === undefined) && isAlive(conn);
+      this.core.release(conn, ok ? undefined : DESTROY);
+      if (lent && ok) this.emit('release', conn);
+    });
   }
 
   /** Called by mysql2's PoolConnection on its 'end' or 'error', and by conn.destroy(). */

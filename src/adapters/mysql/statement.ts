@@ -13,7 +13,7 @@ import {
 } from '../../exec/index.js';
 import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
-import { isAlive, type MysqlError, type RawConnection, stateOf } from './connection.js';
+import { type MysqlError, type RawConnection, stateOf } from './connection.js';
 import { DirectQueue, type DirectRunner, DirectStatement } from './direct.js';
 import { MysqlNoConnectionsError, MysqlPoolClosedError, MysqlQueueLimitError } from './errors.js';
 import type { ResolvedMysqlOptions } from './options.js';
@@ -28,7 +28,6 @@ import {
 import { killQuery, type SideFactory } from './side.js';
 
 type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
-const DESTROY = { destroy: true } as const;
 const noop = (): void => {};
 const FINAL: Classification = Object.freeze({ kind: 'rejected', transient: false });
 
@@ -70,6 +69,8 @@ export interface StatementContext {
   /** A read-only error from `host`: retire its connections, move to the next host. */
   failover(host: string): void;
   closed(): boolean;
+  /** Gives a statement's connection back (a dead or retired one is destroyed; resetOnRelease resets it). */
+  release(conn: RawConnection): void;
   /** mysql2's pool admission (waitForConnections: false, queueLimit): the error to fail with now, if any. */
   refuse(): Error | undefined;
   /** mysql2's `Connection.createQuery` with the pool's connection config. */
@@ -88,6 +89,7 @@ export class StatementRunner {
       createQuery: ctx.createQuery,
       refuse: () => ctx.refuse(),
       failover: (host) => ctx.failover(host),
+      release: (conn) => ctx.release(conn),
       later: (s, attempt) =>
         this.attempt(s.kind, s.statement as string | StatementOptions, s.values, s.read, attempt, s.query),
     };
@@ -213,7 +215,7 @@ export class StatementRunner {
 
   /** Gives a statement's connection back; a dead or retired one is destroyed. */
   private release(conn: RawConnection): void {
-    this.ctx.core.release(conn, isAlive(conn) ? undefined : DESTROY);
+    this.ctx.release(conn);
   }
 
   private runOn(

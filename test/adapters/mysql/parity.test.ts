@@ -1,8 +1,9 @@
 /**
  * mysql2 pool config parity: the same code runs on mysql2's own pool and on lifeline-net/mysql's, against the
  * real MariaDB, and what each does is compared — `waitForConnections: false` ("No connections available."),
- * `queueLimit` ("Queue limit reached."), and pool.query's return value (mysql2's Query command: its events
- * in callback and event mode, `.stream()`).
+ * `queueLimit` ("Queue limit reached."), pool.query's return value (mysql2's Query command: its events
+ * in callback and event mode, `.stream()`), `maxIdle` and `idleTimeout` (which server sessions stay open),
+ * and `resetOnRelease` (session state after a release).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
@@ -15,7 +16,7 @@ import {
 } from '../../../src/adapters/mysql/index.js';
 import { createPool as createPromisePool } from '../../../src/adapters/mysql/promise.js';
 import { requireService } from '../../support/services.js';
-import { direct } from './support.js';
+import { admin, direct, sleep } from './support.js';
 
 type CallbackPool = ReturnType<typeof mysql.createPool>;
 type Lent = Parameters<Parameters<CallbackPool['getConnection']>[0]>[1];
@@ -44,6 +45,47 @@ function lendOutcome(pool: CallbackPool): Promise<Error | 'lent'> {
 
 function queryOutcome(pool: CallbackPool, sql: string): Promise<Error | unknown> {
   return new Promise((resolve) => pool.query(sql, (err, rows) => resolve(err ?? rows)));
+}
+
+/** How many of `ids` (connection ids) the server still has sessions for. */
+async function openSessions(ids: number[]): Promise<number> {
+  const c = await admin();
+  try {
+    const [rows] = await c.query('select count(*) as n from information_schema.processlist where id in (?)', [
+      ids,
+    ]);
+    return Number((rows as Array<{ n: number }>)[0]?.n);
+  } finally {
+    await c.end();
+  }
+}
+
+/** A pool from `make` whose sessions (connection ids) are recorded as they open. */
+function tracked(
+  make: (config: object) => CallbackPool,
+  config: object,
+): { pool: CallbackPool; ids: number[] } {
+  const pool = make(config);
+  const ids: number[] = [];
+  pool.on('connection', (conn: { threadId: number | null }) => {
+    if (conn.threadId !== null) ids.push(conn.threadId);
+  });
+  return { pool, ids };
+}
+
+/** Opens `n` sessions at once: n concurrent statements that each hold a connection for a moment. */
+async function openAtOnce(pool: CallbackPool, n: number): Promise<void> {
+  await Promise.all(Array.from({ length: n }, () => queryOutcome(pool, 'select sleep(0.2) as s')));
+}
+
+/** Polls (at most `rounds` times, 100 ms apart) until `ok(open sessions)`; returns the last count. */
+async function sessionsWhen(ids: number[], ok: (n: number) => boolean, rounds = 150): Promise<number> {
+  let n = await openSessions(ids);
+  for (let i = 0; i < rounds && !ok(n); i++) {
+    await sleep(100);
+    n = await openSessions(ids);
+  }
+  return n;
 }
 
 function end(pool: { end(cb: (err?: unknown) => void): void }): Promise<void> {
@@ -200,5 +242,113 @@ describe('mysql2 pool config parity, compared with mysql2 itself', () => {
     assert.deepEqual(seen.lifeline, seen.mysql2);
     assert.deepEqual(seen.lifeline?.events, ['fields n', 'result 1', 'result 2', 'result 3', 'end']);
     assert.deepEqual(seen.lifeline?.streamed, [{ n: 1 }, { n: 2 }, { n: 3 }]);
+  });
+
+  test('maxIdle: idle sessions above it close, maxIdle of them stay', { timeout: 60_000 }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const seen = await Promise.all(
+      makers.map(async ([name, make]) => {
+        const { pool, ids } = tracked(make, { connectionLimit: 4, maxIdle: 1, idleTimeout: 600_000 });
+        await openAtOnce(pool, 4);
+        const opened = ids.length;
+        // Both sweep once a second: wait (bounded) until no more than maxIdle are left, then count.
+        const left = await sessionsWhen(ids, (n) => n <= 1);
+        const after = await queryOutcome(pool, 'select 1 as one');
+        await end(pool);
+        return { name, opened, left, after };
+      }),
+    );
+    for (const { name, opened, left, after } of seen) {
+      assert.equal(opened, 4, `${name}: four sessions opened`);
+      assert.equal(left, 1, `${name}: maxIdle (1) idle sessions stay open, the others close`);
+      assert.deepEqual(after, [{ one: 1 }], `${name}: the pool serves on`);
+    }
+  });
+
+  test('idleTimeout: every idle session closes after it when maxIdle < connectionLimit, none otherwise', {
+    timeout: 60_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const seen = await Promise.all(
+      makers.map(async ([name, make]) => {
+        const sweeping = tracked(make, { connectionLimit: 3, maxIdle: 2, idleTimeout: 300 });
+        const keeping = tracked(make, { connectionLimit: 3, idleTimeout: 300 });
+        await Promise.all([openAtOnce(sweeping.pool, 3), openAtOnce(keeping.pool, 3)]);
+        const swept = await sessionsWhen(sweeping.ids, (n) => n === 0);
+        // mysql2 sweeps only when maxIdle < connectionLimit: by now (several sweeps after idleTimeout, as the
+        // other pool showed) the default maxIdle pool has closed none of its idle sessions.
+        const kept = await openSessions(keeping.ids);
+        await Promise.all([end(sweeping.pool), end(keeping.pool)]);
+        return { name, swept, kept };
+      }),
+    );
+    for (const { name, swept, kept } of seen) {
+      assert.equal(
+        swept,
+        0,
+        `${name}: maxIdle 2 < connectionLimit 3: every idle session closed after idleTimeout`,
+      );
+      assert.equal(kept, 3, `${name}: maxIdle = connectionLimit: idle sessions stay open`);
+    }
+  });
+
+  test('resetOnRelease: session state is gone after a release, kept without it', {
+    timeout: 60_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const seen: Record<string, unknown[]> = {};
+    for (const [name, make] of makers) {
+      const outcomes: unknown[] = [];
+      for (const resetOnRelease of [true, false]) {
+        const pool = make({ connectionLimit: 1, resetOnRelease });
+        const conn = await lend(pool);
+        await new Promise((resolve) => conn.query('set @lent = 5', resolve));
+        conn.release();
+        outcomes.push(await queryOutcome(pool, 'select @lent as lent'));
+        // pool.query releases too: mysql2 resets after it as well.
+        await queryOutcome(pool, 'set @queried = 7');
+        outcomes.push(await queryOutcome(pool, 'select @queried as queried'));
+        // Prepared statements do not outlive a reset on the server; mysql2 forgets its cache with them.
+        const executed: unknown[] = [];
+        for (let i = 0; i < 2; i++) {
+          executed.push(
+            await new Promise((resolve) =>
+              pool.execute('select ? as v', [i], (err, rows) => resolve(err ?? rows)),
+            ),
+          );
+        }
+        outcomes.push(executed);
+        await end(pool);
+      }
+      seen[name] = outcomes;
+    }
+    assert.deepEqual(seen.lifeline, seen.mysql2);
+    assert.deepEqual(seen.lifeline, [
+      [{ lent: null }],
+      [{ queried: null }],
+      [[{ v: 0 }], [{ v: 1 }]],
+      [{ lent: 5 }],
+      [{ queried: 7 }],
+      [[{ v: 0 }], [{ v: 1 }]],
+    ]);
+  });
+
+  test('resetOnRelease: reads still run in a read-only session after a reset (lifeline)', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    const pool = createPool({
+      ...direct,
+      connectionLimit: 1,
+      resetOnRelease: true,
+    }) as unknown as CallbackPool;
+    const modes: unknown[] = [];
+    for (let i = 0; i < 3; i++) modes.push(await queryOutcome(pool, 'select @@session.tx_read_only as ro'));
+    const write = await queryOutcome(pool, 'do 1');
+    modes.push(await queryOutcome(pool, 'select @@session.tx_read_only as ro'));
+    await end(pool);
+    // The reset makes the session read-write again: lifeline must switch it back before every read.
+    assert.deepEqual(modes, Array(4).fill([{ ro: 1 }]));
+    assert.ok(!(write instanceof Error), `a write runs read-write after reads: ${String(write)}`);
   });
 });
