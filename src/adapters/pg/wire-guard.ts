@@ -36,16 +36,21 @@ brand(PgProtocolError, 'PgProtocolError');
 
 const ERROR = 0x45; // 'E'
 const NOTICE = 0x4e; // 'N'
-/** libpq's VALID_LONG_MESSAGE_TYPE: the only types that may exceed 30000 bytes. */
-const LONG = new Set([0x54, 0x44, 0x64, 0x56, 0x45, 0x4e, 0x41]); // T D d V E N A
 const SHORT_MAX = 30000;
-/** The message types pg-protocol parses; any other becomes an untyped "received invalid response" error. */
-const KNOWN = new Set(Array.from('123nscWIDCZARSKENTtGHd', (c) => c.charCodeAt(0)));
+const LONG_MAX = 0x40000000;
+/**
+ * The longest body each message type may have, by type byte (0: a type pg-protocol does not parse, which it
+ * would turn into an untyped "received invalid response" error). libpq's VALID_LONG_MESSAGE_TYPE (T D d V E
+ * N A) may reach LONG_MAX, the other known types SHORT_MAX. A table rather than two Sets: it is read for
+ * every message of every reply.
+ */
+const MAX_LENGTH = new Uint32Array(256);
+for (const c of '123nscWIDCZARSKENTtGHd') MAX_LENGTH[c.charCodeAt(0)] = SHORT_MAX;
+for (const c of 'TDdVENA') MAX_LENGTH[c.charCodeAt(0)] = LONG_MAX;
 const ROW_DESCRIPTION = 0x54; // 'T'
 const DATA_ROW = 0x44; // 'D'
 const COMMAND_COMPLETE = 0x43; // 'C'
 const READY = 0x5a; // 'Z'
-const LONG_MAX = 0x40000000;
 
 /** pg-protocol's parseErrorMessage ends only at a field type of NUL inside the message. */
 function fieldsTerminated(body: Buffer): boolean {
@@ -139,9 +144,10 @@ class Framing {
         length = this.header.readInt32BE(1);
       }
       if (length < 4) return `message length ${length}`;
-      if (length > (LONG.has(type) ? LONG_MAX : SHORT_MAX))
+      const max = MAX_LENGTH[type] as number;
+      if (length > (max === 0 ? SHORT_MAX : max))
         return `message length ${length} for message type ${JSON.stringify(String.fromCharCode(type))}`;
-      if (!KNOWN.has(type)) return `unknown message type ${JSON.stringify(String.fromCharCode(type))}`;
+      if (max === 0) return `unknown message type ${JSON.stringify(String.fromCharCode(type))}`;
       // pg starts a new result at the first row after CommandComplete: rows need a new RowDescription.
       if (type === COMMAND_COMPLETE || type === READY) this.fields = -1;
       this.left = length - 4;
@@ -174,10 +180,12 @@ export function guardWire(socket: net.Socket): void {
     socket.destroy(error);
     return false;
   };
-  socket.emit = function guarded(this: net.Socket, event: string | symbol, ...args: unknown[]): boolean {
-    if (event !== 'data') return Reflect.apply(emit, this, [event, ...args]) as boolean;
+  // Declared with the one argument 'data' has, so that event allocates nothing here; the others pass
+  // `arguments` through as they came.
+  socket.emit = function guarded(this: net.Socket, event: string | symbol, chunk?: unknown): boolean {
+    // biome-ignore lint/complexity/noArguments: every argument of any other event, without copying them
+    if (event !== 'data') return Reflect.apply(emit, this, arguments) as boolean;
     if (broken) return false;
-    const chunk = args[0];
     if (Buffer.isBuffer(chunk)) {
       const problem = framing.check(chunk);
       if (problem !== undefined) return fail(new PgProtocolError(problem));
