@@ -15,6 +15,8 @@ export interface DirectRunner {
   readonly createQuery: CreateQuery;
   /** mysql2's pool admission (waitForConnections: false, queueLimit): the error to fail with now, if any. */
   refuse(): Error | undefined;
+  /** Whether refuse() can refuse at all (waitForConnections: false or a queueLimit): else it is not called. */
+  readonly gated: boolean;
   /** A read-only error from `host`: retire its connections, move to the next host. */
   failover(host: string): void;
   /** Gives a statement's connection back (a dead or retired one is destroyed; resetOnRelease resets it). */
@@ -44,7 +46,7 @@ export class DirectQueue {
 
   /** Runs `statement`'s first attempt; its outcome reaches `statement.finish`. */
   add(statement: DirectStatement): void {
-    const refused = this.runner.refuse();
+    const refused = this.runner.gated ? this.runner.refuse() : undefined;
     if (refused !== undefined) {
       statement.failed(refused as MysqlError, false);
       return;

@@ -195,6 +195,7 @@ export class LifelinePool extends EventEmitter {
       closed: () => this._closed,
       release: (conn) => this.giveBack(conn, false),
       refuse: () => this.refuse(),
+      gated: !read.waitForConnections || queueLimit > 0,
       createQuery,
     });
   }

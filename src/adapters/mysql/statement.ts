@@ -73,6 +73,8 @@ export interface StatementContext {
   release(conn: RawConnection): void;
   /** mysql2's pool admission (waitForConnections: false, queueLimit): the error to fail with now, if any. */
   refuse(): Error | undefined;
+  /** Whether refuse() can refuse at all (waitForConnections: false or a queueLimit). */
+  gated: boolean;
   /** mysql2's `Connection.createQuery` with the pool's connection config. */
   createQuery(sql: unknown, values: unknown, cb: Callback | undefined): QueryCommand;
 }
@@ -87,9 +89,10 @@ export class StatementRunner {
     const runner: DirectRunner = {
       core: ctx.core,
       createQuery: ctx.createQuery,
-      refuse: () => ctx.refuse(),
-      failover: (host) => ctx.failover(host),
-      release: (conn) => ctx.release(conn),
+      gated: ctx.gated,
+      refuse: ctx.refuse,
+      failover: ctx.failover,
+      release: ctx.release,
       later: (s, attempt) =>
         this.attempt(s.kind, s.statement as string | StatementOptions, s.values, s.read, attempt, s.query),
     };
