@@ -13,7 +13,18 @@ export interface Tries {
   withdrawn: boolean;
 }
 
-type Abortable = { withAbortSignal?: (signal: AbortSignal) => unknown };
+type Abortable = {
+  withAbortSignal?: (signal: AbortSignal) => unknown;
+  _commandOptions?: { abortSignal?: unknown };
+};
+
+/** The deadline's signal, joined with the caller's own (`client.withAbortSignal(s).get(…)`) when there is one. */
+function joined(client: Abortable, deadline: AbortSignal): AbortSignal {
+  const own = client._commandOptions?.abortSignal;
+  if (!(own instanceof AbortSignal)) return deadline;
+  // AbortSignal.any is Node ≥ 20.3; before it the caller's signal is kept and the deadline only times.
+  return typeof AbortSignal.any === 'function' ? AbortSignal.any([own, deadline]) : own;
+}
 
 /**
  * Runs `start` (the attempt loop) on a view of `client` that carries an abort signal, when the client has
@@ -34,7 +45,7 @@ export function withDeadline<C extends object>(
   const view =
     controller === undefined
       ? client
-      : (Reflect.apply(withSignal as () => C, client, [controller.signal]) as C);
+      : (Reflect.apply(withSignal as () => C, client, [joined(client, controller.signal)]) as C);
   return new Promise((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(() => {

@@ -247,8 +247,13 @@ function viewOf(
 ): unknown {
   if (result === target) return view;
   if (result instanceof Promise) return result.then((value) => (value === target ? view : value));
-  if (typeof result === 'object' && result !== null && Object.getPrototypeOf(result) === target) {
-    return wrapClient(result as AnyClient, state, options);
+  // node-redis builds a with…() view (withTypeMapping, withAbortSignal, withCommandOptions, asap) on the
+  // client's inner instance (`_self`), not on the object createClient returned.
+  if (typeof result === 'object' && result !== null) {
+    const proto: unknown = Object.getPrototypeOf(result);
+    if (proto === target || (proto !== null && proto === Reflect.get(target, '_self'))) {
+      return wrapClient(result as AnyClient, state, options);
+    }
   }
   return result;
 }

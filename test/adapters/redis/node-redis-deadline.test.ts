@@ -6,6 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { AbortError } from 'redis';
 import {
   createClient,
   RedisDeadlineExceededError,
@@ -163,6 +164,31 @@ describe('node-redis API: commandDeadlineMs', () => {
       });
     },
   );
+
+  test("the caller's own abort signal still withdraws a queued command", bound, async (t) => {
+    await withLab(t, async (lab) => {
+      const key = `${lab.prefix}n`;
+      // A deadline far away: only the caller's abort can withdraw the INCR in this test.
+      const c = createClient({
+        socket: { host: lab.host, port: lab.port, reconnectStrategy: () => 20 },
+        lifeline: { commandDeadlineMs: 20_000, replyOverdueMs: 0 },
+      });
+      c.on('error', () => {});
+      await c.connect();
+      await c.ping();
+      lab.proxy.disable();
+      await until(() => !c.isReady);
+      const controller = new AbortController();
+      const pending = c.withAbortSignal(controller.signal).incr(key);
+      controller.abort();
+      await assert.rejects(pending, AbortError);
+      await lab.proxy.enable();
+      await until(() => c.isReady);
+      await c.ping();
+      assert.equal(await lab.admin.get(key), null);
+      c.destroy();
+    });
+  });
 
   test('commands answered in time are not touched by the deadline', bound, async (t) => {
     await withLab(t, async (lab) => {

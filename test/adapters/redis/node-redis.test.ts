@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { createClient as plainCreateClient } from 'redis';
+import { createClient as plainCreateClient, RESP_TYPES } from 'redis';
 import { createClient } from '../../../src/adapters/redis/index.js';
 import { OutcomeUnknownError } from '../../../src/exec/index.js';
 import { checkOutcome, faults, runLoad } from './load.js';
@@ -52,6 +52,25 @@ describe('node-redis API', () => {
       loseNextReply(lab.proxy, newestConnection(lab.proxy));
       // SET with NX (an options object in node-redis) is not idempotent: judged by the arguments it sends.
       await assert.rejects(c.set(`${lab.prefix}x`, '1', { NX: true }), OutcomeUnknownError);
+      c.destroy();
+    });
+  });
+
+  test("a with…() view (withTypeMapping, asap) is lifeline's too: its lost GET is sent again", async (t) => {
+    await withLab(t, async (lab) => {
+      await lab.admin.set(`${lab.prefix}k`, 'v');
+      const c = client(lab);
+      await c.connect();
+      await c.ping();
+      loseNextReply(lab.proxy, newestConnection(lab.proxy));
+      const mapped = c.withTypeMapping({ [RESP_TYPES.BLOB_STRING]: Buffer });
+      assert.deepEqual(await mapped.get(`${lab.prefix}k`), Buffer.from('v'));
+      await c.ping();
+      loseNextReply(lab.proxy, newestConnection(lab.proxy));
+      assert.equal(await c.asap().get(`${lab.prefix}k`), 'v');
+      await c.ping();
+      loseNextReply(lab.proxy, newestConnection(lab.proxy));
+      await assert.rejects(c.asap().incr(`${lab.prefix}n`), OutcomeUnknownError);
       c.destroy();
     });
   });
