@@ -84,6 +84,8 @@ export class Attempt<T> {
   next: Attempt<unknown> | undefined;
   /** Made only for a call function that declares the signal parameter. */
   private controller: AbortController | undefined;
+  /** For the quorum: the attempt it launched after this one. */
+  sibling: Attempt<unknown> | undefined;
   /** For the quorum: whether it has had its hedge. */
   hedged = false;
   /** performance.now() time past which the set gives up on it (its adaptive timeout). */
@@ -109,20 +111,20 @@ export class Attempt<T> {
       this.controller = takeController();
       signal = this.controller.signal;
     }
-    void this.wait(fn, signal);
-  }
-
-  // An async method rather than `.then(onAnswer, onError)`: V8 awaits a native promise without the two
-  // closures and the derived promise per call.
-  private async wait(fn: PeerCall<unknown, T>, signal: AbortSignal): Promise<void> {
-    let value: T;
+    let reply: Promise<T>;
     try {
-      value = await fn(this.entry.peer, signal);
+      reply = fn(this.entry.peer, signal);
     } catch (error) {
-      this.fail(error);
-      return;
+      // Thrown before any promise: reported on a microtask all the same, as a rejection would be.
+      reply = Promise.reject(error);
     }
-    this.answer(value);
+    // `.then` with two handlers made here rather than an async method awaiting the call: measured
+    // cheaper per attempt in V8 (no async frame to suspend and resume). A value that is not a promise is
+    // wrapped, as await would.
+    (reply instanceof Promise ? reply : Promise.resolve(reply)).then(
+      (value: T) => this.answer(value),
+      (error: unknown) => this.fail(error),
+    );
   }
 
   /** The peer was judged down (or removed): fail now with `error`. */

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { brand } from '../core/brand.js';
 import type { LifelineError } from '../core/errors.js';
 import { InvalidOptionError, timerMs } from '../core/options.js';
+import { coarseNow } from '../core/time.js';
 import { ExecAbortedError, HedgePolicy, isConnectionError } from '../exec/index.js';
 import type { Death } from '../socket/index.js';
 import { Attempt, type AttemptHost, type AttemptOwner } from './attempt.js';
@@ -55,6 +56,10 @@ export interface DeathSource {
   off(event: 'death', listener: (death: Death) => void): unknown;
 }
 
+const ORIGIN = performance.timeOrigin;
+/** The default clock: performance.now() time, read once per event-loop turn (core/time.ts's coarse clock). */
+const turnClock = (): number => coarseNow() - ORIGIN;
+
 // Codes that say nothing listens at the peer: as good as a death event.
 const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'LIFELINE_CONNECT_FAILED']);
 
@@ -74,7 +79,7 @@ const ORDER_REFRESH = 16;
 
 // Answers between two readings of the hedge policy's percentile (each sorts its window of samples); every
 // 16 while it has too few samples to give one.
-const HEDGE_REFRESH = 1024;
+const HEDGE_REFRESH = 4096;
 // …or sooner, once this long has passed since the last reading (a set with few calls still adapts).
 const HEDGE_REFRESH_MS = 1000;
 
@@ -136,6 +141,8 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private readonly membership: Membership<P> | undefined;
   private readonly timers: NodeJS.Timeout[] = [];
   private referenceCache = Number.NaN;
+  /** callTimeoutMs() for referenceCache. */
+  private timeoutCache = 0;
   private referenceAge = 0;
   /** True when the clock is performance.now(): an attempt's start on both clocks is one reading. */
   private readonly defaultClock: boolean;
@@ -162,7 +169,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   constructor(options: PeerSetOptions<P> = {}) {
     super();
     checkPeerSetOptions(options as PeerSetOptions<unknown>);
-    this.clock = options.clock ?? (() => performance.now());
+    this.clock = options.clock ?? turnClock;
     this.defaultClock = options.clock === undefined;
     this.keyOf = options.key ?? defaultKey;
     this.detectorOptions = options.detector ?? {};
@@ -578,7 +585,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     for (const entry of [...this.entries.values()]) if (!keep.has(entry.key)) this.remove(entry.peer);
   }
 
-  /** Median of the peers' latency averages, recomputed every 16 answers. */
+  /** Median of the peers' latency averages, recomputed every 16 answers; sets the adaptive timeout with it. */
   private referenceMs(): number {
     if (this.referenceAge < 16 && !Number.isNaN(this.referenceCache)) return this.referenceCache;
     const members = this.members;
@@ -602,20 +609,23 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
         values[j + 1] = v;
       }
     }
-    this.referenceCache = count === 0 ? Number.NaN : values[count >> 1]!;
+    const reference = count === 0 ? Number.NaN : values[count >> 1]!;
+    const ms = Number.isNaN(reference) ? this.maxCallTimeoutMs : reference * this.slowCallFactor;
+    this.timeoutCache =
+      ms < this.minCallTimeoutMs
+        ? this.minCallTimeoutMs
+        : ms > this.maxCallTimeoutMs
+          ? this.maxCallTimeoutMs
+          : ms;
+    this.referenceCache = reference;
     this.referenceAge = 0;
-    return this.referenceCache;
+    return reference;
   }
 
+  /** The adaptive timeout: slowCallFactor × the median latency, clamped (kept with the median). */
   private callTimeoutMs(): number {
-    const reference = this.referenceMs();
-    if (Number.isNaN(reference)) return this.maxCallTimeoutMs;
-    const ms = reference * this.slowCallFactor;
-    return ms < this.minCallTimeoutMs
-      ? this.minCallTimeoutMs
-      : ms > this.maxCallTimeoutMs
-        ? this.maxCallTimeoutMs
-        : ms;
+    if (this.referenceAge >= 16 || Number.isNaN(this.referenceCache)) this.referenceMs();
+    return this.timeoutCache;
   }
 
   private succeeded(entry: PeerEntry<P>, now: number): void {

@@ -127,18 +127,33 @@ export function runQuorum<P, T>(
   }
   const callerSignal = options.signal;
   if (callerSignal?.aborted) return Promise.reject(new ExecAbortedError(callerSignal.reason));
-  return new Promise((resolve, reject) => {
-    new Quorum(host, k, fn, options, order, now, resolve, reject).start(now);
-  });
+  const quorum = new Quorum(host, k, fn, options, order, now);
+  opening = quorum as Quorum<unknown, unknown>;
+  const promise = new Promise<PeerResult<P, T>[]>(takeResolvers);
+  opening = undefined;
+  quorum.start(now);
+  return promise;
+}
+
+// The quorum whose promise is being made: takeResolvers, one function for every quorum, hands it its
+// resolving functions (a closure per quorum for the executor was a measurable part of its cost).
+let opening: Quorum<unknown, unknown> | undefined;
+function takeResolvers(resolve: (results: never[]) => void, reject: (error: Error) => void): void {
+  opening!.resolve = resolve as (results: PeerResult<unknown, unknown>[]) => void;
+  opening!.reject = reject;
 }
 
 /** One quorum in flight: the owner of its attempts, with one hedge timer at most. */
 class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
-  private readonly results: PeerResult<P, T>[] = [];
+  /** Sized k: exactly k answers fill it before it is handed out. */
+  private readonly results: PeerResult<P, T>[];
+  private answers = 0;
   /** Made at the first failure. */
   private errors: unknown[] | undefined;
-  /** Attempts launched, in order (the live ones are cancelled at the end). */
-  private readonly attempts: Attempt<T>[] = [];
+  /** Attempts launched, in order, linked through Attempt.sibling (the live ones are cancelled at the end). */
+  private first: Attempt<T> | undefined;
+  private last: Attempt<T> | undefined;
+  private launched = 0;
   /** The peers to ask, in the set's order when the quorum began, and the next one's index. */
   private cursor = 0;
   /** Peers that may still be asked, counting those asked. */
@@ -153,6 +168,9 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   private hedgeAt = Number.POSITIVE_INFINITY;
   private deadline: NodeJS.Timeout | undefined;
   private readonly onAbort: (() => void) | undefined;
+  /** Set by takeResolvers while the quorum's promise is made. */
+  resolve!: (results: PeerResult<P, T>[]) => void;
+  reject!: (error: Error) => void;
 
   constructor(
     private readonly host: QuorumHost<P>,
@@ -161,9 +179,8 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     private readonly options: QuorumOptions,
     private readonly order: readonly PeerEntry<P>[],
     now: number,
-    private readonly resolve: (results: PeerResult<P, T>[]) => void,
-    private readonly reject: (error: Error) => void,
   ) {
+    this.results = new Array(k);
     this.available = order.length;
     const delay = options.hedgeDelayMs ?? host.hedgeDelayMs(now);
     this.hedgeDelay = delay === Number.POSITIVE_INFINITY ? undefined : delay;
@@ -175,12 +192,21 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
 
   /** Asks the first k peers; `now`: the clock, read when the quorum began. */
   start(now: number): void {
+    try {
+      this.begin(now);
+    } catch (error) {
+      // As a throw in a promise's executor would: the quorum fails (and what it started is cancelled).
+      this.finish(error instanceof Error ? error : new Error(String(error), { cause: error }));
+    }
+  }
+
+  private begin(now: number): void {
     const { deadlineMs, signal } = this.options;
     if (deadlineMs !== undefined) {
       this.deadline = setTimeout(() => {
         const last = this.errors?.[this.errors.length - 1];
-        const detail = `with ${this.results.length} of ${this.k} answers`;
-        this.finish(new DeadlineExceededError(deadlineMs, this.attempts.length, last, detail));
+        const detail = `with ${this.answers} of ${this.k} answers`;
+        this.finish(new DeadlineExceededError(deadlineMs, this.launched, last, detail));
       }, timerMs(deadlineMs));
     }
     if (this.onAbort !== undefined) signal?.addEventListener('abort', this.onAbort, { once: true });
@@ -191,16 +217,16 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     this.inflight--;
     if (this.finished) return;
     if (error === undefined) {
-      this.results.push({ peer: attempt.entry.peer as P, value: value as T });
-      if (this.results.length >= this.k) this.finish(undefined);
+      this.results[this.answers++] = { peer: attempt.entry.peer as P, value: value as T };
+      if (this.answers >= this.k) this.finish(undefined);
       return;
     }
     const errors = this.errors ?? [];
     this.errors = errors;
     errors.push(error);
-    if (this.results.length + this.inflight < this.k && this.cursor < this.available) this.launch(false);
-    if (this.results.length + this.inflight + (this.available - this.cursor) < this.k) {
-      this.finish(new QuorumFailedError(this.k, this.results.length, this.available, errors));
+    if (this.answers + this.inflight < this.k && this.cursor < this.available) this.launch(false);
+    if (this.answers + this.inflight + (this.available - this.cursor) < this.k) {
+      this.finish(new QuorumFailedError(this.k, this.answers, this.available, errors));
     }
   }
 
@@ -218,15 +244,18 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     if (entry === undefined) {
       // Peers went down since the quorum began: fewer can be asked than counted.
       this.available = this.cursor;
-      if (this.results.length + this.inflight < this.k) {
-        this.finish(new QuorumFailedError(this.k, this.results.length, this.available, this.errors ?? []));
+      if (this.answers + this.inflight < this.k) {
+        this.finish(new QuorumFailedError(this.k, this.answers, this.available, this.errors ?? []));
       }
       return;
     }
     this.inflight++;
     if (hedge) this.host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
     const attempt = this.host.launch(entry, this.fn, this, now);
-    this.attempts.push(attempt);
+    if (this.last === undefined) this.first = attempt;
+    else this.last.sibling = attempt as Attempt<unknown>;
+    this.last = attempt;
+    this.launched++;
     if (this.hedgeDelay !== undefined && this.hedgeAt === Number.POSITIVE_INFINITY && !this.finished) {
       this.hedgeAt = attempt.launchedAt + this.hedgeDelay;
       this.host.watchHedge(this, this.hedgeAt);
@@ -235,7 +264,11 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
 
   /** When the oldest attempt still running and not yet hedged reaches the hedge delay; Infinity: none. */
   private nextHedge(): number {
-    for (const attempt of this.attempts) {
+    for (
+      let attempt = this.first;
+      attempt !== undefined;
+      attempt = attempt.sibling as Attempt<T> | undefined
+    ) {
       if (!attempt.done && !attempt.hedged) return attempt.launchedAt + this.hedgeDelay!;
     }
     return Number.POSITIVE_INFINITY;
@@ -245,14 +278,19 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   hedgeDue(now: number): number {
     if (this.finished) return Number.POSITIVE_INFINITY;
     const delay = this.hedgeDelay!;
-    for (let i = 0; i < this.attempts.length; i++) {
-      const attempt = this.attempts[i]!;
-      if (attempt.done || attempt.hedged || attempt.launchedAt + delay > now) continue;
-      attempt.hedged = true;
+    // Only the attempts launched before this pass: a hedge sent here is not due yet (its own hedge, if
+    // ever, comes from a later pass), even when its start was read from the turn's cached clock.
+    const end = this.last;
+    for (let attempt = this.first; attempt !== undefined; ) {
+      const next = attempt === end ? undefined : (attempt.sibling as Attempt<T> | undefined);
+      const current = attempt;
+      attempt = next;
+      if (current.done || current.hedged || current.launchedAt + delay > now) continue;
+      current.hedged = true;
       if (this.cursor >= this.available) break;
       if (!this.host.throttle.allows()) {
         this.host.counters.hedgesThrottled++;
-        const { peer, key } = attempt.entry;
+        const { peer, key } = current.entry;
         this.host.emit('hedge', { peer: peer as P, key, throttled: true });
         continue;
       }
@@ -272,7 +310,9 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
     notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
     const reason = error ?? notNeeded;
-    for (const attempt of this.attempts) if (!attempt.done) attempt.cancel(reason);
+    for (let a = this.first; a !== undefined; a = a.sibling as Attempt<T> | undefined) {
+      if (!a.done) a.cancel(reason);
+    }
     if (error === undefined) this.resolve(this.results);
     else {
       this.host.counters.quorumsFailed++;

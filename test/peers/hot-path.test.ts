@@ -170,3 +170,91 @@ test('a stall of this process is not the peers’ silence: no peer is judged dow
   client.destroy();
   server.close();
 });
+
+test(
+  'a call function without a signal: a failed peer still gets an alternate, whether it threw, rejected or answered a plain value',
+  T,
+  async () => {
+    const { names, behaviour } = makePeers(6, 1);
+    const set = new PeerSet<string>({ members: names, logger: () => {} });
+    const call = transport(behaviour);
+    for (let i = 0; i < 3; i++) await Promise.all(names.map((n) => set.call(n, call)));
+    const order = set.candidates();
+    const asked: string[] = [];
+    // One parameter: the set makes no AbortController for it (the fast path).
+    const fn = (peer: string): Promise<string> => {
+      asked.push(peer);
+      if (peer === order[0]) throw Object.assign(new Error('thrown before any promise'), { code: 'E_SYNC' });
+      if (peer === order[1]) return Promise.reject(Object.assign(new Error('rejected'), { code: 'E503' }));
+      // Not a promise at all: taken as the answer, as `await` would.
+      if (peer === order[2]) return peer as unknown as Promise<string>;
+      return new Promise((resolve) => setImmediate(resolve, peer));
+    };
+    const failuresBefore = set.stats().failures;
+    const results = await set.quorum(3, fn, { hedgeDelayMs: Number.POSITIVE_INFINITY });
+    assert.deepEqual(asked, order.slice(0, 5), 'the best three, then two alternates for the two failures');
+    assert.deepEqual(results.map((r) => r.peer).sort(), order.slice(2, 5).sort());
+    assert.deepEqual(
+      results.map((r) => r.value),
+      results.map((r) => r.peer),
+    );
+    assert.equal(set.stats().failures - failuresBefore, 2);
+    set.close();
+  },
+);
+
+test(
+  'a call function without a signal: an answer after its quorum gave up is counted as late, not delivered',
+  T,
+  async () => {
+    const { names } = makePeers(3, 1);
+    const set = new PeerSet<string>({ members: names, logger: () => {} });
+    const late: Array<{ key: string; ok: boolean }> = [];
+    set.on('late', (e) => late.push({ key: e.key, ok: e.ok }));
+    let answered = 0;
+    const fn = (peer: string): Promise<string> =>
+      new Promise((resolve) =>
+        setTimeout(() => {
+          answered++;
+          resolve(peer);
+        }, 60),
+      );
+    const failed = await set.quorum(1, fn, { deadlineMs: 5, hedgeDelayMs: Number.POSITIVE_INFINITY }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failed instanceof Error && failed.name === 'DeadlineExceededError', String(failed));
+    assert.equal(answered, 0, 'the quorum failed at its deadline, before the answer');
+    while (answered === 0) await sleep(10);
+    await sleep(5);
+    assert.equal(set.stats().lateReplies, 1);
+    assert.deepEqual(late, [{ key: names[0]!, ok: true }]);
+    set.close();
+  },
+);
+
+test(
+  'latency alone reorders the peers: one that turns slow is asked last once answers show it',
+  T,
+  async () => {
+    const { names, behaviour } = makePeers(4, 1);
+    const set = new PeerSet<string>({ members: names, logger: () => {}, hedge: { delayMs: 10_000 } });
+    const call = transport(behaviour);
+    for (let i = 0; i < 3; i++) await Promise.all(names.map((n) => set.call(n, call)));
+    const first = set.candidates()[0]!;
+    behaviour.get(first)!.delayMs = 40;
+    // No state change, no ejection: only answers' latencies move the order (re-read every 16 answers).
+    for (let i = 0; i < 10 && set.candidates()[names.length - 1] !== first; i++) {
+      await Promise.all(names.map((n) => set.call(n, call)));
+    }
+    assert.equal(set.candidates()[names.length - 1], first);
+    const asked: string[] = [];
+    await set.quorum(names.length - 1, (peer: string) => {
+      asked.push(peer);
+      return call(peer, new AbortController().signal);
+    });
+    assert.ok(!asked.includes(first), `the slow peer is not among the ${names.length - 1} asked: ${asked}`);
+    assert.equal(set.state(first), 'up');
+    set.close();
+  },
+);
