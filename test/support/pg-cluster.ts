@@ -57,46 +57,13 @@ export class PgCluster {
     const cluster = new PgCluster(port, dataDir);
     try {
       if (options.standbyOf) {
-        asPostgres('pg_basebackup', [
-          '-h',
-          '127.0.0.1',
-          '-p',
-          String(options.standbyOf.port),
-          '-U',
-          'postgres',
-          '-D',
-          dataDir,
-          '-R',
-          '-X',
-          'stream',
-          '-c',
-          'fast',
-          '--no-sync',
-        ]);
+        baseBackup(options.standbyOf, dataDir);
       } else {
         asPostgres('initdb', ['-D', dataDir, '-A', 'trust', '-U', 'postgres', '--no-sync', '-E', 'UTF8']);
         appendFileSync(path.join(dataDir, 'pg_hba.conf'), 'host replication all 127.0.0.1/32 trust\n');
       }
       // postgresql.auto.conf wins over postgresql.conf, and a standby inherits the primary's copy: write ours last.
-      writeFileSync(
-        path.join(dataDir, 'postgresql.conf'),
-        [
-          `port = ${port}`,
-          "listen_addresses = '127.0.0.1'",
-          `unix_socket_directories = '${dataDir}'`,
-          'fsync = off',
-          'synchronous_commit = off',
-          'full_page_writes = off',
-          'wal_level = replica',
-          'max_wal_senders = 5',
-          'hot_standby = on',
-          'shared_buffers = 16MB',
-          'max_connections = 50',
-          "log_min_messages = 'warning'",
-          ...(options.ssl ? ['ssl = on', "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"] : []),
-        ].join('\n') + '\n',
-      );
-      chownToPostgres(path.join(dataDir, 'postgresql.conf'));
+      writeConf(dataDir, port, options.ssl === true);
       if (options.ssl) cluster.certificate = selfSignedCertificate(dataDir);
       cluster.start();
       if (!options.standbyOf) cluster.psql('create database test');
@@ -137,6 +104,25 @@ export class PgCluster {
     this.running = false;
   }
 
+  /**
+   * Stops this server and makes it a streaming standby of `primary` on its own port and data directory: the
+   * directory emptied, a new base backup of `primary` (as one does after a switchover without pg_rewind), our
+   * postgresql.conf written again, started. The data directory stays the same directory (its inode is the
+   * server's SysV shared memory key; the old server removed its segment when it stopped).
+   */
+  rebuildAsStandbyOf(primary: PgCluster): void {
+    this.stop('fast');
+    for (const entry of readdirSync(this.dataDir)) {
+      rmSync(path.join(this.dataDir, entry), { recursive: true, force: true });
+    }
+    baseBackup(primary, this.dataDir);
+    const ssl = this.certificate !== undefined;
+    writeConf(this.dataDir, this.port, ssl);
+    // The backup brought the primary's key and certificate: this server gets its own again.
+    if (ssl) this.certificate = selfSignedCertificate(this.dataDir);
+    this.start();
+  }
+
   /** Promotes a standby to primary and waits until it accepts writes. */
   promote(): void {
     asPostgres('pg_ctl', ['-D', this.dataDir, '-w', '-t', '60', 'promote']);
@@ -175,6 +161,55 @@ export class PgCluster {
     reservePort(this.port, false);
     live.delete(this);
   }
+}
+
+/** A streaming standby's data directory from `primary` (pg_basebackup -R: standby.signal and primary_conninfo). */
+function baseBackup(primary: PgCluster, dataDir: string): void {
+  asPostgres(
+    'pg_basebackup',
+    ['-h', '127.0.0.1', '-p', String(primary.port), '-U', 'postgres', '-D', dataDir].concat([
+      '-R',
+      '-X',
+      'stream',
+      '-c',
+      'fast',
+      '--no-sync',
+    ]),
+  );
+}
+
+/**
+ * The cluster's postgresql.conf. No Unix-domain socket (`unix_socket_directories = ''`; every client here uses
+ * TCP, and pg_ctl -w reads readiness from postmaster.pid): with the socket in the data directory, its lock file
+ * `.s.PGSQL.<port>.lock` (a regular file holding the postmaster's PID) was copied by pg_basebackup into each
+ * standby, and from a promoted standby back into the rebuilt old primary, where the new postmaster found its own
+ * port's lock file naming the old postmaster's PID. That PID is still "alive" for 1–2 s after `pg_ctl stop -w`
+ * returns: on this machine PID 1 reaps orphans only every ~1.7 s (measured), and kill(pid, 0) succeeds on a
+ * zombie. So "FATAL: lock file ... already exists" and "pg_ctl: could not start server" whenever stop, base
+ * backup and start took less than that (the switchover test, now and then in the full suite; reproduced in 1 of
+ * 11 rounds of the same steps run alone at load average 12).
+ */
+function writeConf(dataDir: string, port: number, ssl: boolean): void {
+  const conf = path.join(dataDir, 'postgresql.conf');
+  writeFileSync(
+    conf,
+    [
+      `port = ${port}`,
+      "listen_addresses = '127.0.0.1'",
+      "unix_socket_directories = ''",
+      'fsync = off',
+      'synchronous_commit = off',
+      'full_page_writes = off',
+      'wal_level = replica',
+      'max_wal_senders = 5',
+      'hot_standby = on',
+      'shared_buffers = 16MB',
+      'max_connections = 50',
+      "log_min_messages = 'warning'",
+      ...(ssl ? ['ssl = on', "ssl_cert_file = 'server.crt'", "ssl_key_file = 'server.key'"] : []),
+    ].join('\n') + '\n',
+  );
+  chownToPostgres(conf);
 }
 
 /**
