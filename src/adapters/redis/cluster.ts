@@ -205,8 +205,9 @@ interface SubscriberConnection {
  * the node has read the old one's FIN, the node keeps sending it every message, which ioredis still forwarded
  * to the Cluster's listeners: each message published in that window reached them twice (seen under load;
  * test/adapters/redis/cluster.test.ts holds the FIN with a fault proxy). A replaced connection forwards
- * nothing: a message only it had read is dropped, as Redis pub/sub drops messages across any reconnection,
- * but none is delivered twice.
+ * nothing, as ioredis's own ShardedSubscriber.stop() already does for sharded subscribers (it removes every
+ * listener): a message only the old connection had read is dropped, as Redis pub/sub drops messages across
+ * any reconnection, but none is delivered twice.
  */
 function watchSubscriber(
   cluster: ClusterInternals,
