@@ -7,10 +7,20 @@
 // the ratio is the median of the per-pair ratios, each pair run back to back, which cancels slow drift
 // better than a ratio of medians. Standalone: `node --expose-gc --import tsx bench/pg.ts` (≈ 2 min). Server: PGHOST/PGPORT/PGUSER/
 // PGDATABASE, default 127.0.0.1:5432 postgres/test. BENCH_PG_ROUNDS (default 16) and BENCH_PG_CASES (a
-// substring of case names, e.g. `mixed`) shorten a run. Besides throughput it prints, for lifeline, the session
+// substring of case names, e.g. `mixed`) shorten a run; BENCH_PG_LIFELINE (JSON, e.g. `{"safeReads":false}`) sets
+// the lifeline pool's `lifeline` options, to see what one mechanism costs. Besides throughput it prints, for lifeline, the session
 // switches per statement of each case (a count no load on the machine disturbs).
+// `--callgrind` counts instead the instructions per statement of each pool and case under valgrind (user space:
+// V8, the JIT's code, libuv; not the kernel's share of the socket calls), which a loaded machine does not
+// disturb: each pool runs a short and a long series of the case in its own child (16 callers, after a warm-up
+// series), and the difference over the extra statements is the per-statement count; --predictable keeps
+// V8's compiler and GC on the main thread. Slow: about 2–5 minutes per pool and case.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from '../src/adapters/pg/index.js';
 
@@ -19,7 +29,8 @@ const POOL_SIZE = 8;
 const ROUND_MS = 1000;
 const WARMUP_ROUNDS = 1;
 const ROUNDS = Number(process.env.BENCH_PG_ROUNDS ?? 16);
-const TABLE = `lifeline_bench_pg_${process.pid}`;
+// A child under callgrind uses its parent's table.
+const TABLE = process.env.LIFELINE_BENCH_PG_TABLE ?? `lifeline_bench_pg_${process.pid}`;
 
 const config = {
   host: process.env.PGHOST ?? '127.0.0.1',
@@ -91,7 +102,10 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 async function main(): Promise<void> {
   const pools = [
     { name: 'pg.Pool', pool: new pg.Pool(config) },
-    { name: 'lifeline-net/pg Pool', pool: new Pool(config) },
+    {
+      name: 'lifeline-net/pg Pool',
+      pool: new Pool({ ...config, lifeline: JSON.parse(process.env.BENCH_PG_LIFELINE ?? '{}') }),
+    },
   ] as const;
   const bail = setTimeout(() => {
     console.error('bench/pg.ts: gave up after 240 s');
@@ -159,4 +173,89 @@ async function main(): Promise<void> {
   );
 }
 
-await main();
+// Statements per series under callgrind: warm-up, then short or long; the difference leaves out startup.
+const CALLGRIND_WARMUP = 1600;
+const CALLGRIND_SHORT = 1600;
+const CALLGRIND_LONG = 6400;
+
+/** One series in a child process: `--child <pg|lifeline> <case index> <statements>`. */
+async function child(which: string, caseIndex: number, statements: number): Promise<void> {
+  const pool: Queryable & { end(): Promise<void> } =
+    which === 'pg'
+      ? new pg.Pool(config)
+      : new Pool({ ...config, lifeline: JSON.parse(process.env.BENCH_PG_LIFELINE ?? '{}') });
+  const bench = CASES[caseIndex] as Case;
+  const series = (n: number) =>
+    Promise.all(
+      Array.from({ length: CALLERS }, async (_, caller) => {
+        for (let i = 0; i < n / CALLERS; i++) await bench.run(pool, caller, i);
+      }),
+    );
+  await series(CALLGRIND_WARMUP);
+  await series(statements);
+  await pool.end();
+}
+
+/** Instructions per statement: (Ir(long) − Ir(short)) / (long − short). */
+function callgrindPerStatement(which: string, caseIndex: number): number {
+  const self = fileURLToPath(import.meta.url);
+  const ir = (statements: number): number => {
+    const out = path.join(
+      os.tmpdir(),
+      `lifeline-pg-callgrind-${process.pid}-${which}-${caseIndex}-${statements}`,
+    );
+    try {
+      execFileSync(
+        'valgrind',
+        [
+          '--tool=callgrind',
+          `--callgrind-out-file=${out}`,
+          process.execPath,
+          '--predictable',
+          '--import',
+          'tsx',
+          self,
+          '--child',
+          which,
+          String(caseIndex),
+          String(statements),
+        ],
+        { stdio: 'ignore', timeout: 1_200_000, env: { ...process.env, LIFELINE_BENCH_PG_TABLE: TABLE } },
+      );
+      const summary = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
+      if (summary === null) throw new Error(`no summary in ${out}`);
+      return Number(summary[1]);
+    } finally {
+      rmSync(out, { force: true });
+    }
+  };
+  return (ir(CALLGRIND_LONG) - ir(CALLGRIND_SHORT)) / (CALLGRIND_LONG - CALLGRIND_SHORT);
+}
+
+async function callgrind(): Promise<void> {
+  const setup = new pg.Pool(config);
+  await setup.query(`create table if not exists ${TABLE} (id int primary key, n int not null)`);
+  await setup.query(
+    `insert into ${TABLE} select g, 0 from generate_series(0, ${CALLERS - 1}) g on conflict do nothing`,
+  );
+  console.log(
+    `callgrind, instructions per statement (${CALLERS} callers, pools of ${POOL_SIZE}, ${CALLGRIND_LONG} − ${CALLGRIND_SHORT} statements)\n`,
+  );
+  console.log('| case | pg.Pool | lifeline-net/pg Pool | lifeline / pg.Pool |\n|---|---:|---:|---:|');
+  try {
+    for (const [i, bench] of CASES.entries()) {
+      if (!bench.name.includes(process.env.BENCH_PG_CASES ?? '')) continue;
+      const base = callgrindPerStatement('pg', i);
+      const ours = callgrindPerStatement('lifeline', i);
+      console.log(`| ${bench.name} | ${fmt(base)} | ${fmt(ours)} | ${(ours / base).toFixed(3)} |`);
+    }
+  } finally {
+    await setup.query(`drop table if exists ${TABLE}`);
+    await setup.end();
+  }
+}
+
+const argv = process.argv.slice(2);
+if (argv[0] === '--child') await child(argv[1] as string, Number(argv[2]), Number(argv[3]));
+else if (argv.includes('--callgrind')) await callgrind();
+else await main();
