@@ -111,6 +111,22 @@ export class StatementRunner {
     };
   }
 
+  /** The last text looksLikeRead saw, and its answer: a pool mostly runs the same constant texts again. */
+  private lastText = '';
+  private lastRead = false;
+
+  /** looksLikeMysqlRead, remembered for the last text (the same string again compares in O(1)). */
+  private looksLikeRead(text: string): boolean {
+    if (text === this.lastText) return this.lastRead;
+    const read = looksLikeMysqlRead(text);
+    // A long text (a bulk INSERT) is not kept alive for this.
+    if (text.length <= 4096) {
+      this.lastText = text;
+      this.lastRead = read;
+    }
+    return read;
+  }
+
   /** Runs one statement; for 'query' returns mysql2's Query command the caller can listen to (else undefined). */
   run(
     kind: 'query' | 'execute',
@@ -164,7 +180,7 @@ export class StatementRunner {
       process.nextTick(() => (query === undefined ? done(closed) : query.done(closed)));
       return query?.command;
     }
-    const read = this.ctx.lifeline.safeReads && looksLikeMysqlRead(text);
+    const read = this.ctx.lifeline.safeReads && this.looksLikeRead(text);
     const run =
       declared === true || read
         ? this.executors.idempotent
