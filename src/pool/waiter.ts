@@ -1,5 +1,6 @@
-// One pending acquire: its promise, deadline, signal and state. Reused once answered when nothing else can
-// still refer to it (see WaiterQueue.recycle).
+// One pending acquire: its promise, deadline, signal and state. A new one per queued acquire: it lives only
+// while its caller waits, so it dies young (a recycled waiter is old, and every new promise and resolver
+// stored into it costs a write barrier: 2 335 instructions per acquire+release at 64 borrowers against 2 476).
 
 /** Where an acquire call is: queued, holding a reserved resource under check, or answered. */
 export const WaiterState = { Queued: 1, Reserved: 2, Settled: 3 } as const;
@@ -8,56 +9,49 @@ export type WaiterState = (typeof WaiterState)[keyof typeof WaiterState];
 /** What a waiter calls back into when its AbortSignal fires. */
 export interface WaiterOwner<T> {
   abortWaiter(waiter: Waiter<T>): void;
-  /** Takes back a fulfilled waiter nothing refers to any more, for reuse. */
-  recycle(waiter: Waiter<T>): void;
 }
 
 /**
  * One pending acquire. It is its own abort listener (`handleEvent`), so listening to a signal allocates
- * no closure either.
+ * no closure. The promise's executor is written inline in the constructor, where the optimizing compiler
+ * inlines it into the allocation.
  */
 export class Waiter<T> {
   state: WaiterState = WaiterState.Queued;
-  promise!: Promise<T>;
+  readonly promise: Promise<T>;
   resolve!: (value: T) => void;
   reject!: (error: Error) => void;
   readonly owner: WaiterOwner<T>;
-  deadline = 0;
-  timeoutMs = 0;
   /** When the acquire began (pool clock): its wait is reported to an observer. */
-  queuedAt = 0;
-  signal: AbortSignal | undefined = undefined;
-  site: Error | undefined = undefined;
-  /** Once reserved for a check, a timer may still hold it: such a waiter is never reused. */
-  reserved = false;
+  readonly queuedAt: number;
+  readonly deadline: number;
+  readonly timeoutMs: number;
+  readonly signal: AbortSignal | undefined;
+  site: Error | undefined;
 
-  // Made once per waiter and kept across reuses, so a new promise costs no closure of ours.
-  private readonly executor: (resolve: (value: T) => void, reject: (error: Error) => void) => void;
-
-  constructor(owner: WaiterOwner<T>) {
+  constructor(
+    owner: WaiterOwner<T>,
+    queuedAt: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    site: Error | undefined,
+  ) {
     this.owner = owner;
-    this.executor = (resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    };
-  }
-
-  /** (Re)starts it as a new, queued acquire with a new promise. */
-  init(deadline: number, timeoutMs: number, signal: AbortSignal | undefined, site: Error | undefined): this {
-    this.state = WaiterState.Queued;
-    this.deadline = deadline;
+    this.queuedAt = queuedAt;
+    this.deadline = queuedAt + timeoutMs;
     this.timeoutMs = timeoutMs;
     this.signal = signal;
     this.site = site;
-    this.promise = new Promise<T>(this.executor);
+    this.promise = new Promise<T>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
     if (signal !== undefined) signal.addEventListener('abort', this);
-    return this;
   }
 
   /** Reserved for a resource under check. */
   reserve(): void {
     this.state = WaiterState.Reserved;
-    this.reserved = true;
   }
 
   handleEvent(): void {
@@ -66,11 +60,7 @@ export class Waiter<T> {
 
   fulfil(value: T): void {
     this.settle();
-    const resolve = this.resolve;
-    // Only the queue and the pool's lending code referred to a waiter that was never reserved and had no
-    // signal; both are done with it now.
-    if (!this.reserved && this.signal === undefined) this.owner.recycle(this);
-    resolve(value);
+    this.resolve(value);
   }
 
   fail(error: Error): void {

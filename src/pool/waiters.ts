@@ -7,12 +7,8 @@ import { Deque } from './queue.js';
 import type { PoolStats } from './stats.js';
 import { Waiter, type WaiterOwner, WaiterState } from './waiter.js';
 
-/** Answered waiters kept for reuse, at most (a burst beyond this allocates as usual). */
-const MAX_FREE = 256;
-
 export class WaiterQueue<T> implements WaiterOwner<T> {
   private readonly queue = new Deque<Waiter<T>>();
-  private readonly free: Waiter<T>[] = [];
   private timer: NodeJS.Timeout | undefined;
   private timerAt = Number.POSITIVE_INFINITY;
   private readonly onDeadline = (): void => this.expire();
@@ -34,17 +30,7 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
     signal: AbortSignal | undefined,
     site: Error | undefined,
   ): Waiter<T> {
-    const waiter = this.free.pop() ?? new Waiter<T>(this);
-    waiter.queuedAt = now;
-    return waiter.init(now + timeoutMs, timeoutMs, signal, site);
-  }
-
-  /** @internal Keeps a fulfilled waiter for reuse: an acquire under load then allocates only its promise. */
-  recycle(waiter: Waiter<T>): void {
-    if (this.free.length < MAX_FREE) {
-      waiter.site = undefined;
-      this.free.push(waiter);
-    }
+    return new Waiter<T>(this, now, timeoutMs, signal, site);
   }
 
   /** Queues at the back. */
@@ -55,7 +41,7 @@ export class WaiterQueue<T> implements WaiterOwner<T> {
 
   /** Puts a waiter whose reserved resource failed its check back at the head: it keeps its place. */
   requeueFront(waiter: Waiter<T>): void {
-    waiter.state = WaiterState.Queued; // still marked reserved: a check's timer may hold it
+    waiter.state = WaiterState.Queued;
     this.queue.unshift(waiter);
     if (waiter.deadline < this.timerAt) this.arm(waiter.deadline);
   }
