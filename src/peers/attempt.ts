@@ -18,6 +18,8 @@ export interface AttemptHost {
   errored(entry: PeerEntry<unknown>, error: unknown): void;
   gaveUp(entry: PeerEntry<unknown>, timeoutMs: number): void;
   late(entry: PeerEntry<unknown>, ok: boolean): void;
+  /** Takes back an attempt whose call and owner are both done, for a later call. */
+  recycle(attempt: Attempt<unknown>): void;
 }
 
 // Handed to a call function that declares no second parameter: it cannot read a signal, so none is made
@@ -89,25 +91,71 @@ export class Attempt<T> {
   /** For the quorum: whether it has had its hedge. */
   hedged = false;
   /** performance.now() time past which the set gives up on it (its adaptive timeout). */
-  readonly deadline: number;
+  deadline = 0;
+  entry!: PeerEntry<unknown>;
+  private owner: AttemptOwner<T> | undefined;
+  /** Start on the set's clock (latency is measured on it). */
+  started = 0;
+  /** Start on performance.now() (the timers' time: hedge delay and adaptive timeout). */
+  launchedAt = 0;
+  timeoutMs = 0;
+  /** The call's promise has settled (answer() or fail() ran): nothing more can come from it. */
+  private callSettled = false;
+  /** Its owner let go of it (a finished quorum): with callSettled, the object may serve another call. */
+  private released = false;
+  // The call's handlers, made once per object: a reused attempt hands the same two to each call.
+  private readonly onValue = (value: T): void => this.answer(value);
+  private readonly onError = (error: unknown): void => this.fail(error);
 
-  constructor(
-    private readonly host: AttemptHost,
-    readonly entry: PeerEntry<unknown>,
-    private readonly owner: AttemptOwner<T>,
-    /** Start on the set's clock (latency is measured on it). */
-    readonly started: number,
-    /** Start on performance.now() (the timers' time: hedge delay and adaptive timeout). */
-    readonly launchedAt: number,
-    readonly timeoutMs: number,
-  ) {
+  constructor(private readonly host: AttemptHost) {}
+
+  /** Readies it for one call (a new object, or one the set kept after its last call and owner were done). */
+  init(
+    entry: PeerEntry<unknown>,
+    owner: AttemptOwner<T>,
+    started: number,
+    launchedAt: number,
+    timeoutMs: number,
+  ): this {
+    this.entry = entry;
+    this.owner = owner;
+    this.started = started;
+    this.launchedAt = launchedAt;
+    this.timeoutMs = timeoutMs;
     this.deadline = launchedAt + timeoutMs;
+    this.done = false;
+    this.hedged = false;
+    this.sibling = undefined;
+    this.controller = undefined;
+    this.callSettled = false;
+    this.released = false;
+    return this;
   }
 
-  /** Calls `fn`; its outcome reaches the owner unless the attempt ended first (then it is only counted). */
-  run(fn: PeerCall<unknown, T>): void {
+  /**
+   * Its owner is done with it (a quorum at its end, after cancelling what still ran). Once its call has
+   * settled too, the set may hand the object to another call: nothing refers to it for this one any more.
+   * An attempt whose owner never releases it (call()) is simply left to the garbage collector.
+   */
+  release(): void {
+    this.released = true;
+    if (this.callSettled) this.recycle();
+  }
+
+  private recycle(): void {
+    this.owner = undefined;
+    this.sibling = undefined;
+    this.controller = undefined;
+    this.host.recycle(this as Attempt<unknown>);
+  }
+
+  /**
+   * Calls `fn`; its outcome reaches the owner unless the attempt ended first (then it is only counted).
+   * `wantsSignal`: `fn` declares the signal parameter (fn.length ≥ 2, read once per quorum: a native getter).
+   */
+  run(fn: PeerCall<unknown, T>, wantsSignal: boolean): void {
     let signal = UNUSED_SIGNAL;
-    if (fn.length >= 2) {
+    if (wantsSignal) {
       this.controller = takeController();
       signal = this.controller.signal;
     }
@@ -118,18 +166,15 @@ export class Attempt<T> {
       // Thrown before any promise: reported on a microtask all the same, as a rejection would be.
       reply = Promise.reject(error);
     }
-    // `.then` with two handlers made here rather than an async method awaiting the call: measured
-    // cheaper per attempt in V8 (no async frame to suspend and resume). A value that is not a promise is
+    // `.then` with the object's two handlers rather than an async method awaiting the call: measured
+    // cheaper per attempt in V8 (no async frame to suspend and resume, no closures per call). A value that is not a promise is
     // wrapped, as await would.
-    (reply instanceof Promise ? reply : Promise.resolve(reply)).then(
-      (value: T) => this.answer(value),
-      (error: unknown) => this.fail(error),
-    );
+    (reply instanceof Promise ? reply : Promise.resolve(reply)).then(this.onValue, this.onError);
   }
 
   /** The peer was judged down (or removed): fail now with `error`. */
   lose(error: Error): void {
-    if (this.end(error)) this.owner.settled(this, error, undefined);
+    if (this.end(error)) this.owner!.settled(this, error, undefined);
   }
 
   /** No longer wanted (`reason` is the caller's abort reason or the quorum's "not needed"). */
@@ -140,19 +185,23 @@ export class Attempt<T> {
     const elapsed = this.host.clock() - this.started;
     if (!(elapsed <= this.entry.latencyMs)) this.entry.recordLatency(elapsed);
     const error = reason instanceof ExecAbortedError ? reason : new ExecAbortedError(reason);
-    if (this.end(error)) this.owner.settled(this, error, undefined);
+    if (this.end(error)) this.owner!.settled(this, error, undefined);
   }
 
   /** Past its adaptive timeout (the set's shared timer found it). */
   giveUp(error: Error): void {
     if (!this.end(error)) return;
     this.host.gaveUp(this.entry, this.timeoutMs);
-    this.owner.settled(this, error, undefined);
+    this.owner!.settled(this, error, undefined);
   }
 
+  // answer() and fail() end with the owner's (or the late) callback and touch nothing after it: that
+  // callback may finish a quorum, which releases this attempt for another call.
   private answer(value: T): void {
+    this.callSettled = true;
     if (this.done) {
       this.host.late(this.entry, true);
+      if (this.released) this.recycle();
       return;
     }
     this.end(undefined);
@@ -163,18 +212,20 @@ export class Attempt<T> {
     }
     const now = this.host.clock();
     this.host.answered(this.entry, now - this.started, now);
-    this.owner.settled(this, undefined, value);
+    this.owner!.settled(this, undefined, value);
   }
 
   private fail(reason: unknown): void {
+    this.callSettled = true;
     if (this.done) {
       this.host.late(this.entry, false);
+      if (this.released) this.recycle();
       return;
     }
     const error = reason instanceof Error ? reason : new Error(String(reason), { cause: reason });
     this.end(error);
     this.host.errored(this.entry, reason);
-    this.owner.settled(this, error, undefined);
+    this.owner!.settled(this, error, undefined);
   }
 
   /** Marks it ended (false if it already was) and aborts its signal, if one was made, on a failure. */

@@ -8,7 +8,6 @@ import { performance } from 'node:perf_hooks';
 import { brand } from '../core/brand.js';
 import type { LifelineError } from '../core/errors.js';
 import { InvalidOptionError, timerMs } from '../core/options.js';
-import { coarseNow } from '../core/time.js';
 import { ExecAbortedError, HedgePolicy, isConnectionError } from '../exec/index.js';
 import type { Death } from '../socket/index.js';
 import { Attempt, type AttemptHost, type AttemptOwner } from './attempt.js';
@@ -56,10 +55,6 @@ export interface DeathSource {
   off(event: 'death', listener: (death: Death) => void): unknown;
 }
 
-const ORIGIN = performance.timeOrigin;
-/** The default clock: performance.now() time, read once per event-loop turn (core/time.ts's coarse clock). */
-const turnClock = (): number => coarseNow() - ORIGIN;
-
 // Codes that say nothing listens at the peer: as good as a death event.
 const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'LIFELINE_CONNECT_FAILED']);
 
@@ -72,6 +67,9 @@ function codeOf(error: unknown): string {
   }
   return error instanceof Error ? error.name : 'error';
 }
+
+// Attempts a set keeps for reuse at most (a burst of quorums beyond it allocates as before).
+const SPARE_ATTEMPTS = 256;
 
 // Answers between two sorts of the set into quorum()'s order. A peer that changes state, an ejection that
 // begins or ends, and a member that joins or leaves re-sort it at once; latency moves it within this many.
@@ -156,6 +154,8 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private orderUntil = Number.POSITIVE_INFINITY;
   /** What an attempt sees of the set. */
   private readonly attemptHost: AttemptHost;
+  /** Attempts whose call and quorum are both over, kept to serve later calls (see Attempt.release). */
+  private readonly spareAttempts: Attempt<unknown>[] = [];
   /** The one give-up timer for every outstanding call, due at the earliest deadline (performance.now()). */
   private readonly giveUps = new SharedTimer(() => this.giveUpDue());
   /** The one hedge timer for every quorum in flight. */
@@ -169,7 +169,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   constructor(options: PeerSetOptions<P> = {}) {
     super();
     checkPeerSetOptions(options as PeerSetOptions<unknown>);
-    this.clock = options.clock ?? turnClock;
+    this.clock = options.clock ?? (() => performance.now());
     this.defaultClock = options.clock === undefined;
     this.keyOf = options.key ?? defaultKey;
     this.detectorOptions = options.detector ?? {};
@@ -189,7 +189,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       now: this.clock,
       order: (now) => this.orderAt(now),
       hedgeDelayMs: (now) => this.hedgeDelayMs(now),
-      launch: (entry, fn, owner, now) => this.launch(entry, fn, owner, now),
+      launch: (entry, fn, wantsSignal, owner, now) => this.launch(entry, fn, wantsSignal, owner, now),
       emit: (event, info) => this.emit(event, info),
       watchHedge: (quorum, at) => this.hedges.watch(quorum, at),
       unwatchHedge: (quorum) => this.hedges.unwatch(quorum),
@@ -200,6 +200,9 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       errored: (entry, error) => this.errored(entry as PeerEntry<P>, error),
       gaveUp: (entry, timeoutMs) => this.gaveUp(entry as PeerEntry<P>, timeoutMs),
       late: (entry, ok) => this.late(entry as PeerEntry<P>, ok),
+      recycle: (attempt) => {
+        if (this.spareAttempts.length < SPARE_ATTEMPTS) this.spareAttempts.push(attempt);
+      },
     };
     this.incidents = new IncidentLog(options.logger ?? defaultLogger, options.logWindowMs ?? 1000);
     this.heartbeatSend = options.heartbeat?.send;
@@ -349,7 +352,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
           else reject(error);
         },
       };
-      const attempt = this.launch(entry, fn, owner);
+      const attempt = this.launch(entry, fn, fn.length >= 2, owner);
       if (!attempt.done) signal?.addEventListener('abort', onAbort, { once: true });
     });
   }
@@ -472,6 +475,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private launch<T>(
     entry: PeerEntry<P>,
     fn: PeerCall<P, T>,
+    wantsSignal: boolean,
     owner: AttemptOwner<T>,
     now?: number,
   ): Attempt<T> {
@@ -480,8 +484,9 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     if (this.heartbeatSend === undefined && entry.outstanding.size === 0) entry.detector.restart(started);
     entry.calls++;
     this.counters.calls++;
-    const attempt = new Attempt<T>(
-      this.attemptHost,
+    const attempt = (
+      (this.spareAttempts.pop() as Attempt<T> | undefined) ?? new Attempt<T>(this.attemptHost)
+    ).init(
       entry as PeerEntry<unknown>,
       owner,
       started,
@@ -490,7 +495,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     );
     entry.outstanding.add(attempt as Attempt<unknown>);
     this.giveUps.due(attempt.deadline);
-    attempt.run(fn as PeerCall<unknown, T>);
+    attempt.run(fn as PeerCall<unknown, T>, wantsSignal);
     return attempt;
   }
 

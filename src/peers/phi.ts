@@ -146,7 +146,7 @@ export class PhiAccrualDetector {
       this.size++;
     }
     this.ring[this.head] = interval;
-    this.head = (this.head + 1) % this.maxSampleSize;
+    this.head = this.head + 1 === this.maxSampleSize ? 0 : this.head + 1;
     this.sum += interval;
     this.squares += interval * interval;
   }

@@ -33,8 +33,17 @@ export interface QuorumHost<P> {
   order(now: number): readonly PeerEntry<P>[];
   /** The set's hedge delay at `now` (undefined: none yet). */
   hedgeDelayMs(now: number): number | undefined;
-  /** Starts one attempt that reports to `owner` (no promise in between); `now`: the clock, if just read. */
-  launch<T>(entry: PeerEntry<P>, fn: PeerCall<P, T>, owner: AttemptOwner<T>, now?: number): Attempt<T>;
+  /**
+   * Starts one attempt that reports to `owner` (no promise in between); `wantsSignal`: fn declares its
+   * signal parameter; `now`: the clock, if just read.
+   */
+  launch<T>(
+    entry: PeerEntry<P>,
+    fn: PeerCall<P, T>,
+    wantsSignal: boolean,
+    owner: AttemptOwner<T>,
+    now?: number,
+  ): Attempt<T>;
   emit(event: 'hedge', info: { peer: P; key: string; throttled: boolean }): boolean;
   /** Calls `quorum.hedgeDue()` at `at` (performance.now() time) or soon after, from the set's one timer. */
   watchHedge(quorum: HedgeWatcher, at: number): void;
@@ -163,7 +172,11 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   hedgeNext: HedgeWatcher | undefined;
   private inflight = 0;
   private finished = false;
+  /** What its unfinished attempts were cancelled with. */
+  private endReason: Error | undefined;
   private readonly hedgeDelay: number | undefined;
+  /** `fn` declares the signal parameter: its attempts get an AbortSignal of their own. */
+  private readonly wantsSignal: boolean;
   /** When the set's hedge timer is to call this quorum (performance.now()); Infinity: not watched. */
   private hedgeAt = Number.POSITIVE_INFINITY;
   private deadline: NodeJS.Timeout | undefined;
@@ -181,6 +194,7 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     now: number,
   ) {
     this.results = new Array(k);
+    this.wantsSignal = fn.length >= 2;
     this.available = order.length;
     const delay = options.hedgeDelayMs ?? host.hedgeDelayMs(now);
     this.hedgeDelay = delay === Number.POSITIVE_INFINITY ? undefined : delay;
@@ -251,11 +265,18 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     }
     this.inflight++;
     if (hedge) this.host.emit('hedge', { peer: entry.peer, key: entry.key, throttled: false });
-    const attempt = this.host.launch(entry, this.fn, this, now);
+    const attempt = this.host.launch(entry, this.fn, this.wantsSignal, this, now);
     if (this.last === undefined) this.first = attempt;
     else this.last.sibling = attempt as Attempt<unknown>;
     this.last = attempt;
     this.launched++;
+    if (this.finished) {
+      // Ended while the call was being made (its function aborted the caller's signal): this attempt
+      // came after finish() went through the list.
+      if (!attempt.done) attempt.cancel(this.endReason);
+      attempt.release();
+      return;
+    }
     if (this.hedgeDelay !== undefined && this.hedgeAt === Number.POSITIVE_INFINITY && !this.finished) {
       this.hedgeAt = attempt.launchedAt + this.hedgeDelay;
       this.host.watchHedge(this, this.hedgeAt);
@@ -310,9 +331,16 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
     notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
     const reason = error ?? notNeeded;
-    for (let a = this.first; a !== undefined; a = a.sibling as Attempt<T> | undefined) {
+    this.endReason = reason;
+    // The next one is read before anything is done with the current: cancelling runs abort listeners
+    // (the caller's code), which may start quorums that take released attempts for their own calls.
+    for (let a = this.first; a !== undefined; ) {
+      const next = a.sibling as Attempt<T> | undefined;
       if (!a.done) a.cancel(reason);
+      a.release();
+      a = next;
     }
+    this.first = this.last = undefined;
     if (error === undefined) this.resolve(this.results);
     else {
       this.host.counters.quorumsFailed++;

@@ -258,3 +258,65 @@ test(
     set.close();
   },
 );
+
+test(
+  'attempt objects serve later calls only once done: late answers never reach a later quorum',
+  T,
+  async () => {
+    const { names } = makePeers(4, 1);
+    const set = new PeerSet<string>({ members: names, logger: () => {} });
+    let round = 0;
+    const slow = new Set<string>();
+    let lateStarted = 0;
+    // Each answer carries the round it was asked in; the slowest peer of a round answers well after it.
+    const fn = (peer: string): Promise<string> => {
+      const asked = `${peer}:${round}`;
+      if (slow.has(peer)) {
+        lateStarted++;
+        return new Promise((resolve) => setTimeout(resolve, 20, asked));
+      }
+      return new Promise((resolve) => setImmediate(resolve, asked));
+    };
+    for (round = 0; round < 40; round++) {
+      slow.clear();
+      // The first asked is slow: a hedge to the third finishes the quorum, the slow answer comes late.
+      slow.add(set.candidates()[0]!);
+      const results = await set.quorum(2, fn, { hedgeDelayMs: 0 });
+      assert.equal(results.length, 2);
+      for (const r of results) assert.equal(r.value, `${r.peer}:${round}`, 'an answer of this round only');
+    }
+    // Every slow answer is counted as late (a fast one may be too, when the hedge timer beat it).
+    while (set.stats().lateReplies < lateStarted) await sleep(10);
+    assert.ok(set.stats().lateReplies >= lateStarted);
+    assert.equal(set.stats().lateErrors, 0);
+    set.close();
+  },
+);
+
+test(
+  'an abort listener that starts a quorum while the last one ends gets answers of its own',
+  T,
+  async () => {
+    const { names } = makePeers(5, 1);
+    const set = new PeerSet<string>({ members: names, logger: () => {} });
+    const nested: Array<Promise<Array<{ peer: string; value: string }>>> = [];
+    const plain = (peer: string): Promise<string> =>
+      new Promise((resolve) => setImmediate(resolve, `n:${peer}`));
+    const fn = (peer: string, signal: AbortSignal): Promise<string> => {
+      signal.addEventListener('abort', () => nested.push(set.quorum(2, plain)), { once: true });
+      // The first peer answers, the others never do: they are aborted when the quorum has its one answer.
+      return peer === set.candidates()[0] ? Promise.resolve(`q:${peer}`) : new Promise<string>(() => {});
+    };
+    const order = set.candidates();
+    const [first] = await set.quorum(1, fn, { hedgeDelayMs: 0 });
+    assert.deepEqual(first, { peer: order[0], value: `q:${order[0]}` });
+    for (let i = 0; i < 3; i++) {
+      await set.quorum(3, fn, { hedgeDelayMs: Number.POSITIVE_INFINITY }).catch(() => {});
+    }
+    for (const results of await Promise.all(nested)) {
+      assert.equal(results.length, 2);
+      for (const r of results) assert.equal(r.value, `n:${r.peer}`);
+    }
+    set.close();
+  },
+);
