@@ -1,5 +1,6 @@
 // One call to one peer: the object that the peer's outstanding set, the set's shared give-up timer and its
-// owner (a quorum, or call()'s promise) all hold. One object per attempt instead of a closure per step.
+// owner (a quorum, or call()'s promise) all hold. One object per attempt instead of a closure per step;
+// a quorum's attempt objects are reused once both their call and their quorum are done (see release()).
 import { getEventListeners } from 'node:events';
 import { ExecAbortedError } from '../exec/index.js';
 import type { PeerCall } from './options.js';
@@ -167,8 +168,8 @@ export class Attempt<T> {
       reply = Promise.reject(error);
     }
     // `.then` with the object's two handlers rather than an async method awaiting the call: measured
-    // cheaper per attempt in V8 (no async frame to suspend and resume, no closures per call). A value that is not a promise is
-    // wrapped, as await would.
+    // cheaper per attempt in V8 (no async frame to suspend and resume, no closures per call). A value
+    // that is not a promise is wrapped, as await would.
     (reply instanceof Promise ? reply : Promise.resolve(reply)).then(this.onValue, this.onError);
   }
 
