@@ -21,6 +21,11 @@ export interface DirectPool {
     values: unknown[] | undefined,
   ): Promise<QueryResult>;
   trace: ((...messages: unknown[]) => void) | undefined;
+  /**
+   * Called before a statement's acquire: with idle connections, the next one taken should have its session
+   * in the statement's mode (read-only for a read) when one has (src/pool/prefer.ts), which saves a switch.
+   */
+  prefer: ((read: boolean) => void) | undefined;
   /** Options of a statement on the direct path: no deadline, errors for exec. */
   run: QueryRunOptions;
 }
@@ -51,6 +56,7 @@ class DirectQueue {
 
   add(query: DirectQuery): void {
     this.waiting.push(query);
+    this.pool.prefer?.(query.read);
     this.pool.checkout().then(this.served, this.refused);
   }
 

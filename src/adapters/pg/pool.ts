@@ -29,6 +29,7 @@ import {
   RetryBudget,
 } from '../../exec/index.js';
 import { Pool as CorePool, type EvictReason, type PoolStats, registerPoolFacade } from '../../pool/index.js';
+import { preferIdle } from '../../pool/prefer.js';
 import { classifyPostgres, sqlState } from '../../protocols/postgres.js';
 import { type ClientConstructor, closeClient, isAlive, stateOf } from './client.js';
 import { ConnectFailures } from './connect-failure.js';
@@ -115,6 +116,14 @@ function classifyAttempt(error: unknown, sent: boolean): Classification {
   return classifyPostgres(error, sent);
 }
 const DESTROY = { destroy: true } as const;
+
+/** A pooled client whose session is read-only, or read-write, for safe reads (no preference behind a pooler). */
+const READ_ONLY_SESSION = (client: PoolClient): boolean => sessionReadOnly(client) === true;
+const READ_WRITE_SESSION = (client: PoolClient): boolean => sessionReadOnly(client) === false;
+function sessionReadOnly(client: PoolClient): boolean | undefined {
+  const state = stateOf(client);
+  return state.safeReads && !state.wrapReads ? state.readOnly : undefined;
+}
 
 /** pg.Pool's `log` messages for a client leaving the pool (maxUses is logged at release), and lifeline's for a dead one. */
 const REMOVE_LOG: Partial<Record<EvictReason, string>> = {
@@ -213,6 +222,12 @@ export class Pool extends PgPool {
       failed: this.failed,
       attempt: (attempt, config, values) => this.attempt(attempt, config, values),
       trace: this.trace,
+      // Idle connections by session mode (safe reads): none to choose from when reads are not switched.
+      prefer: this.lifeline.safeReads
+        ? (read) => {
+            preferIdle(this.core, read ? READ_ONLY_SESSION : READ_WRITE_SESSION);
+          }
+        : undefined,
       run: { deadlineMs: undefined, cancelTimeoutMs: this.lifeline.cancelTimeoutMs, forExec: true },
     };
     this.maxLifetimeMs = (rest.maxLifetimeSeconds ?? 0) * 1000;

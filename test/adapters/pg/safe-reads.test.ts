@@ -343,6 +343,31 @@ describe('safe reads (lifeline-net/pg)', () => {
     }
   });
 
+  test('a statement takes an idle connection whose session is in its mode: alternating reads and writes switch nothing', {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'postgres'))) return;
+    const pool = new Pool({ ...services.postgres, max: 4 });
+    try {
+      const write = () => pool.query(`update ${items} set n = n where id = 1`);
+      const read = () => pool.query('select pg_sleep(0.05)');
+      // Four connections at once: two stay read-only (the reads), two are switched to read-write (the writes).
+      await Promise.all([read(), read(), write(), write()]);
+      assert.equal(pool.totalCount, 4);
+      const before = pool.protectionStats().sessionSwitches;
+      // One caller alternating: the pool's next idle connection is the one just released (LIFO), in the other
+      // mode every time; the statement takes an idle one in its own mode instead.
+      for (let i = 0; i < 10; i++) {
+        await pool.query(`select n from ${items} where id = 1`);
+        await write();
+      }
+      assert.equal(pool.protectionStats().sessionSwitches - before, 0);
+      assert.equal(pool.totalCount, 4);
+    } finally {
+      await pool.end();
+    }
+  });
+
   test('safeReads: false turns it off', { timeout: 30_000 }, async (t) => {
     if (!(await requireService(t, 'postgres'))) return;
     const pool = new Pool({ ...services.postgres, max: 1, lifeline: { safeReads: false } });
