@@ -144,6 +144,8 @@ export class Attempt<T> {
   }
 
   private recycle(): void {
+    // Kept attempts hold nothing of their last call (a removed peer's entry would stay reachable).
+    this.entry = undefined as unknown as PeerEntry<unknown>;
     this.owner = undefined;
     this.sibling = undefined;
     this.controller = undefined;
