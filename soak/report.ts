@@ -32,6 +32,11 @@ export function table(r: SoakResult): string {
       );
     }
   }
+  for (const a of r.adapters) {
+    for (const [key, message] of Object.entries(a.untyped ?? {})) {
+      lines.push(`${a.name}: untyped ${key} (${a.errors[key] ?? 0}), first: ${message}`);
+    }
+  }
   if (r.uncaught.length > 0) lines.push('', ...r.uncaught);
   if (r.kernel.errors.length > 0) lines.push('', ...r.kernel.errors);
   return `${lines.join('\n')}\n`;

@@ -20,6 +20,8 @@ export interface AdapterResult {
   ops: number;
   writesAcked: number;
   errors: Record<string, number>;
+  /** Errors without a string `code` (untyped): the first message seen under each key. */
+  untyped: Record<string, string>;
   p99Ms: number;
   lost: number;
   duplicated: number;
@@ -78,6 +80,7 @@ async function runAdapter(
   const random = rng(seed);
   const acked = new IdCounts();
   const errors: Record<string, number> = {};
+  const untyped: Record<string, string> = {};
   const latencies = new Latencies();
   let ops = 0;
   let pastDeadline = 0;
@@ -101,6 +104,9 @@ async function runAdapter(
             const key =
               typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'unknown';
             errors[key] = (errors[key] ?? 0) + 1;
+            if (typeof e?.code !== 'string' && untyped[key] === undefined) {
+              untyped[key] = String((error as Error)?.message ?? error).slice(0, 200);
+            }
             return 'error' as const;
           },
         ),
@@ -137,7 +143,18 @@ async function runAdapter(
   await sleep(200);
   const { lost, duplicated } = await w.verify(acked);
   const p99Ms = latencies.quantile(0.99);
-  return { name: w.name, ops, writesAcked: acked.size, errors, p99Ms, lost, duplicated, pastDeadline, late };
+  return {
+    name: w.name,
+    ops,
+    writesAcked: acked.size,
+    errors,
+    untyped,
+    p99Ms,
+    lost,
+    duplicated,
+    pastDeadline,
+    late,
+  };
 }
 
 async function inject(
