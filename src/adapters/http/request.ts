@@ -51,23 +51,41 @@ export function originOf(options: Dispatcher.DispatchOptions): string {
   return typeof origin === 'string' ? origin : origin === undefined ? '' : origin.origin;
 }
 
-// The last Keep-Alive value seen and what it meant: a server sends the same one on every response.
-let lastHintText: string | undefined;
+// The last Keep-Alive value seen (its bytes, copied) and what it meant: a server sends the same one on every
+// response, so the value is compared byte by byte and decoded only when it changes.
+let lastHint: Buffer | string | undefined;
 let lastHintMs: number | undefined;
+
+const KEEP_ALIVE = Buffer.from('keep-alive');
+
+/** Whether a raw header name of 10 characters is `keep-alive`, in any case, without decoding it. */
+function isKeepAlive(key: Buffer | string): boolean {
+  if (typeof key === 'string') return key.toLowerCase() === 'keep-alive';
+  // A letter's lower case is its byte | 0x20; `-` is 0x2d, and only 0x0d, which no header name holds, shares it.
+  for (let j = 0; j < 10; j++) if (((key[j] as number) | 0x20) !== KEEP_ALIVE[j]) return false;
+  return true;
+}
+
+function sameHint(value: Buffer | string): boolean {
+  const last = lastHint;
+  if (last === undefined || typeof value === 'string' || typeof last === 'string') return value === last;
+  if (value.length !== last.length) return false;
+  for (let j = 0; j < value.length; j++) if (value[j] !== last[j]) return false;
+  return true;
+}
 
 /** The `Keep-Alive` header's timeout among raw response headers, in ms. */
 export function hintOf(raw: Raw): number | undefined {
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const key = raw[i] as Buffer | string;
-    // 'keep-alive' is 10 characters and starts with k or K (Connection, also 10, does not): only then is the
-    // name decoded.
+    // 'keep-alive' is 10 characters and starts with k or K (Connection, also 10, does not).
     if (key.length !== 10) continue;
     const first = typeof key === 'string' ? key.charCodeAt(0) : key[0];
-    if ((first !== 0x6b && first !== 0x4b) || key.toString().toLowerCase() !== 'keep-alive') continue;
-    const text = String(raw[i + 1]);
-    if (text !== lastHintText) {
-      lastHintMs = keepAliveHintMs(text);
-      lastHintText = text;
+    if ((first !== 0x6b && first !== 0x4b) || !isKeepAlive(key)) continue;
+    const value = raw[i + 1] as Buffer | string;
+    if (!sameHint(value)) {
+      lastHintMs = keepAliveHintMs(String(value));
+      lastHint = typeof value === 'string' ? value : Buffer.from(value);
     }
     return lastHintMs;
   }
