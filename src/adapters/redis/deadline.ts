@@ -15,6 +15,7 @@ export interface Tries {
 
 type Abortable = {
   withAbortSignal?: (signal: AbortSignal) => unknown;
+  withCommandOptions?: (options: { abortSignal: AbortSignal; timeout: undefined }) => unknown;
   _commandOptions?: { abortSignal?: unknown };
 };
 
@@ -28,10 +29,11 @@ function joined(client: Abortable, deadline: AbortSignal): AbortSignal {
 
 /**
  * Runs `start` (the attempt loop) on a view of `client` that carries an abort signal, when the client has
- * one (node-redis's withAbortSignal: a plain client; a cluster or sentinel has none, and is only timed). At
- * the deadline: the signal aborts (node-redis drops the command if it was not written, rejecting it with
- * AbortError), and once that rejection had its turn the command fails with `fail(tries)`. Settled by the
- * attempts before then.
+ * one (node-redis's withAbortSignal: a plain client; a cluster or sentinel has none, and is only timed). The
+ * view drops node-redis's own timeout of a queued command (`commandOptions.timeout`, 5 s by default, an
+ * untyped TimeoutError): the deadline covers that wait. At the deadline: the signal aborts (node-redis drops
+ * the command if it was not written, rejecting it with AbortError), and once that rejection had its turn the
+ * command fails with `fail(tries)`. Settled by the attempts before then.
  */
 export function withDeadline<C extends object>(
   deadlineMs: number,
@@ -40,12 +42,17 @@ export function withDeadline<C extends object>(
   fail: (tries: Tries) => Error,
 ): Promise<unknown> {
   const tries: Tries = { expired: false, count: 0, lastError: undefined, withdrawn: false };
-  const withSignal = (client as Abortable).withAbortSignal;
-  const controller = typeof withSignal === 'function' ? new AbortController() : undefined;
+  const { withAbortSignal, withCommandOptions } = client as Abortable;
+  const controller =
+    typeof withAbortSignal === 'function' && typeof withCommandOptions === 'function'
+      ? new AbortController()
+      : undefined;
   const view =
     controller === undefined
       ? client
-      : (Reflect.apply(withSignal as () => C, client, [joined(client, controller.signal)]) as C);
+      : (Reflect.apply(withCommandOptions as () => C, client, [
+          { abortSignal: joined(client, controller.signal), timeout: undefined },
+        ]) as C);
   return new Promise((resolve, reject) => {
     let settled = false;
     const timer = setTimeout(() => {

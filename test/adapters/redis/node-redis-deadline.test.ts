@@ -165,6 +165,39 @@ describe('node-redis API: commandDeadlineMs', () => {
     },
   );
 
+  test(
+    "node-redis's own queued-command timeout gives way to the deadline (typed, withdrawn)",
+    bound,
+    async (t) => {
+      await withLab(t, async (lab) => {
+        const key = `${lab.prefix}n`;
+        // node-redis's timeout (5 s by default; 20 ms here) would reject the queued INCR with its untyped TimeoutError first.
+        const c = createClient({
+          socket: { host: lab.host, port: lab.port, reconnectStrategy: () => 20 },
+          commandOptions: { timeout: 20 },
+          lifeline: { commandDeadlineMs, replyOverdueMs: 0 },
+        });
+        c.on('error', () => {});
+        await c.connect();
+        await c.ping();
+        lab.proxy.disable();
+        await until(() => !c.isReady);
+        const error = deadlineError(
+          await c.incr(key).then(
+            () => undefined,
+            (e: unknown) => e,
+          ),
+        );
+        assert.equal(error.sent, false);
+        await lab.proxy.enable();
+        await until(() => c.isReady);
+        await c.ping();
+        assert.equal(await lab.admin.get(key), null);
+        c.destroy();
+      });
+    },
+  );
+
   test("the caller's own abort signal still withdraws a queued command", bound, async (t) => {
     await withLab(t, async (lab) => {
       const key = `${lab.prefix}n`;
