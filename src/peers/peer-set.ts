@@ -540,26 +540,48 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
 
   /**
    * The check timer's tick. When the tick itself came later than the detector's acceptable pause, this
-   * process stalled (GC, a blocked loop, a suspended VM) and every peer's silence is its own doing: as
-   * Cassandra's failure detector does after a local pause, no peer is judged for as long as the pause
-   * lasted, so the heartbeat replies have time to be read. Otherwise the check runs one turn later, after
-   * the loop's I/O callbacks.
+   * process stalled (GC, a blocked loop, a suspended VM) and every peer's silence is its own doing. The
+   * check runs one turn later, after the loop's I/O callbacks (an answer already waiting is read first);
+   * a stall that begins between the tick and that check is not in the tick's lateness, so the check
+   * measures its own: more than the acceptable pause since the tick is a local pause as well.
    */
   private localPauseGuard(options: PeerSetOptions<P>): () => void {
     const intervalMs = options.checkIntervalMs ?? 100;
     const pauseMs = options.detector?.acceptableHeartbeatPauseMs ?? 3000;
     let last = performance.now();
-    let graceUntil = 0;
+    let queued = false;
+    const judge = (): void => {
+      queued = false;
+      const now = performance.now();
+      if (now - last > pauseMs) {
+        last = now;
+        this.localPause();
+      } else this.check();
+    };
     return () => {
       const now = performance.now();
       const late = now - last - intervalMs;
       last = now;
-      if (late > pauseMs) {
-        graceUntil = now + late;
-        this.counters.localPauses++;
+      if (late > pauseMs) this.localPause();
+      else if (!queued) {
+        queued = true;
+        setImmediate(judge);
       }
-      if (now >= graceUntil) setImmediate(() => this.check());
     };
+  }
+
+  /**
+   * This process stalled for longer than the acceptable pause: the silence so far was its own, not the
+   * peers'. As Cassandra's detector does after a local pause, no peer is judged on it: every peer's
+   * silence counts again from now (its detector restarts without an interval), so a peer is judged only
+   * once it has been silent after the stall for as long as the detector needs — time for the replies that
+   * waited in the kernel, and for fresh heartbeats, to be read first. A peer that really died during the
+   * stall is judged that long after it.
+   */
+  private localPause(): void {
+    this.counters.localPauses++;
+    const now = this.clock();
+    for (const entry of this.members) if (entry.state !== 'down') entry.detector.restart(now);
   }
 
   private every(ms: number, run: () => void): void {

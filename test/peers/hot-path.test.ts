@@ -172,6 +172,63 @@ test('a stall of this process is not the peers’ silence: no peer is judged dow
 });
 
 test(
+  'a stall right after the check timer’s tick (its check already queued) is a local pause too',
+  T,
+  async () => {
+    // The check timer queues the check for after the loop's I/O callbacks; a block that begins between the
+    // two is not seen by the timer's lateness. Here the block is made exactly there, deterministically: a
+    // timer of the same period created right after the set runs right after the set's check tick, in the
+    // same pass of the timers phase, and blocks while no heartbeat is in flight (so no reply is read before
+    // the queued check runs).
+    const server = net.createServer((socket) => socket.on('data', (data) => socket.write(data)));
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const client = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+    await once(client, 'connect');
+    const waiting: Array<() => void> = [];
+    client.on('data', () => {
+      for (const resolve of waiting.splice(0)) resolve();
+    });
+    const send = (): Promise<void> =>
+      new Promise((resolve) => {
+        waiting.push(resolve);
+        client.write('hb');
+      });
+    const set = new PeerSet<string>({
+      members: ['echo'],
+      logger: () => {},
+      heartbeat: { intervalMs: 50, send },
+      checkIntervalMs: 20,
+      detector: { acceptableHeartbeatPauseMs: 300, minStdDeviationMs: 10, firstHeartbeatEstimateMs: 50 },
+    });
+    const downs: string[] = [];
+    set.on('state', (e) => {
+      if (e.to === 'down') downs.push(e.key);
+    });
+    let ticks = 0;
+    let blocked = false;
+    const blocker = setInterval(() => {
+      if (blocked || ++ticks < 15 || waiting.length > 0) return;
+      blocked = true;
+      const until = performance.now() + 1200;
+      while (performance.now() < until) {
+        // blocked
+      }
+    }, 20);
+    for (let i = 0; i < 200 && !blocked; i++) await sleep(20);
+    clearInterval(blocker);
+    assert.ok(blocked, 'the block happened');
+    await sleep(300);
+    assert.deepEqual(downs, []);
+    assert.equal(set.state('echo'), 'up');
+    assert.ok(set.stats().localPauses >= 1, `localPauses ${set.stats().localPauses}`);
+    set.close();
+    client.destroy();
+    server.close();
+  },
+);
+
+test(
   'a call function without a signal: a failed peer still gets an alternate, whether it threw, rejected or answered a plain value',
   T,
   async () => {
