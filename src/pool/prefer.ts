@@ -16,8 +16,11 @@ const SCAN_LIMIT = 32;
  * the next one is not accepted.
  */
 export function preferIdle<T>(pool: Pool<T>, wanted: (resource: T) => boolean): boolean {
-  const core = (pool as unknown as { core: PoolCore<T> }).core;
-  const idle = core.idle;
+  // The facade's state, read here so that the hot path stays as it is; a hint, so a pool without the
+  // expected shape is left alone (test/pool/prefer.test.ts notices when it stops working).
+  const core = (pool as unknown as { core: PoolCore<T> | undefined }).core;
+  const idle = core?.idle;
+  if (core === undefined || idle === undefined) return false;
   const n = idle.length;
   if (n === 0 || core.waiters.length > 0) return false;
   const lifo = core.lifo;
