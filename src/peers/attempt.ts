@@ -16,6 +16,8 @@ export interface AttemptHost {
   clock(): number;
   /** `now`: the clock reading the latency was measured with. */
   answered(entry: PeerEntry<unknown>, latencyMs: number, now: number): void;
+  /** An answer not timed (see PeerEntry.timeNext): its counters only, no clock reading. */
+  answeredUntimed(entry: PeerEntry<unknown>): void;
   errored(entry: PeerEntry<unknown>, error: unknown): void;
   gaveUp(entry: PeerEntry<unknown>, timeoutMs: number): void;
   late(entry: PeerEntry<unknown>, ok: boolean): void;
@@ -32,6 +34,13 @@ const UNUSED_SIGNAL = new AbortController().signal;
 // loopback HTTP request). A signal handed to a call that answered, never aborted and with no listener left
 // on it is handed to a later call instead (docs/peers.md: the signal is the call's while it runs).
 const SPARE_LIMIT = 64;
+
+/**
+ * A healthy peer's answers are timed one in this many (besides the first after each check tick, every one
+ * while it is not up, and the first after a failure): the clock reading and the latency, hedge-window and
+ * detector updates of every answer were most of a quorum's own cost (docs/peers.md, Performance).
+ */
+export const TIME_EVERY = 8;
 const spare: AbortController[] = [];
 
 function takeController(): AbortController {
@@ -213,8 +222,15 @@ export class Attempt<T> {
       giveBack(this.controller);
       this.controller = undefined;
     }
-    const now = this.host.clock();
-    this.host.answered(this.entry, now - this.started, now);
+    // Timed (a clock reading, latency, hedge window, detector) when the peer is due a sample; on a
+    // healthy peer between samples only counted (see PeerEntry.timeNext).
+    const entry = this.entry;
+    if (entry.timeNext || entry.state !== 'up' || ++entry.untimed >= TIME_EVERY) {
+      entry.untimed = 0;
+      entry.timeNext = false;
+      const now = this.host.clock();
+      this.host.answered(entry, now - this.started, now);
+    } else this.host.answeredUntimed(entry);
     this.owner!.settled(this, undefined, value);
   }
 

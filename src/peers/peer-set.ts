@@ -197,6 +197,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     this.attemptHost = {
       clock: this.clock,
       answered: (entry, latency, now) => this.answered(entry as PeerEntry<P>, latency, now),
+      answeredUntimed: (entry) => this.answeredUntimed(entry as PeerEntry<P>),
       errored: (entry, error) => this.errored(entry as PeerEntry<P>, error),
       gaveUp: (entry, timeoutMs) => this.gaveUp(entry as PeerEntry<P>, timeoutMs),
       late: (entry, ok) => this.late(entry as PeerEntry<P>, ok),
@@ -385,6 +386,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
         this.orderStale = true;
         this.emit('return', { peer: entry.peer, key: entry.key });
       }
+      entry.timeNext = true;
       if (entry.state === 'down') {
         if (this.heartbeatSend === undefined && now - entry.downAt >= this.retryDownAfterMs) {
           entry.detector.restart(now);
@@ -513,12 +515,23 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   }
 
   private answered(entry: PeerEntry<P>, latency: number, now: number): void {
+    this.counters.timedAnswers++;
     entry.recordLatency(latency);
     this.hedgePolicy.record(latency);
     this.hedgeDelayAge++;
     this.referenceAge++;
     this.orderAge++;
     this.succeeded(entry, now);
+  }
+
+  /**
+   * A healthy peer's answer between samples: what every answer must do without the time — the outlier
+   * run and the hedge budget. Its detector is fed by the timed answers (at least one per check interval).
+   */
+  private answeredUntimed(entry: PeerEntry<P>): void {
+    entry.outlier.consecutiveFailures = 0;
+    this.throttle.success();
+    if (entry.failures > 0 && this.incidents.has(entry.key)) this.incidents.recovered(entry.key);
   }
 
   private errored(entry: PeerEntry<P>, error: unknown): void {
@@ -666,6 +679,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
 
   private failed(entry: PeerEntry<P>, cause: string): void {
     entry.failures++;
+    entry.timeNext = true;
     this.throttle.failure();
     this.incidents.record(entry.key, cause);
     const now = this.clock();
@@ -732,6 +746,7 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
     const from = entry.state;
     if (from === to || !peerTransitions[from].includes(to)) return;
     entry.state = to;
+    entry.timeNext = true;
     this.orderStale = true;
     entry.evidence = 0;
     this.counters.transitions++;

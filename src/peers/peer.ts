@@ -33,6 +33,14 @@ export class PeerEntry<P> {
   heartbeat: AbortController | undefined;
   calls = 0;
   failures = 0;
+  /**
+   * Its next answer is timed (clock, latency, hedge window, detector): set at first, by every check tick,
+   * every state change and every failure, so a peer is sampled at least once per check interval it
+   * answers in, besides one answer in TIME_EVERY (attempt.ts).
+   */
+  timeNext = true;
+  /** Answers since the last timed one. */
+  untimed = 0;
 
   constructor(
     readonly key: string,

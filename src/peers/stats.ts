@@ -25,8 +25,10 @@ export interface PeerSetStats {
   heartbeats: number;
   quorums: number;
   quorumsFailed: number;
-  /** Times this process stalled longer than the acceptable pause (no peer was judged until it caught up). */
+  /** Times this process stalled longer than the acceptable pause (every peer's silence restarted after it). */
   localPauses: number;
+  /** Answers timed (latency, hedge window, detector): a healthy peer's are sampled, not all timed. */
+  timedAnswers: number;
 }
 
 export function newStats(): PeerSetStats {
@@ -50,6 +52,7 @@ export function newStats(): PeerSetStats {
     quorums: 0,
     quorumsFailed: 0,
     localPauses: 0,
+    timedAnswers: 0,
   };
 }
 
