@@ -1,10 +1,11 @@
 // A request's first attempt without execute(): one object, no promise; execute() takes over on a retryable failure.
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
-import { deadlines, type Expirable } from '../../exec/deadlines.js';
+import { deadlines } from '../../exec/deadlines.js';
 import { DeadlineExceededError, ExecAbortedError, OutcomeUnknownError } from '../../exec/index.js';
 import { classifyHttp } from '../../protocols/index.js';
 import type { Caller } from './caller.js';
+import type { Queued } from './deadline-queue.js';
 import type { SocketWatch } from './idle.js';
 import type { Origin } from './options.js';
 import { clearWriting, hintOf, RequestCall, setWriting, type Writer } from './request.js';
@@ -22,9 +23,8 @@ type Raw = Buffer[];
  * which replays it as attempt 1 under execute() with the same deadline, so the backoff, the budget and every
  * later attempt are execute()'s, unchanged.
  */
-export class FastCall implements Expirable, Writer {
+export class FastCall implements Queued, Writer {
   readonly deadline: number;
-  timerIndex = -1;
   /** undici's abort for the attempt, once it reached a socket. */
   #abort: ((reason: Error) => void) | undefined = undefined;
   #watch: SocketWatch | undefined = undefined;
@@ -54,7 +54,7 @@ export class FastCall implements Expirable, Writer {
   }
 
   start(): void {
-    deadlines.add(this);
+    this.origin.deadlines.add(this);
     try {
       // undici takes handlers of its original API too (its own api-request is one); its types name only the newer.
       this.dispatch(this.options, this as unknown as Dispatcher.DispatchHandler);
@@ -73,6 +73,11 @@ export class FastCall implements Expirable, Writer {
     this.#abortReason = reason;
     // Not yet on a socket: onConnect aborts it when undici gets to it.
     this.#abort?.(reason);
+  }
+
+  /** Waiting for its response: what the origin's deadline queue expires. */
+  get pending(): boolean {
+    return !this.#responded && !this.#over;
   }
 
   /** The deadline passed before the response headers: the request ends, and the attempt with its socket. */
@@ -142,7 +147,7 @@ export class FastCall implements Expirable, Writer {
     }
     if (this.#over) return;
     this.#over = true;
-    deadlines.remove(this);
+    this.origin.deadlines.done();
     if (this.#abortReason !== undefined) {
       this.caller.error(this.#abortReason);
       return;
@@ -152,7 +157,7 @@ export class FastCall implements Expirable, Writer {
 
   /** What execute() does for a success with no breaker and no hedge: leave the deadline, feed the budget. */
   #succeeded(): void {
-    deadlines.remove(this);
+    this.origin.deadlines.done();
     this.origin.budget?.deposit(deadlines.now());
   }
 

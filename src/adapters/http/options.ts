@@ -17,6 +17,7 @@ import {
 import { classifyHttp } from '../../protocols/index.js';
 import type { LiveSocketOptions } from '../../socket/index.js';
 import { resolveOptions } from '../../socket/options.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import { OriginIdle } from './idle.js';
 
 /** What lifeline adds to an HTTP client. Every time is in milliseconds. */
@@ -97,6 +98,8 @@ export interface Origin {
   readonly budget: RetryBudget | undefined;
   readonly deadlineMs: number;
   readonly maxAttempts: number;
+  /** The deadlines of this origin's fast-path requests (fast.ts). */
+  readonly deadlines: DeadlineQueue;
 }
 
 /** LifelineHttpOptions checked once, with one Origin per origin made on first use. */
@@ -161,6 +164,7 @@ export class HttpPolicy {
       budget,
       deadlineMs,
       maxAttempts: this.#retry.maxAttempts,
+      deadlines: new DeadlineQueue(),
     };
   }
 }
