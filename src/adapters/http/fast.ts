@@ -18,8 +18,9 @@ type Raw = Buffer[];
  * the abort function handed to the caller. Taken when execute() would have nothing to do on success: no
  * breaker to admit or record the attempt, no hedge to start beside it, no tracing subscriber (interceptor.ts
  * decides). What execute() would do is done here directly: the request joins its origin's deadline queue
- * (deadline-queue.ts: the same deadline, a FIFO instead of exec's shared timer), a success feeds the origin's retry budget, and a failure before the response is classified with
- * classifyHttp by what the server could have seen. A failure that may be retried is handed to RequestCall,
+ * (deadline-queue.ts: the same deadline, a FIFO instead of exec's shared timer), a success feeds the
+ * origin's retry budget, and a failure before the response is classified with classifyHttp by what the
+ * server could have seen. A failure that may be retried is handed to RequestCall,
  * which replays it as attempt 1 under execute() with the same deadline, so the backoff, the budget and every
  * later attempt are execute()'s, unchanged.
  */
