@@ -1,5 +1,8 @@
 // lifeline-net/mysql's Pool: mysql2's callback Pool API (query, execute, getConnection, releaseConnection,
 // end, promise(), events) over lifeline's core Pool, with safe reads, failover and server-side deadlines.
+// Over 400 lines on purpose: mysql2's whole callback Pool surface is one class (its overloads, its events and
+// its option semantics: maxIdle, idleTimeout, resetOnRelease); the parts with a concept of their own live
+// beside it (direct.ts, statement.ts, config.ts).
 
 import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
