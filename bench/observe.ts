@@ -4,14 +4,11 @@
 // valgrind (noise-free on a loaded machine): each variant runs a short and a long series in its own child, and
 // the difference over the extra operations is the per-operation count; --predictable keeps V8's compiler
 // and GC on the main thread and deterministic, so the series compile alike. Standalone: `node --import tsx bench/observe.ts [--callgrind]`.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { instrument } from '../src/observe/index.js';
 import { Pool } from '../src/pool/index.js';
+import { callgrindPerOp } from './callgrind.js';
 
 const RESOURCES = 10;
 const OPS_PER_ROUND = 100_000;
@@ -82,35 +79,14 @@ export async function runObserveBench(): Promise<string[]> {
 }
 
 /** Instructions per acquire+release of one variant under callgrind: (Ir(long) − Ir(short)) / (long − short). */
-function callgrindPerOp(variant: 'off' | 'on'): number {
-  const self = fileURLToPath(import.meta.url);
-  const ir = (ops: number): number => {
-    const out = path.join(os.tmpdir(), `lifeline-observe-callgrind-${process.pid}-${variant}-${ops}`);
-    try {
-      execFileSync(
-        'valgrind',
-        [
-          '--tool=callgrind',
-          `--callgrind-out-file=${out}`,
-          process.execPath,
-          '--predictable',
-          '--import',
-          'tsx',
-          self,
-          '--child',
-          variant,
-          String(ops),
-        ],
-        { stdio: 'ignore', timeout: 600_000 },
-      );
-      const summary = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
-      if (summary === null) throw new Error(`no summary in ${out}`);
-      return Number(summary[1]);
-    } finally {
-      rmSync(out, { force: true });
-    }
-  };
-  return (ir(CALLGRIND_LONG) - ir(CALLGRIND_SHORT)) / (CALLGRIND_LONG - CALLGRIND_SHORT);
+function callgrindPerAcquire(variant: 'off' | 'on'): number {
+  return callgrindPerOp({
+    script: fileURLToPath(import.meta.url),
+    args: [variant],
+    short: CALLGRIND_SHORT,
+    long: CALLGRIND_LONG,
+    timeoutMs: 600_000,
+  });
 }
 
 async function child(variant: string, ops: number): Promise<void> {
@@ -127,8 +103,8 @@ if (argv[0] === '--child') {
   console.log('| pool, acquire+release | median of 9 rounds | on vs off |\n|---|---:|---:|');
   for (const line of await runObserveBench()) console.log(line);
   if (argv.includes('--callgrind')) {
-    const off = callgrindPerOp('off');
-    const on = callgrindPerOp('on');
+    const off = callgrindPerAcquire('off');
+    const on = callgrindPerAcquire('on');
     console.log(
       `\ncallgrind, instructions per acquire+release (1 borrower, ${CALLGRIND_LONG} − ${CALLGRIND_SHORT} ops): off ${off.toFixed(0)}, on ${on.toFixed(0)} (${(((on - off) / off) * 100).toFixed(1)} %)`,
     );

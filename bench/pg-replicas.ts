@@ -11,10 +11,7 @@
 //    pool with routing on, under valgrind: (Ir(long) − Ir(short)) / (long − short), which no load disturbs. Runs
 //    against the machine's PostgreSQL (PGHOST/PGPORT, default 127.0.0.1:5432, db test); the routed pool checks
 //    roles once a minute there, so that the count is the write path's, not the checks'.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Pool } from '../src/adapters/pg/index.js';
@@ -22,6 +19,7 @@ import { looksLikeRead, textOf } from '../src/adapters/pg/reads.js';
 import type { ReadRouter } from '../src/adapters/pg/replicas.js';
 import { currentContext, readYourWrites } from '../src/adapters/pg/rw-context.js';
 import { PgCluster } from '../test/support/pg-cluster.js';
+import { callgrindPerOp } from './callgrind.js';
 
 const CALLERS = 8;
 const ROUND_MS = 1000;
@@ -43,30 +41,13 @@ async function child(variant: string, ops: number): Promise<void> {
 }
 
 function callgrindPerWrite(variant: 'plain' | 'routed', short: number, long: number): number {
-  const self = fileURLToPath(import.meta.url);
-  const ir = (ops: number): number => {
-    const out = path.join(os.tmpdir(), `lifeline-replicas-callgrind-${process.pid}-${variant}-${ops}`);
-    try {
-      execFileSync(
-        'valgrind',
-        [
-          '--tool=callgrind',
-          `--callgrind-out-file=${out}`,
-          process.execPath,
-          '--predictable',
-          '--import',
-          'tsx',
-        ].concat([self, '--child', variant, String(ops)]),
-        { stdio: 'ignore', timeout: 900_000 },
-      );
-      const summary = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
-      if (summary === null) throw new Error(`no summary in ${out}`);
-      return Number(summary[1]);
-    } finally {
-      rmSync(out, { force: true });
-    }
-  };
-  return (ir(long) - ir(short)) / (long - short);
+  return callgrindPerOp({
+    script: fileURLToPath(import.meta.url),
+    args: [variant],
+    short,
+    long,
+    timeoutMs: 900_000,
+  });
 }
 
 const argv = process.argv.slice(2);

@@ -15,14 +15,12 @@
 // disturb: each pool runs a short and a long series of the case in its own child (16 callers, after a warm-up
 // series), and the difference over the extra statements is the per-statement count; --predictable keeps
 // V8's compiler and GC on the main thread. Slow: about 2–5 minutes per pool and case.
-import { execFileSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from '../src/adapters/pg/index.js';
+import { callgrindPerOp } from './callgrind.js';
 
 const CALLERS = 16;
 const POOL_SIZE = 8;
@@ -198,38 +196,14 @@ async function child(which: string, caseIndex: number, statements: number): Prom
 
 /** Instructions per statement: (Ir(long) − Ir(short)) / (long − short). */
 function callgrindPerStatement(which: string, caseIndex: number): number {
-  const self = fileURLToPath(import.meta.url);
-  const ir = (statements: number): number => {
-    const out = path.join(
-      os.tmpdir(),
-      `lifeline-pg-callgrind-${process.pid}-${which}-${caseIndex}-${statements}`,
-    );
-    try {
-      execFileSync(
-        'valgrind',
-        [
-          '--tool=callgrind',
-          `--callgrind-out-file=${out}`,
-          process.execPath,
-          '--predictable',
-          '--import',
-          'tsx',
-          self,
-          '--child',
-          which,
-          String(caseIndex),
-          String(statements),
-        ],
-        { stdio: 'ignore', timeout: 1_200_000, env: { ...process.env, LIFELINE_BENCH_PG_TABLE: TABLE } },
-      );
-      const summary = /^summary:\s+(\d+)/m.exec(readFileSync(out, 'utf8'));
-      if (summary === null) throw new Error(`no summary in ${out}`);
-      return Number(summary[1]);
-    } finally {
-      rmSync(out, { force: true });
-    }
-  };
-  return (ir(CALLGRIND_LONG) - ir(CALLGRIND_SHORT)) / (CALLGRIND_LONG - CALLGRIND_SHORT);
+  return callgrindPerOp({
+    script: fileURLToPath(import.meta.url),
+    args: [which, String(caseIndex)],
+    short: CALLGRIND_SHORT,
+    long: CALLGRIND_LONG,
+    timeoutMs: 1_200_000,
+    env: { ...process.env, LIFELINE_BENCH_PG_TABLE: TABLE },
+  });
 }
 
 async function callgrind(): Promise<void> {
