@@ -242,6 +242,11 @@ function samples(c: Map<string, Ctor>): Map<string, Error[]> {
     ],
     // mysql
     MysqlConnectError: () => [make('MysqlConnectError', 'db.internal:3306', secretError())],
+    MysqlConnectionLostError: () => [
+      make('MysqlConnectionLostError', 'db.internal:3306', 'not-sent', secretError()),
+      make('MysqlConnectionLostError', 'db.internal:3306', 'read', secretError()),
+      make('MysqlConnectionLostError', 'db.internal:3306', 'sent', secretError()),
+    ],
     MysqlNoConnectionsError: () => [make('MysqlNoConnectionsError')],
     MysqlPoolClosedError: () => [make('MysqlPoolClosedError')],
     MysqlQueueLimitError: () => [make('MysqlQueueLimitError', 50)],

@@ -4,6 +4,7 @@ import { type Executor, OutcomeUnknownError } from '../../exec/index.js';
 import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
 import { type MysqlError, type RawConnection, stateOf } from './connection.js';
+import { typedLoss } from './errors.js';
 import type { CreateQuery, QueryRun } from './query-command.js';
 import { ER_READ_ONLY_TRANSACTION, READ_ONLY_HOST, SET_READ_ONLY, SET_READ_WRITE } from './reads.js';
 
@@ -167,7 +168,12 @@ export class DirectStatement {
     }
     runner.release(conn);
     const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
-    this.failed(this.rerun && lost ? (new OutcomeUnknownError(1, err) as MysqlError) : err, this.sent);
+    this.failed(
+      (this.rerun && lost
+        ? new OutcomeUnknownError(1, err)
+        : typedLoss(err, state.host, this.sent, madeReadOnly)) as MysqlError,
+      this.sent,
+    );
   }
 
   /** The first attempt failed (`sent`: the statement may have reached the server): exec takes it from here. */

@@ -1,8 +1,11 @@
-// lifeline-net/mysql's errors: a connect that cannot succeed, a reply the server's own view says was lost,
-// a closed pool, a full pool that may not queue (waitForConnections: false, queueLimit).
+// lifeline-net/mysql's errors: a connect that cannot succeed, a connection lost under a statement, a reply the
+// server's own view says was lost, a closed pool, a full pool that may not queue (waitForConnections: false,
+// queueLimit).
 import { brand } from '../../core/brand.js';
 import { LifelineError, redact } from '../../core/errors.js';
 import { markLost } from '../../core/lost.js';
+import { classifyMysql } from '../../protocols/mysql.js';
+import { QueryRun } from './query-command.js';
 
 function describe(cause: unknown): string {
   const text = cause instanceof Error ? cause.message : String(cause);
@@ -27,6 +30,55 @@ export class MysqlConnectError extends LifelineError {
   }
 }
 brand(MysqlConnectError, 'MysqlConnectError');
+
+/**
+ * The connection broke under a statement (mysql2's PROTOCOL_CONNECTION_LOST, a reset, a server gone away),
+ * as pool.query/pool.execute's caller meets it once lifeline stopped retrying (maxRetries used up, or the
+ * statement not safe to run again). `request` says how far it got: 'not-sent' (it never left: it did not
+ * run), 'read' (it ran on a read-only session: it changed nothing), 'sent' (it may or may not have been
+ * applied). The driver's error is the cause. Marked lost: 'sent' only when it was written.
+ */
+export class MysqlConnectionLostError extends LifelineError {
+  readonly host: string;
+  readonly request: 'not-sent' | 'read' | 'sent';
+
+  constructor(host: string, request: 'not-sent' | 'read' | 'sent', cause: unknown) {
+    super(
+      'LIFELINE_MYSQL_CONNECTION_LOST',
+      `the connection to the MySQL server at ${host} was lost under the statement (${describe(cause)}); ` +
+        (request === 'not-sent'
+          ? 'it was not sent, so it did not run: run it again'
+          : request === 'read'
+            ? 'it ran on a read-only session, so it changed nothing: run it again'
+            : 'it may or may not have been applied: check whether it took effect before running it again'),
+      { cause },
+    );
+    this.host = host;
+    this.request = request;
+    markLost(this, request === 'not-sent' ? 'not-sent' : 'sent');
+  }
+}
+brand(MysqlConnectionLostError, 'MysqlConnectionLostError');
+
+/**
+ * `err` as pool.query/pool.execute's caller may meet it: a driver or socket error that means the connection
+ * broke becomes MysqlConnectionLostError (`sent`: the statement was written; `readOnly`: it ran on a
+ * read-only session); lifeline's own errors and the server's answers are returned as they are. Classified
+ * the same way before and after: a raw 'not-sent' loss is marked not-sent, any other as sent.
+ */
+export function typedLoss(err: Error, host: string, sent: boolean, readOnly: boolean): Error {
+  if (err instanceof LifelineError) return err;
+  const kind = classifyMysql(err, sent).kind;
+  if (kind === 'rejected') return err;
+  const typed = new MysqlConnectionLostError(
+    host,
+    kind === 'not-sent' ? 'not-sent' : readOnly ? 'read' : 'sent',
+    err,
+  );
+  // Rows of it already reached the caller (pool.query's events): it stays never run again.
+  QueryRun.carryFinal(err, typed);
+  return typed;
+}
 
 /**
  * The reply to a statement went silent and the server, asked on a separate connection

@@ -8,6 +8,7 @@ export { AcquireTimeoutError } from '../../pool/index.js';
 export { liveSocketOf } from './connection.js';
 export {
   MysqlConnectError,
+  MysqlConnectionLostError,
   MysqlNoConnectionsError,
   MysqlPoolClosedError,
   MysqlQueueLimitError,

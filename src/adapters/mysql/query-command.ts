@@ -43,6 +43,11 @@ export class QueryRun {
     return typeof error === 'object' && error !== null && FINAL.has(error);
   }
 
+  /** Marks `to` final as `from` is (a lost connection's typed error in place of the driver's). */
+  static carryFinal(from: unknown, to: object): void {
+    if (QueryRun.isFinal(from)) FINAL.add(to);
+  }
+
   /** Sends one attempt of the statement on `conn`; `answer` is called once with its outcome. */
   send(conn: RawConnection, statement: unknown, values: unknown, answer: Answer, create: CreateQuery): void {
     const command = this.command;

@@ -15,7 +15,7 @@ import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
 import { type MysqlError, type RawConnection, stateOf } from './connection.js';
 import { DirectQueue, type DirectRunner, DirectStatement } from './direct.js';
-import { MysqlNoConnectionsError, MysqlPoolClosedError, MysqlQueueLimitError } from './errors.js';
+import { MysqlNoConnectionsError, MysqlPoolClosedError, MysqlQueueLimitError, typedLoss } from './errors.js';
 import type { ResolvedMysqlOptions } from './options.js';
 import { type QueryCommand, QueryRun } from './query-command.js';
 import {
@@ -254,14 +254,16 @@ export class StatementRunner {
     let abandoned = false;
     let sent = false;
     let rerun = false;
+    /** The KILL QUERY of an abandoned statement, settled once it ran (it never rejects). */
+    let killing: Promise<void> | undefined;
     attempt.onAbort(() => {
       if (answered) return;
       abandoned = true;
       // The statement may be running on the server: end it there, then the late answer gives the
-      // connection back. A kill that fails leaves the session unfit.
+      // connection back, once the kill has run. A kill that fails leaves the session unfit.
       const threadId = conn.threadId;
       if (sent && threadId !== null) {
-        killQuery(this.ctx.side, threadId).then(
+        killing = killQuery(this.ctx.side, threadId).then(
           (ok) => {
             if (!ok) state.retire = true;
           },
@@ -281,7 +283,10 @@ export class StatementRunner {
         called = true;
         answered = true;
         if (abandoned) {
-          this.release(conn);
+          // The answer can beat the KILL to the server: given back now, the connection could run the next
+          // statement when the KILL lands, and that caller would meet ER_QUERY_INTERRUPTED (seen in the soak).
+          if (killing === undefined) this.release(conn);
+          else killing.then(() => this.release(conn));
           return;
         }
         if (err === null) {
@@ -308,7 +313,13 @@ export class StatementRunner {
         }
         this.release(conn);
         const lost = err.fatal === true || classifyMysql(err, true).kind === 'outcome-unknown';
-        reject(rerun && lost ? new OutcomeUnknownError(attempt.number, err) : err);
+        // A broken connection reaches exec typed (MysqlConnectionLostError), so that the caller meets a typed
+        // error also when the retries run out (a raw PROTOCOL_CONNECTION_LOST did, in the soak).
+        reject(
+          rerun && lost
+            ? new OutcomeUnknownError(attempt.number, err)
+            : typedLoss(err, state.host, sent, madeReadOnly),
+        );
       };
       try {
         if (query === undefined) conn[kind](statement, values, answer);
