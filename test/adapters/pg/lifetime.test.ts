@@ -4,6 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type pg from 'pg';
 import { Pool } from '../../../src/adapters/pg/index.js';
+import { preciseNow } from '../../../src/core/time.js';
 import { requireService } from '../../support/services.js';
 import { connection, sleep } from './support.js';
 
@@ -22,6 +23,11 @@ test('expiredCount counts a lent client as expired exactly when its release reti
     const counted: boolean[] = [];
     const retiredOnRelease: boolean[] = [];
     for (const client of clients) {
+      // Both readings on one instant: preciseNow() refreshes the pool's turn-cached clock, which then serves
+      // the next 32 reads unchanged (expiredCount and release read it a dozen times). Without it the cache
+      // could refresh between the two, and a client whose lifetime ended in that gap (likely on a loaded CI
+      // machine) was retired without having been counted: a race of the test, not of the pool.
+      preciseNow();
       const before = pool.expiredCount;
       client.release();
       counted.push(before - pool.expiredCount === 1);
