@@ -22,9 +22,14 @@ const commandDeadlineMs = 300;
 /** A test that would wait forever for the swallowed reply (the defect this file covers) fails here instead. */
 const bound = { timeout: 30_000 };
 
-function client(lab: Lab, lifeline: { replyOverdueMs?: number; maxResends?: number } = {}) {
+function client(
+  lab: Lab,
+  lifeline: { replyOverdueMs?: number; maxResends?: number; commandDeadlineMs?: number } = {},
+  commandOptions?: { timeout: number },
+) {
   const c = createClient({
     socket: { host: lab.host, port: lab.port, reconnectStrategy: () => 20 },
+    ...(commandOptions && { commandOptions }),
     // Verification off by default here: the deadline alone has to settle the command.
     lifeline: { commandDeadlineMs, replyOverdueMs: 0, ...lifeline },
   });
@@ -119,11 +124,7 @@ describe('node-redis API: commandDeadlineMs', () => {
         const key = `${lab.prefix}n`;
         // Verification (50 ms) finds the lost reply well inside the deadline (the deadline is raised for it):
         // the connection is closed and the INCR gets the lost connection's verdict, not the deadline's.
-        const c = createClient({
-          socket: { host: lab.host, port: lab.port, reconnectStrategy: () => 20 },
-          lifeline: { commandDeadlineMs: 20_000, replyOverdueMs: 50 },
-        });
-        c.on('error', () => {});
+        const c = client(lab, { commandDeadlineMs: 20_000, replyOverdueMs: 50 });
         await c.connect();
         await c.ping();
         swallowReplies(lab.proxy);
@@ -172,12 +173,7 @@ describe('node-redis API: commandDeadlineMs', () => {
       await withLab(t, async (lab) => {
         const key = `${lab.prefix}n`;
         // node-redis's timeout (5 s by default; 20 ms here) would reject the queued INCR with its untyped TimeoutError first.
-        const c = createClient({
-          socket: { host: lab.host, port: lab.port, reconnectStrategy: () => 20 },
-          commandOptions: { timeout: 20 },
-          lifeline: { commandDeadlineMs, replyOverdueMs: 0 },
-        });
-        c.on('error', () => {});
+        const c = client(lab, {}, { timeout: 20 });
         await c.connect();
         await c.ping();
         lab.proxy.disable();
@@ -202,11 +198,7 @@ describe('node-redis API: commandDeadlineMs', () => {
     await withLab(t, async (lab) => {
       const key = `${lab.prefix}n`;
       // A deadline far away: only the caller's abort can withdraw the INCR in this test.
-      const c = createClient({
-        socket: { host: lab.host, port: lab.port, reconnectStrategy: () => 20 },
-        lifeline: { commandDeadlineMs: 20_000, replyOverdueMs: 0 },
-      });
-      c.on('error', () => {});
+      const c = client(lab, { commandDeadlineMs: 20_000 });
       await c.connect();
       await c.ping();
       lab.proxy.disable();
