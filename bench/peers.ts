@@ -7,12 +7,15 @@
 // moves between equally fast peers, so it spreads too; a fixed 3 would give the direct side 3 hot sockets
 // the quorum does not have). (2) The phi detector's cost per heartbeat and per reading. (3) Memory per
 // peer. Prints Markdown.
-// Standalone: node --expose-gc --import tsx bench/peers.ts   (bounded: ~30 s; every round is capped)
+// Standalone: node --expose-gc --import tsx bench/peers.ts   (bounded: ~60 s; every round is capped)
+// Knobs (env): PEERS_BENCH_ONLY=in-process runs only the in-process rows (~15 s); PEERS_BENCH_ROUNDS=n
+// measured rounds per comparison (default 7, at most 51).
 import http from 'node:http';
 import { get, type StoragePeer, startStoragePeer } from '../src/demo/drivers/grid-storage.js';
 import { PeerSet, PhiAccrualDetector } from '../src/peers/index.js';
 
-const ROUNDS = 7;
+const ROUNDS = Math.min(51, Math.max(1, Number(process.env.PEERS_BENCH_ROUNDS) || 7));
+const ONLY_IN_PROCESS = process.env.PEERS_BENCH_ONLY === 'in-process';
 const ROUND_MS = 400;
 const ROUND_OPS = 200_000;
 
@@ -200,6 +203,7 @@ function memoryPerPeer(maxSampleSize: number): string {
 
 console.log('| case | 3 direct calls together | quorum(3) | ratio | note |\n|---|---|---|---|---|');
 for (const line of await inProcessPeers()) console.log(line);
+if (ONLY_IN_PROCESS) process.exit(0);
 for (const line of await httpPeers()) console.log(line);
 console.log('\n| measure | value |\n|---|---|');
 for (const line of detectorCost()) console.log(line);

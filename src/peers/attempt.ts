@@ -9,6 +9,8 @@ import type { PeerEntry } from './peer.js';
 /** Hears how an attempt ended, once: `error` undefined means `value` is its answer. */
 export interface AttemptOwner<T> {
   settled(attempt: Attempt<T>, error: Error | undefined, value: T | undefined): void;
+  /** Its hedge is due (a quorum's attempt whose hedgeAt came while it still ran): sends it if it may. */
+  hedge?(attempt: Attempt<T>): void;
 }
 
 /** What an attempt asks of its PeerSet (the set's bookkeeping on each outcome). */
@@ -98,8 +100,11 @@ export class Attempt<T> {
   private controller: AbortController | undefined;
   /** For the quorum: the attempt it launched after this one. */
   sibling: Attempt<unknown> | undefined;
-  /** For the quorum: whether it has had its hedge. */
-  hedged = false;
+  /**
+   * performance.now() time its hedge is due (set by its quorum); Infinity: none, or already sent. The
+   * set's hedge timer goes through the outstanding attempts for it (no per-quorum watch list).
+   */
+  hedgeAt = Number.POSITIVE_INFINITY;
   /** performance.now() time past which the set gives up on it (its adaptive timeout). */
   deadline = 0;
   entry!: PeerEntry<unknown>;
@@ -134,7 +139,7 @@ export class Attempt<T> {
     this.timeoutMs = timeoutMs;
     this.deadline = launchedAt + timeoutMs;
     this.done = false;
-    this.hedged = false;
+    this.hedgeAt = Number.POSITIVE_INFINITY;
     this.sibling = undefined;
     this.controller = undefined;
     this.callSettled = false;
@@ -182,6 +187,12 @@ export class Attempt<T> {
     // cheaper per attempt in V8 (no async frame to suspend and resume, no closures per call). A value
     // that is not a promise is wrapped, as await would.
     (reply instanceof Promise ? reply : Promise.resolve(reply)).then(this.onValue, this.onError);
+  }
+
+  /** Its hedge is due now (the set's hedge timer found it): tells its owner, once. */
+  hedgeDue(): void {
+    this.hedgeAt = Number.POSITIVE_INFINITY;
+    if (!this.done) this.owner!.hedge?.(this);
   }
 
   /** The peer was judged down (or removed): fail now with `error`. */

@@ -32,7 +32,7 @@ import {
   type QuorumOptions,
   runQuorum,
 } from './quorum.js';
-import { HedgeTimer, SharedTimer } from './shared-timer.js';
+import { SharedTimer } from './shared-timer.js';
 import { newStats, type PeerSetStats, type PeerStats } from './stats.js';
 import { HedgeThrottle } from './throttle.js';
 
@@ -158,8 +158,13 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
   private readonly spareAttempts: Attempt<unknown>[] = [];
   /** The one give-up timer for every outstanding call, due at the earliest deadline (performance.now()). */
   private readonly giveUps = new SharedTimer(() => this.giveUpDue());
-  /** The one hedge timer for every quorum in flight. */
-  private readonly hedges = new HedgeTimer();
+  /** The one hedge timer for every quorum in flight: due at the earliest hedgeAt of an outstanding attempt. */
+  private readonly hedges = new SharedTimer(() => this.hedgeDue());
+  /** Scratch for the attempts whose hedge is due in one pass of the hedge timer. */
+  private readonly dueHedges: Attempt<unknown>[] = [];
+  /** The last call function quorum() asked about, and whether it declares its signal parameter. */
+  private lastFn: unknown;
+  private lastWantsSignal = false;
   /** The hedge delay, asked of the policy every HEDGE_REFRESH answers (its percentile sorts its window). */
   private hedgeDelayCache: number | undefined;
   private hedgeDelayAge = HEDGE_REFRESH;
@@ -191,8 +196,14 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       hedgeDelayMs: (now) => this.hedgeDelayMs(now),
       launch: (entry, fn, wantsSignal, owner, now) => this.launch(entry, fn, wantsSignal, owner, now),
       emit: (event, info) => this.emit(event, info),
-      watchHedge: (quorum, at) => this.hedges.watch(quorum, at),
-      unwatchHedge: (quorum) => this.hedges.unwatch(quorum),
+      hedgeTimer: (at) => this.hedges.due(at),
+      wantsSignal: (fn) => {
+        if (fn !== this.lastFn) {
+          this.lastFn = fn;
+          this.lastWantsSignal = fn.length >= 2;
+        }
+        return this.lastWantsSignal;
+      },
     };
     this.attemptHost = {
       clock: this.clock,
@@ -512,6 +523,30 @@ export class PeerSet<P> extends EventEmitter<PeerSetEvents<P>> {
       }
     }
     if (!this.closed) this.giveUps.due(earliest);
+  }
+
+  /**
+   * The hedge timer's pass: every outstanding attempt whose hedge is due tells its quorum, oldest first
+   * (collected before any is sent: a hedge launched in this pass is not due in it); re-arms for the
+   * earliest one left.
+   */
+  private hedgeDue(): void {
+    const now = performance.now();
+    const due = this.dueHedges;
+    let earliest = Number.POSITIVE_INFINITY;
+    for (const entry of this.members) {
+      for (let attempt = entry.outstanding.head; attempt !== undefined; attempt = attempt.next) {
+        const at = attempt.hedgeAt;
+        if (at <= now) due.push(attempt);
+        else if (at < earliest) earliest = at;
+      }
+    }
+    if (due.length > 1) due.sort((a, b) => a.launchedAt - b.launchedAt);
+    // A hedge may end its quorum (it fails, or its function aborts the caller's signal), which ends other
+    // attempts in this list: hedgeDue() passes over those.
+    for (let i = 0; i < due.length; i++) due[i]!.hedgeDue();
+    due.length = 0;
+    if (!this.closed) this.hedges.due(earliest);
   }
 
   private answered(entry: PeerEntry<P>, latency: number, now: number): void {

@@ -45,19 +45,16 @@ export interface QuorumHost<P> {
     now?: number,
   ): Attempt<T>;
   emit(event: 'hedge', info: { peer: P; key: string; throttled: boolean }): boolean;
-  /** Calls `quorum.hedgeDue()` at `at` (performance.now() time) or soon after, from the set's one timer. */
-  watchHedge(quorum: HedgeWatcher, at: number): void;
-  unwatchHedge(quorum: HedgeWatcher): void;
-}
-
-/** A quorum waiting to hedge: the set's hedge timer calls it when due. */
-export interface HedgeWatcher {
-  /** Sends the hedges due at `now`; returns when the next is due, or Infinity for none. */
-  hedgeDue(now: number): number;
-  /** Its place in the hedge timer's list (linked through the quorums: no hashing, no allocation). */
-  hedgeWatched: boolean;
-  hedgePrev: HedgeWatcher | undefined;
-  hedgeNext: HedgeWatcher | undefined;
+  /**
+   * Makes sure the set's hedge timer runs at `at` (performance.now() time) or soon after: it calls
+   * `hedge()` on the owner of every outstanding attempt whose hedgeAt has come.
+   */
+  hedgeTimer(at: number): void;
+  /**
+   * Whether `fn` declares its signal parameter (fn.length ≥ 2, a native getter that costs a call into
+   * the runtime): the set keeps the answer for the last function asked about (most callers pass one).
+   */
+  wantsSignal(fn: PeerCall<P, unknown>): boolean;
 }
 
 const RULES: OptionRules = {
@@ -106,6 +103,35 @@ export function runQuorum<P, T>(
   fn: PeerCall<P, T>,
   options: QuorumOptions,
 ): Promise<PeerResult<P, T>[]> {
+  // The usual call (a valid k, a function, no options or a frozen set already checked) tests only this.
+  if (
+    !Number.isInteger(k) ||
+    k < 1 ||
+    typeof fn !== 'function' ||
+    (options !== NO_OPTIONS && !checked.has(options))
+  ) {
+    const error = argumentError(k, fn, options);
+    if (error !== undefined) return Promise.reject(error);
+  }
+  host.counters.quorums++;
+  const now = host.now();
+  const order = host.order(now);
+  if (order.length < k) {
+    host.counters.quorumsFailed++;
+    return Promise.reject(new QuorumFailedError(k, 0, order.length, []));
+  }
+  const callerSignal = options.signal;
+  if (callerSignal?.aborted) return Promise.reject(new ExecAbortedError(callerSignal.reason));
+  const quorum = new Quorum(host, k, fn, options, order, now);
+  opening = quorum as Quorum<unknown, unknown>;
+  const promise = new Promise<PeerResult<P, T>[]>(takeResolvers);
+  opening = undefined;
+  quorum.start(now);
+  return promise;
+}
+
+/** What is wrong with quorum()'s arguments, if anything (the options checked once when frozen). */
+function argumentError(k: number, fn: unknown, options: QuorumOptions): unknown {
   try {
     if (!Number.isInteger(k) || k < 1) {
       throw new InvalidOptionError('PeerSet.quorum', 'k', 'must be an integer ≥ 1', k, { argument: true });
@@ -125,23 +151,9 @@ export function runQuorum<P, T>(
       if (Object.isFrozen(options)) checked.add(options);
     }
   } catch (error) {
-    return Promise.reject(error);
+    return error;
   }
-  host.counters.quorums++;
-  const now = host.now();
-  const order = host.order(now);
-  if (order.length < k) {
-    host.counters.quorumsFailed++;
-    return Promise.reject(new QuorumFailedError(k, 0, order.length, []));
-  }
-  const callerSignal = options.signal;
-  if (callerSignal?.aborted) return Promise.reject(new ExecAbortedError(callerSignal.reason));
-  const quorum = new Quorum(host, k, fn, options, order, now);
-  opening = quorum as Quorum<unknown, unknown>;
-  const promise = new Promise<PeerResult<P, T>[]>(takeResolvers);
-  opening = undefined;
-  quorum.start(now);
-  return promise;
+  return undefined;
 }
 
 // The quorum whose promise is being made: takeResolvers, one function for every quorum, hands it its
@@ -152,8 +164,8 @@ function takeResolvers(resolve: (results: never[]) => void, reject: (error: Erro
   opening!.reject = reject;
 }
 
-/** One quorum in flight: the owner of its attempts, with one hedge timer at most. */
-class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
+/** One quorum in flight: the owner of its attempts (each carries when its hedge is due). */
+class Quorum<P, T> implements AttemptOwner<T> {
   /** Sized k: exactly k answers fill it before it is handed out. */
   private readonly results: PeerResult<P, T>[];
   private answers = 0;
@@ -167,9 +179,6 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   private cursor = 0;
   /** Peers that may still be asked, counting those asked. */
   private available: number;
-  hedgeWatched = false;
-  hedgePrev: HedgeWatcher | undefined;
-  hedgeNext: HedgeWatcher | undefined;
   private inflight = 0;
   private finished = false;
   /** What its unfinished attempts were cancelled with. */
@@ -177,8 +186,6 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
   private readonly hedgeDelay: number | undefined;
   /** `fn` declares the signal parameter: its attempts get an AbortSignal of their own. */
   private readonly wantsSignal: boolean;
-  /** When the set's hedge timer is to call this quorum (performance.now()); Infinity: not watched. */
-  private hedgeAt = Number.POSITIVE_INFINITY;
   private deadline: NodeJS.Timeout | undefined;
   private readonly onAbort: (() => void) | undefined;
   /** Set by takeResolvers while the quorum's promise is made. */
@@ -194,7 +201,7 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
     now: number,
   ) {
     this.results = new Array(k);
-    this.wantsSignal = fn.length >= 2;
+    this.wantsSignal = host.wantsSignal(fn as PeerCall<P, unknown>);
     this.available = order.length;
     const delay = options.hedgeDelayMs ?? host.hedgeDelayMs(now);
     this.hedgeDelay = delay === Number.POSITIVE_INFINITY ? undefined : delay;
@@ -277,57 +284,36 @@ class Quorum<P, T> implements AttemptOwner<T>, HedgeWatcher {
       attempt.release();
       return;
     }
-    if (this.hedgeDelay !== undefined && this.hedgeAt === Number.POSITIVE_INFINITY && !this.finished) {
-      this.hedgeAt = attempt.launchedAt + this.hedgeDelay;
-      this.host.watchHedge(this, this.hedgeAt);
+    if (this.hedgeDelay !== undefined && !attempt.done) {
+      // Every attempt of a hedging quorum may get one hedge; the set's timer finds it in its peer's list
+      // of outstanding attempts (nothing to register or remove per quorum).
+      const at = attempt.launchedAt + this.hedgeDelay;
+      attempt.hedgeAt = at;
+      this.host.hedgeTimer(at);
     }
   }
 
-  /** When the oldest attempt still running and not yet hedged reaches the hedge delay; Infinity: none. */
-  private nextHedge(): number {
-    for (
-      let attempt = this.first;
-      attempt !== undefined;
-      attempt = attempt.sibling as Attempt<T> | undefined
-    ) {
-      if (!attempt.done && !attempt.hedged) return attempt.launchedAt + this.hedgeDelay!;
+  /**
+   * The set's hedge timer found `attempt` still running past the hedge delay (it calls this once per
+   * attempt, oldest first, only for attempts launched before that pass): sends a hedge to the next peer
+   * in line while the throttle allows.
+   */
+  hedge(attempt: Attempt<T>): void {
+    if (this.finished || this.cursor >= this.available) return;
+    if (!this.host.throttle.allows()) {
+      this.host.counters.hedgesThrottled++;
+      const { peer, key } = attempt.entry;
+      this.host.emit('hedge', { peer: peer as P, key, throttled: true });
+      return;
     }
-    return Number.POSITIVE_INFINITY;
-  }
-
-  /** Called by the set's hedge timer: sends the hedges due at `now`; returns when the next is due. */
-  hedgeDue(now: number): number {
-    if (this.finished) return Number.POSITIVE_INFINITY;
-    const delay = this.hedgeDelay!;
-    // Only the attempts launched before this pass: a hedge sent here is not due yet (its own hedge, if
-    // ever, comes from a later pass), even when its start was read from the turn's cached clock.
-    const end = this.last;
-    for (let attempt = this.first; attempt !== undefined; ) {
-      const next = attempt === end ? undefined : (attempt.sibling as Attempt<T> | undefined);
-      const current = attempt;
-      attempt = next;
-      if (current.done || current.hedged || current.launchedAt + delay > now) continue;
-      current.hedged = true;
-      if (this.cursor >= this.available) break;
-      if (!this.host.throttle.allows()) {
-        this.host.counters.hedgesThrottled++;
-        const { peer, key } = current.entry;
-        this.host.emit('hedge', { peer: peer as P, key, throttled: true });
-        continue;
-      }
-      this.host.counters.hedges++;
-      this.launch(true);
-      if (this.finished) return Number.POSITIVE_INFINITY;
-    }
-    this.hedgeAt = this.nextHedge();
-    return this.hedgeAt;
+    this.host.counters.hedges++;
+    this.launch(true);
   }
 
   private finish(error: Error | undefined): void {
     if (this.finished) return;
     this.finished = true;
     if (this.deadline !== undefined) clearTimeout(this.deadline);
-    if (this.hedgeAt !== Number.POSITIVE_INFINITY) this.host.unwatchHedge(this);
     if (this.onAbort !== undefined) this.options.signal?.removeEventListener('abort', this.onAbort);
     notNeeded ??= new ExecAbortedError(undefined, 'not needed: the quorum already has its answers');
     const reason = error ?? notNeeded;

@@ -2,7 +2,6 @@
 // later), and the task re-arms it for the next. A PeerSet's adaptive timeouts and its quorums' hedges each
 // share one, instead of a timer per call (timers were a large part of a quorum's cost).
 import { timerMs } from '../core/options.js';
-import type { HedgeWatcher } from './quorum.js';
 
 export class SharedTimer {
   private timer: NodeJS.Timeout | undefined;
@@ -11,9 +10,15 @@ export class SharedTimer {
 
   constructor(private readonly task: () => void) {}
 
-  /** Makes sure the task runs at `at` or before; a later `at` than the armed one changes nothing. */
+  /**
+   * Makes sure the task runs at `at` or before; a later `at` than the armed one changes nothing (the usual
+   * case, called per attempt: kept to one comparison so that it inlines).
+   */
   due(at: number): void {
-    if (at >= this.at) return;
+    if (at < this.at) this.arm(at);
+  }
+
+  private arm(at: number): void {
     clearTimeout(this.timer);
     this.at = at;
     const wait = at - performance.now();
@@ -35,54 +40,5 @@ export class SharedTimer {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.at = Number.POSITIVE_INFINITY;
-  }
-}
-
-/**
- * The hedge timer of a set: the quorums waiting to hedge, each called when its hedge is due. They are
- * linked through themselves (HedgeWatcher's fields): watching and unwatching a quorum allocates nothing.
- */
-export class HedgeTimer {
-  private head: HedgeWatcher | undefined;
-  private readonly timer = new SharedTimer(() => this.run());
-
-  watch(quorum: HedgeWatcher, at: number): void {
-    if (!quorum.hedgeWatched) {
-      quorum.hedgeWatched = true;
-      quorum.hedgePrev = undefined;
-      quorum.hedgeNext = this.head;
-      if (this.head !== undefined) this.head.hedgePrev = quorum;
-      this.head = quorum;
-    }
-    this.timer.due(at);
-  }
-
-  unwatch(quorum: HedgeWatcher): void {
-    if (!quorum.hedgeWatched) return;
-    quorum.hedgeWatched = false;
-    if (quorum.hedgePrev !== undefined) quorum.hedgePrev.hedgeNext = quorum.hedgeNext;
-    else this.head = quorum.hedgeNext;
-    if (quorum.hedgeNext !== undefined) quorum.hedgeNext.hedgePrev = quorum.hedgePrev;
-    quorum.hedgePrev = quorum.hedgeNext = undefined;
-  }
-
-  clear(): void {
-    while (this.head !== undefined) this.unwatch(this.head);
-    this.timer.clear();
-  }
-
-  private run(): void {
-    const now = performance.now();
-    let earliest = Number.POSITIVE_INFINITY;
-    // A quorum's hedgeDue() can end only that quorum (its attempts report to it alone): the next one,
-    // read before the call, is still linked after it.
-    for (let quorum = this.head; quorum !== undefined; ) {
-      const next = quorum.hedgeNext;
-      const at = quorum.hedgeDue(now);
-      if (at === Number.POSITIVE_INFINITY) this.unwatch(quorum);
-      else if (at < earliest) earliest = at;
-      quorum = next;
-    }
-    this.timer.due(earliest);
   }
 }

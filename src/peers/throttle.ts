@@ -34,7 +34,10 @@ export class HedgeThrottle {
   }
 
   success(): void {
-    this.tokenCount = Math.min(this.maxTokens, this.tokenCount + this.tokenRatio);
+    // Full is the usual state: no store then (a double written on every answer was visible in profiles).
+    if (this.tokenCount < this.maxTokens) {
+      this.tokenCount = Math.min(this.maxTokens, this.tokenCount + this.tokenRatio);
+    }
   }
 
   failure(): void {
