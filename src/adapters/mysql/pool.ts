@@ -6,7 +6,6 @@
 
 import { EventEmitter } from 'node:events';
 import mysql from 'mysql2';
-import mysqlPromise from 'mysql2/promise';
 import { brand } from '../../core/brand.js';
 import { type VerdictMessage, verifyVerdictChannel } from '../../core/channels.js';
 import { InvalidOptionError } from '../../core/options.js';
@@ -30,6 +29,7 @@ import {
   MysqlReplyLostError,
 } from './errors.js';
 import { type LifelineMysqlOptions, type ResolvedMysqlOptions, resolveMysqlOptions } from './options.js';
+import { LifelinePromisePool } from './promise-pool.js';
 import type { CreateQuery, QueryCommand } from './query-command.js';
 import { SET_READ_WRITE } from './reads.js';
 import { type SideFactory, viewSession } from './side.js';
@@ -385,6 +385,16 @@ export class LifelinePool extends EventEmitter {
     this.statements.run('execute', sql, values, cb);
   }
 
+  /** The promise pool's query and execute (promise-pool.ts): a statement without a Query command to return. */
+  _statement(
+    kind: 'query' | 'execute',
+    sql: unknown,
+    values: unknown,
+    cb: (err: MysqlError | null, rows?: unknown, fields?: unknown) => void,
+  ): void {
+    this.statements.run(kind, sql, values, cb, false);
+  }
+
   end(cb?: (err?: Error | null) => void): void {
     this._closed = true;
     this.core.drain({ timeoutMs: 5000 }).then(
@@ -393,11 +403,9 @@ export class LifelinePool extends EventEmitter {
     );
   }
 
+  /** mysql2's PromisePool over this pool, whose query and execute skip the callback API (promise-pool.ts). */
   promise(promiseImpl?: PromiseConstructor): unknown {
-    const PromisePool = (
-      mysqlPromise as unknown as { PromisePool: new (pool: unknown, p: unknown) => unknown }
-    ).PromisePool;
-    return new PromisePool(this, promiseImpl ?? Promise);
+    return new LifelinePromisePool(this, promiseImpl ?? Promise);
   }
 
   escape(value: unknown): string {

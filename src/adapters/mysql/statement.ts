@@ -127,12 +127,17 @@ export class StatementRunner {
     return read;
   }
 
-  /** Runs one statement; for 'query' returns mysql2's Query command the caller can listen to (else undefined). */
+  /**
+   * Runs one statement; for 'query' returns mysql2's Query command the caller can listen to (else undefined).
+   * `command: false` (the promise pool): no Query command is made for the caller, who never sees one; mysql2
+   * makes the attempt's own when it is sent, as for execute.
+   */
   run(
     kind: 'query' | 'execute',
     sqlArg: unknown,
     valuesArg: unknown,
     cbArg: unknown,
+    command = true,
   ): QueryCommand | undefined {
     let values = valuesArg;
     let cb = cbArg as Callback | undefined;
@@ -172,7 +177,7 @@ export class StatementRunner {
       return undefined;
     }
     let query: QueryRun | undefined;
-    if (kind === 'query') {
+    if (kind === 'query' && command) {
       query = new QueryRun(this.ctx.createQuery(statement, values, userCb), userCb);
     }
     if (this.ctx.closed()) {
