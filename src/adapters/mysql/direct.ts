@@ -5,10 +5,9 @@ import type { Pool as CorePool } from '../../pool/index.js';
 import { classifyMysql } from '../../protocols/mysql.js';
 import { type MysqlError, type RawConnection, stateOf } from './connection.js';
 import { typedLoss } from './errors.js';
+import { type Done, deliver } from './promise-pool.js';
 import type { CreateQuery, QueryRun } from './query-command.js';
 import { ER_READ_ONLY_TRANSACTION, READ_ONLY_HOST, SET_READ_ONLY, SET_READ_WRITE } from './reads.js';
-
-type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
 
 /** What the direct path needs of the statement runner (statement.ts). */
 export interface DirectRunner {
@@ -79,7 +78,7 @@ export class DirectStatement {
     readonly values: unknown,
     readonly read: boolean,
     readonly query: QueryRun | undefined,
-    private readonly done: Callback,
+    private readonly done: Done,
   ) {}
 
   lent(conn: RawConnection): void {
@@ -191,7 +190,7 @@ export class DirectStatement {
   }
 
   private finish(err: MysqlError | null, rows?: unknown, fields?: unknown): void {
-    if (this.query === undefined) this.done(err, rows, fields);
+    if (this.query === undefined) deliver(this.done, err, rows, fields);
     else this.query.done(err, rows, fields);
   }
 }

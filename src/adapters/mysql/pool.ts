@@ -29,7 +29,7 @@ import {
   MysqlReplyLostError,
 } from './errors.js';
 import { type LifelineMysqlOptions, type ResolvedMysqlOptions, resolveMysqlOptions } from './options.js';
-import { LifelinePromisePool } from './promise-pool.js';
+import { LifelinePromisePool, type PromiseSink } from './promise-pool.js';
 import type { CreateQuery, QueryCommand } from './query-command.js';
 import { SET_READ_WRITE } from './reads.js';
 import { type SideFactory, viewSession } from './side.js';
@@ -385,14 +385,9 @@ export class LifelinePool extends EventEmitter {
     this.statements.run('execute', sql, values, cb);
   }
 
-  /** The promise pool's query and execute (promise-pool.ts): a statement without a Query command to return. */
-  _statement(
-    kind: 'query' | 'execute',
-    sql: unknown,
-    values: unknown,
-    cb: (err: MysqlError | null, rows?: unknown, fields?: unknown) => void,
-  ): void {
-    this.statements.run(kind, sql, values, cb, false);
+  /** The promise pool's query and execute (promise-pool.ts): the outcome settles `sink`, no Query command. */
+  _statement(kind: 'query' | 'execute', sql: unknown, values: unknown, sink: PromiseSink): void {
+    this.statements.run(kind, sql, values, undefined, sink);
   }
 
   end(cb?: (err?: Error | null) => void): void {

@@ -6,11 +6,39 @@ import type { MysqlError } from './connection.js';
 
 type Callback = (err: MysqlError | null, rows?: unknown, fields?: unknown) => void;
 
+/**
+ * A promise pool caller's promise, settled by the statement itself: no callback closure (and the contexts it
+ * would hold) per statement.
+ */
+export class PromiseSink {
+  constructor(
+    readonly resolve: (answer: [unknown, unknown]) => void,
+    readonly reject: (error: unknown) => void,
+    /** The caller's stack, captured at the call (mysql2's `trace`), or undefined. */
+    readonly holder: { stack?: string } | undefined,
+  ) {}
+}
+
+/** Where a statement's outcome goes: a callback (pool.query/execute's, or a no-op), or a promise caller. */
+export type Done = Callback | PromiseSink;
+
+/** Hands an outcome to `done`: a failure to a promise caller carries the caller's stack, as in mysql2. */
+export function deliver(done: Done, err: MysqlError | null, rows?: unknown, fields?: unknown): void {
+  if (typeof done === 'function') {
+    done(err, rows, fields);
+    return;
+  }
+  if (err) {
+    applyCapturedStack(err, done.holder);
+    done.reject(err);
+  } else done.resolve([rows, fields]);
+}
+
 /** What the promise pool needs of lifeline's callback pool. */
 export interface PromiseTarget {
   readonly config: { connectionConfig: Record<string, unknown> };
-  /** Runs one statement as pool.query/pool.execute do, without a Query command for the caller. */
-  _statement(kind: 'query' | 'execute', sql: unknown, values: unknown, cb: Callback): void;
+  /** Runs one statement as pool.query/pool.execute do; its outcome settles `sink`. */
+  _statement(kind: 'query' | 'execute', sql: unknown, values: unknown, sink: PromiseSink): void;
 }
 
 type PromisePoolClass = new (
@@ -34,6 +62,49 @@ function applyCapturedStack(err: Error, holder: { stack?: string } | undefined):
   err.stack = lines.join('\n');
 }
 
+// The settle functions of the promise being made: the native Promise runs its executor synchronously, so one
+// shared executor hands them over without a closure per statement.
+let madeResolve: ((answer: [unknown, unknown]) => void) | undefined;
+let madeReject: ((error: unknown) => void) | undefined;
+function keepSettlers(resolve: (answer: [unknown, unknown]) => void, reject: (error: unknown) => void): void {
+  madeResolve = resolve;
+  madeReject = reject;
+}
+
+/**
+ * Runs one statement for a promise caller. A Promise implementation given to createPool other than the
+ * native one gets its settle functions through a closure, as in mysql2.
+ */
+function settleBy(
+  target: PromiseTarget,
+  P: PromiseConstructor,
+  kind: 'query' | 'execute',
+  sql: unknown,
+  values: unknown,
+  holder: { stack?: string } | undefined,
+): Promise<[unknown, unknown]> {
+  if (P === Promise) {
+    const promise = new Promise<[unknown, unknown]>(keepSettlers);
+    const sink = new PromiseSink(
+      madeResolve as (answer: [unknown, unknown]) => void,
+      madeReject as (error: unknown) => void,
+      holder,
+    );
+    madeResolve = undefined;
+    madeReject = undefined;
+    try {
+      target._statement(kind, sql, values, sink);
+    } catch (error) {
+      // As a throw in mysql2's executor: a rejection, not a throw at the caller.
+      sink.reject(error);
+    }
+    return promise;
+  }
+  return new P<[unknown, unknown]>((resolve, reject) =>
+    target._statement(kind, sql, values, new PromiseSink(resolve, reject, holder)),
+  );
+}
+
 /**
  * As mysql2's PromisePool, with the same `trace` behaviour (the caller's stack on a failed statement's error,
  * captured at the call, frames from the caller on) and the same argument rules. The capture is made here, not
@@ -47,15 +118,7 @@ export class LifelinePromisePool extends PromisePool {
       Error.captureStackTrace(holder, LifelinePromisePool.prototype.query);
     }
     if (typeof args === 'function') throw new Error(NO_CALLBACK);
-    const pool = this.pool;
-    return new this.Promise((resolve, reject) => {
-      pool._statement('query', sql, args, (err, rows, fields) => {
-        if (err) {
-          applyCapturedStack(err, holder);
-          reject(err);
-        } else resolve([rows, fields]);
-      });
-    });
+    return settleBy(this.pool, this.Promise, 'query', sql, args, holder);
   }
 
   execute(sql: unknown, args?: unknown): Promise<[unknown, unknown]> {
@@ -65,15 +128,7 @@ export class LifelinePromisePool extends PromisePool {
       Error.captureStackTrace(holder, LifelinePromisePool.prototype.execute);
     }
     if (typeof args === 'function') throw new Error(NO_CALLBACK);
-    const pool = this.pool;
-    return new this.Promise((resolve, reject) => {
-      // mysql2 passes falsy values as none.
-      pool._statement('execute', sql, args ? args : undefined, (err, rows, fields) => {
-        if (err) {
-          applyCapturedStack(err, holder);
-          reject(err);
-        } else resolve([rows, fields]);
-      });
-    });
+    // mysql2 passes falsy values as none.
+    return settleBy(this.pool, this.Promise, 'execute', sql, args ? args : undefined, holder);
   }
 }

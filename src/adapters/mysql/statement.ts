@@ -17,6 +17,7 @@ import { type MysqlError, type RawConnection, stateOf } from './connection.js';
 import { DirectQueue, type DirectRunner, DirectStatement } from './direct.js';
 import { MysqlNoConnectionsError, MysqlPoolClosedError, MysqlQueueLimitError, typedLoss } from './errors.js';
 import type { ResolvedMysqlOptions } from './options.js';
+import { type Done, deliver, type PromiseSink } from './promise-pool.js';
 import { type QueryCommand, QueryRun } from './query-command.js';
 import {
   ER_READ_ONLY_TRANSACTION,
@@ -129,15 +130,15 @@ export class StatementRunner {
 
   /**
    * Runs one statement; for 'query' returns mysql2's Query command the caller can listen to (else undefined).
-   * `command: false` (the promise pool): no Query command is made for the caller, who never sees one; mysql2
-   * makes the attempt's own when it is sent, as for execute.
+   * `sink` (the promise pool): the outcome settles the caller's promise, and no Query command is made for the
+   * caller, who never sees one; mysql2 makes the attempt's own when it is sent, as for execute.
    */
   run(
     kind: 'query' | 'execute',
     sqlArg: unknown,
     valuesArg: unknown,
     cbArg: unknown,
-    command = true,
+    sink?: PromiseSink,
   ): QueryCommand | undefined {
     let values = valuesArg;
     let cb = cbArg as Callback | undefined;
@@ -146,7 +147,7 @@ export class StatementRunner {
       values = undefined;
     }
     const userCb = typeof cb === 'function' ? cb : undefined;
-    const done: Callback = userCb ?? noop;
+    const done: Done = sink ?? userCb ?? noop;
     let statement: string | StatementOptions;
     let deadlineMs: number | undefined;
     let declared: boolean | undefined;
@@ -173,16 +174,16 @@ export class StatementRunner {
         sqlArg,
         { argument: true },
       );
-      process.nextTick(() => done(error));
+      process.nextTick(() => deliver(done, error));
       return undefined;
     }
     let query: QueryRun | undefined;
-    if (kind === 'query' && command) {
+    if (kind === 'query' && sink === undefined) {
       query = new QueryRun(this.ctx.createQuery(statement, values, userCb), userCb);
     }
     if (this.ctx.closed()) {
       const closed = new MysqlPoolClosedError();
-      process.nextTick(() => (query === undefined ? done(closed) : query.done(closed)));
+      process.nextTick(() => (query === undefined ? deliver(done, closed) : query.done(closed)));
       return query?.command;
     }
     const read = this.ctx.lifeline.safeReads && this.looksLikeRead(text);
@@ -202,8 +203,10 @@ export class StatementRunner {
       deadlineMs === undefined ? undefined : { deadlineMs },
     ).then(
       (answer) =>
-        query === undefined ? done(null, answer[0], answer[1]) : query.done(null, answer[0], answer[1]),
-      (error: MysqlError) => (query === undefined ? done(error) : query.done(error)),
+        query === undefined
+          ? deliver(done, null, answer[0], answer[1])
+          : query.done(null, answer[0], answer[1]),
+      (error: MysqlError) => (query === undefined ? deliver(done, error) : query.done(error)),
     );
     return query?.command;
   }

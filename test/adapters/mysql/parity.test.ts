@@ -333,6 +333,67 @@ describe('mysql2 pool config parity, compared with mysql2 itself', () => {
     ]);
   });
 
+  test("promise pools: a failed statement's error carries the caller's stack (trace), as mysql2's", {
+    timeout: 30_000,
+  }, async (t) => {
+    if (!(await requireService(t, 'mysql'))) return;
+    class Tagged<T> extends Promise<T> {}
+    const seen: Record<string, unknown> = {};
+    const promiseMakers: Array<[string, (config: object) => ReturnType<typeof mysqlPromise.createPool>]> = [
+      ['mysql2', (config) => mysqlPromise.createPool(config)],
+      ['lifeline', (config) => createPromisePool(config)],
+    ];
+    for (const [name, make] of promiseMakers) {
+      const traced = make({ ...direct, connectionLimit: 1 });
+      const untraced = make({ ...direct, connectionLimit: 1, trace: false });
+      const tagged = make({ ...direct, connectionLimit: 1, Promise: Tagged });
+      async function callerOfQuery(): Promise<unknown> {
+        return traced.query('select no_such_column').catch((e: Error) => e);
+      }
+      async function callerOfExecute(): Promise<unknown> {
+        return traced.execute('select no_such_column', []).catch((e: Error) => e);
+      }
+      async function callerUntraced(): Promise<unknown> {
+        return untraced.query('select no_such_column').catch((e: Error) => e);
+      }
+      const stackOf = (e: unknown) => {
+        const lines = String((e as Error).stack).split('\n');
+        return {
+          first: lines[0],
+          caller: lines[1]?.trim().split(' ')[1],
+          code: (e as { code?: string }).code,
+        };
+      };
+      const made = tagged.query('select 5 as five');
+      seen[name] = {
+        query: stackOf(await callerOfQuery()),
+        execute: stackOf(await callerOfExecute()),
+        untraced: String(((await callerUntraced()) as Error).stack).includes('callerUntraced'),
+        callback: (() => {
+          try {
+            traced.query('select 1', (() => {}) as never);
+            return 'no throw';
+          } catch (e) {
+            return (e as Error).message;
+          }
+        })(),
+        tagged: made instanceof Tagged,
+        rows: (await made)[0],
+      };
+      await Promise.all([traced.end(), untraced.end(), tagged.end()]);
+    }
+    const error = { first: "Error: Unknown column 'no_such_column' in 'SELECT'", code: 'ER_BAD_FIELD_ERROR' };
+    assert.deepEqual(seen.mysql2, {
+      query: { ...error, caller: 'callerOfQuery' },
+      execute: { ...error, caller: 'callerOfExecute' },
+      untraced: false,
+      callback: 'Callback function is not available with promise clients.',
+      tagged: true,
+      rows: [{ five: 5 }],
+    });
+    assert.deepEqual(seen.lifeline, seen.mysql2);
+  });
+
   test('resetOnRelease: reads still run in a read-only session after a reset (lifeline)', {
     timeout: 30_000,
   }, async (t) => {
