@@ -21,7 +21,8 @@ export interface Caller {
   upgrade(statusCode: number, raw: Raw | null, socket: Duplex): void;
 }
 
-interface LegacyHandler {
+/** A handler of undici's original API (what its Client and api-request speak). */
+export interface LegacyHandler {
   onConnect?(abort: (reason?: Error) => void, context?: unknown): void;
   onHeaders?(statusCode: number, raw: Raw, resume: () => void, statusText: string): boolean;
   onData?(chunk: Buffer): boolean;
@@ -30,7 +31,7 @@ interface LegacyHandler {
   onUpgrade?(statusCode: number, raw: Raw | null, socket: Duplex): void;
 }
 
-class LegacyCaller implements Caller {
+export class LegacyCaller implements Caller {
   constructor(private readonly handler: LegacyHandler) {}
 
   start(abort: (reason: Error) => void, context: unknown): void {
@@ -130,10 +131,15 @@ class ModernCaller implements Caller {
   }
 }
 
-export function callerFor(handler: Dispatcher.DispatchHandler): Caller {
-  return typeof handler.onRequestStart === 'function' ||
+/** Whether `handler` speaks undici's original handler API (none of the newer one's methods). */
+export function isLegacy(handler: Dispatcher.DispatchHandler): boolean {
+  return !(
+    typeof handler.onRequestStart === 'function' ||
     typeof handler.onResponseStart === 'function' ||
     typeof handler.onResponseError === 'function'
-    ? new ModernCaller(handler)
-    : new LegacyCaller(handler as LegacyHandler);
+  );
+}
+
+export function callerFor(handler: Dispatcher.DispatchHandler): Caller {
+  return isLegacy(handler) ? new LegacyCaller(handler as LegacyHandler) : new ModernCaller(handler);
 }

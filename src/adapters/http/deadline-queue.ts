@@ -19,8 +19,13 @@ export interface Queued {
  * the head's deadline, holds the process open while a request is pending and lets it go when none is.
  */
 export class DeadlineQueue {
+  /**
+   * Entries from #head to #tail. The array is reused: compaction moves the pending entries down in place and
+   * clears the rest, so a queue in steady use allocates nothing (no push growth, no new array per compaction).
+   */
   #items: (Queued | undefined)[] = [];
   #head = 0;
+  #tail = 0;
   #pending = 0;
   #timer: NodeJS.Timeout | undefined;
 
@@ -31,14 +36,17 @@ export class DeadlineQueue {
 
   /** Entries held (ended ones included), for tests of the bound. */
   get held(): number {
-    return this.#items.length - this.#head;
+    return this.#tail - this.#head;
   }
 
   add(entry: Queued): void {
-    this.#items.push(entry);
+    const items = this.#items;
+    if (this.#tail < items.length) items[this.#tail] = entry;
+    else items.push(entry);
+    this.#tail++;
     if (this.#pending++ === 0 && this.#timer !== undefined) this.#timer.ref();
     if (this.#timer === undefined) this.#arm(entry.deadline);
-    const held = this.#items.length - this.#head;
+    const held = this.#tail - this.#head;
     if (held > 64 && held > 2 * this.#pending) this.#compact();
   }
 
@@ -47,14 +55,18 @@ export class DeadlineQueue {
     if (--this.#pending === 0) this.#timer?.unref();
   }
 
+  /** Moves the pending entries to the front, in order, and clears the slots behind them. */
   #compact(): void {
-    const kept: Queued[] = [];
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const entry = this.#items[i];
-      if (entry?.pending) kept.push(entry);
+    const items = this.#items;
+    const tail = this.#tail;
+    let kept = 0;
+    for (let i = this.#head; i < tail; i++) {
+      const entry = items[i];
+      if (entry?.pending) items[kept++] = entry;
     }
-    this.#items = kept;
+    for (let i = kept; i < tail; i++) items[i] = undefined;
     this.#head = 0;
+    this.#tail = kept;
   }
 
   #arm(at: number): void {
@@ -68,8 +80,9 @@ export class DeadlineQueue {
     const now = preciseNow();
     const expired: Queued[] = [];
     const items = this.#items;
+    const tail = this.#tail;
     let head = this.#head;
-    while (head < items.length) {
+    while (head < tail) {
       const entry = items[head] as Queued;
       if (entry.pending) {
         if (entry.deadline > now) break;
@@ -79,13 +92,14 @@ export class DeadlineQueue {
     }
     // Expired requests are counted out here; they end below and never call done().
     this.#pending -= expired.length;
-    if (head === items.length) {
-      this.#items = [];
-      this.#head = 0;
+    if (head === tail) {
+      this.#head = this.#tail = 0;
+      // A burst's array is not kept once it has drained.
+      if (items.length > 1024) this.#items = [];
     } else {
       this.#head = head;
-      if (head > 1024 && head > items.length / 2) this.#compact();
-      this.#arm((this.#items[this.#head] as Queued).deadline);
+      if (head > 1024 && head > tail / 2) this.#compact();
+      this.#arm((items[this.#head] as Queued).deadline);
     }
     for (const entry of expired) entry.expire(now);
   }

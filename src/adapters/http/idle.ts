@@ -1,4 +1,5 @@
 import type net from 'node:net';
+import { coarseNow, preciseNow } from '../../core/time.js';
 import { LiveSocket as Live, type LiveSocket, type LiveSocketOptions } from '../../socket/index.js';
 
 /**
@@ -65,11 +66,12 @@ export class SocketWatch {
     options: LiveSocketOptions,
   ) {
     this.live = Live.of(socket) ?? Live.wrap(socket, options);
-    this.#idleSince = Date.now();
+    this.#idleSince = coarseNow();
     this.live.onClose((death) => {
       clearTimeout(this.#timer);
       if (this.#inFlight === 0 && (death.cause === 'peer-fin' || death.cause === 'reset')) {
-        this.origin.sawClose(death.at - this.#idleSince);
+        // Read now, on the idle clock's own scale (lifeline's monotonic clock, not death.at's Date.now()).
+        this.origin.sawClose(preciseNow() - this.#idleSince);
       }
       // A socket the server closed while pooled leaves the pool now, not when a request trips over it.
       if (!socket.destroyed) socket.destroy();
@@ -104,7 +106,7 @@ export class SocketWatch {
     if (this.#inFlight > 0) this.#inFlight--;
     if (hintMs !== undefined) this.#hintMs = hintMs;
     if (this.#inFlight > 0) return;
-    this.#idleSince = Date.now();
+    this.#idleSince = coarseNow();
     this.#arm();
   }
 
@@ -112,7 +114,7 @@ export class SocketWatch {
   rested(hintMs: number | undefined): void {
     this.#inFlight = 0;
     if (hintMs !== undefined) this.#hintMs = hintMs;
-    this.#idleSince = Date.now();
+    this.#idleSince = coarseNow();
     this.#arm();
   }
 
@@ -120,7 +122,7 @@ export class SocketWatch {
   get reusable(): boolean {
     if (!this.live.usable) return false;
     const limit = this.#limitMs();
-    return limit === undefined || Date.now() - this.#idleSince < limit;
+    return limit === undefined || coarseNow() - this.#idleSince < limit;
   }
 
   #limitMs(): number | undefined {
@@ -148,12 +150,12 @@ export class SocketWatch {
       this.#timer = undefined;
       return;
     }
-    const left = this.#timerMs - (Date.now() - this.#idleSince);
+    const left = this.#timerMs - (preciseNow() - this.#idleSince);
     if (left <= 0) {
       this.socket.destroy();
       return;
     }
-    // The socket was used since the timer was armed (or the loop's clock ran behind Date.now()): wait out the
+    // The socket was used since the timer was armed (or the loop's clock ran behind ours): wait out the
     // rest with a one-off timer; a free() before it fires arms a new one.
     this.#timerMs = -1;
     this.#timer = setTimeout(expire, left, this).unref();
