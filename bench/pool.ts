@@ -6,6 +6,9 @@
 // The reference row is a bare FIFO pool (fifoIdeal): what waiting in line costs at 64 borrowers by itself.
 // The memory row: heap and RSS of 1,000 idle pooled TCP connections, lifeline's Pool against pg-pool, each
 // in a fresh child process (see memoryChild). Standalone: `node --expose-gc --import tsx bench/pool.ts`.
+// `--waiting` runs only the waiting micro-benchmark (waitingVariants: what a waiting acquire costs, and which
+// parts of it a pool could avoid; docs/pool.md, Performance). Over 400 lines: the throughput table, the memory
+// row and the waiting variants share the harness (round, cycles, the contenders) and are kept in one file.
 import { spawn } from 'node:child_process';
 import { EventEmitter, once } from 'node:events';
 import { createRequire } from 'node:module';
@@ -163,8 +166,8 @@ function floor(): Contender {
  * FIFO for a `new Promise` that release() resolves directly. No liveness checks, timeouts, events or stats.
  * At 1 borrower it is the floor plus an array push/pop; at 64 it shows what the waiting itself costs.
  */
-function fifoIdeal(): Contender {
-  const idle = Array.from({ length: RESOURCES }, () => new Resource());
+function fifoIdeal(name = FIFO_IDEAL, make: () => Resource = () => new Resource(), lifo = false): Contender {
+  const idle = Array.from({ length: RESOURCES }, make);
   const queue: (((r: Resource) => void) | undefined)[] = new Array(128).fill(undefined);
   let head = 0;
   let waiting = 0;
@@ -180,19 +183,108 @@ function fifoIdeal(): Contender {
       idle.push(r);
       return;
     }
-    const resolve = queue[head]!;
-    queue[head] = undefined;
-    head = (head + 1) & 127;
+    // lifo (waitingVariants only, not fair): the borrower who came last is served first.
+    const at = lifo ? (head + waiting - 1) & 127 : head;
+    const resolve = queue[at]!;
+    queue[at] = undefined;
+    if (!lifo) head = (head + 1) & 127;
     waiting--;
     resolve(r);
   };
   return {
-    name: FIFO_IDEAL,
+    name,
     cycle: async () => {
       release(await acquire());
     },
     close: async () => {},
   };
+}
+
+/** A bare FIFO pool whose waiters are objects holding the promise and both resolving functions. */
+class BareWaiter {
+  declare resolve: (r: Resource) => void;
+  declare reject: (error: Error) => void;
+  readonly promise: Promise<Resource>;
+  constructor() {
+    this.promise = new Promise<Resource>((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+function fifoWaiterObjects(): Contender {
+  const idle = Array.from({ length: RESOURCES }, () => new Resource());
+  const queue: (BareWaiter | undefined)[] = new Array(128).fill(undefined);
+  let head = 0;
+  let waiting = 0;
+  const acquire = (): Promise<Resource> => {
+    const r = waiting === 0 ? idle.pop() : undefined;
+    if (r !== undefined) return Promise.resolve(r);
+    const waiter = new BareWaiter();
+    queue[(head + waiting++) & 127] = waiter;
+    return waiter.promise;
+  };
+  const release = (r: Resource): void => {
+    if (waiting === 0) {
+      idle.push(r);
+      return;
+    }
+    const waiter = queue[head]!;
+    queue[head] = undefined;
+    head = (head + 1) & 127;
+    waiting--;
+    waiter.resolve(r);
+  };
+  return {
+    name: 'bare FIFO, waiter objects {promise, resolve, reject}',
+    cycle: async () => {
+      release(await acquire());
+    },
+    close: async () => {},
+  };
+}
+
+/**
+ * The waiting micro-benchmark: 64 borrowers over 10 resources, the bare FIFO pool and variants of it that
+ * each change one thing, against lifeline and the floor, interleaved as in main(). A resource with no
+ * prototype chain, or no object at all (a number, cast), shows what resolving a waiter's promise with an
+ * object costs in V8's generic `then` lookup; LIFO (unfair) shows what serving in arrival order costs.
+ */
+async function waitingVariants(): Promise<void> {
+  const borrowers = 64;
+  const contenders = [
+    floor(),
+    fifoIdeal(),
+    fifoIdeal('bare FIFO, resource a number (no `then` lookup)', () => 1 as unknown as Resource),
+    fifoIdeal('bare FIFO, resource with a null prototype', () =>
+      Object.assign(Object.create(null) as Resource, { usable: true }),
+    ),
+    fifoWaiterObjects(),
+    fifoIdeal('bare LIFO (unfair)', () => new Resource(), true),
+    await lifeline(),
+  ];
+  const samples = new Map<string, number[]>(contenders.map((c) => [c.name, []]));
+  for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
+    for (const c of contenders) {
+      const ops = await round(c, borrowers);
+      if (r >= WARMUP_ROUNDS) samples.get(c.name)!.push(ops);
+    }
+  }
+  for (const c of contenders) await c.close();
+  const floorOps = median(samples.get(FLOOR)!);
+  const fifoOps = median(samples.get(FIFO_IDEAL)!);
+  console.log(
+    `Waiting: ${borrowers} borrowers over ${RESOURCES} resources, median of ${ROUNDS} interleaved rounds of ${OPS_PER_ROUND} ops, ops per CPU-second; Node ${process.version}.\n`,
+  );
+  console.log('| Variant | ops/s | × floor | × bare FIFO |');
+  console.log('|---|---:|---:|---:|');
+  for (const c of contenders) {
+    const ops = median(samples.get(c.name)!);
+    console.log(
+      `| ${c.name} | ${formatOps(ops)} | ${(ops / floorOps).toFixed(2)} | ${(ops / fifoOps).toFixed(2)} |`,
+    );
+  }
 }
 
 /** Opens all resources up front so no round pays for creation. */
@@ -419,6 +511,8 @@ async function main(): Promise<void> {
 
 if (process.argv[2] === '--memory-child') {
   await memoryChild(process.argv[3]!, Number(process.argv[4]));
+} else if (process.argv[2] === '--waiting') {
+  await waitingVariants();
 } else if (process.argv[2] === '--memory') {
   console.log(JSON.stringify(await measureMemory()));
 } else {
