@@ -8,7 +8,12 @@
 // `--gc` is given (with --expose-gc): a forced full GC before every round deoptimizes code whose embedded
 // objects died ("weak objects": 616 deopts in a short run against 162 without), and the code only lifeline runs
 // then re-tiers inside each measured round — a cost no application that does not call gc() pays.
-// Standalone: `node --import tsx bench/mysql.ts [--gc]` (≈ 45 s; `--gc` needs `node --expose-gc`).
+// Standalone: `node --import tsx bench/mysql.ts [--gc] [--control]` (≈ 45 s; `--gc` needs `node --expose-gc`).
+// `--control` adds a second mysql2 pool measured like the others (≈ 65 s): its ratio to the first is the A/A
+// control, how far one run's ratio moves when both sides run the same code. Every ratio row also gives the
+// spread of its per-pair ratios (p25–p75). `--lifeline-first` runs lifeline's pool first in the warm-up and in
+// every forward round (default: mysql2's first): whichever pool runs first in one process gets the shared
+// mysql2 code compiled for its objects first (docs/mysql.md, Overhead), so this shows the order's share.
 // Server: MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_DATABASE, default 127.0.0.1:3306 root/test.
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -66,48 +71,71 @@ function median(xs: number[]): number {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
+/** The q-quantile of xs (linear between neighbours). */
+function quantile(xs: number[], q: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const at = (s.length - 1) * q;
+  const lo = Math.floor(at);
+  const hi = Math.ceil(at);
+  return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (at - lo);
+}
+
 async function main(): Promise<void> {
   const pools: Array<{ name: string; pool: Queryable }> = [
     { name: 'mysql2 pool', pool: mysql.createPool(config) as unknown as Queryable },
     { name: 'lifeline-net/mysql pool', pool: createPool(config) as unknown as Queryable },
   ];
+  // The A/A control: a second mysql2 pool, measured as the others are. Its ratio to the first is what one
+  // run's ratio moves by when both sides run the same code.
+  if (process.argv.includes('--control')) {
+    pools.push({ name: 'mysql2 pool (control)', pool: mysql.createPool(config) as unknown as Queryable });
+  }
   const bail = setTimeout(() => {
-    console.error('bench/mysql.ts: gave up after 120 s');
+    console.error('bench/mysql.ts: gave up after 180 s');
     process.exit(1);
-  }, 120_000);
+  }, 180_000);
   bail.unref();
   const gc = process.argv.includes('--gc') ? (globalThis as { gc?: () => void }).gc : undefined;
-  const results: [number[], number[]] = [[], []];
-  const cpuResults: [number[], number[]] = [[], []];
+  const results: number[][] = pools.map(() => []);
+  const cpuResults: number[][] = pools.map(() => []);
+  // `--lifeline-first`: lifeline's pool runs first (warm-up and every forward round) instead of mysql2's.
+  const forward = pools.map((_, k) => k);
+  if (process.argv.includes('--lifeline-first')) forward.splice(0, 2, 1, 0);
+  const backward = [...forward].reverse();
   try {
     for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
-      const order = r % 2 === 0 ? [0, 1] : [1, 0];
+      const order = r % 2 === 0 ? forward : backward;
       for (const k of order) {
         gc?.();
         const measured = await round((pools[k] as { pool: Queryable }).pool);
         if (r >= WARMUP_ROUNDS) {
-          results[k as 0 | 1].push(measured.opsPerSec);
-          cpuResults[k as 0 | 1].push(measured.cpuUs);
+          results[k]?.push(measured.opsPerSec);
+          cpuResults[k]?.push(measured.cpuUs);
         }
       }
     }
   } finally {
     for (const p of pools) await p.pool.end();
   }
-  const ratio = median(results[1].map((v, i) => v / (results[0][i] as number)));
-  const cpuRatio = median(cpuResults[1].map((v, i) => v / (cpuResults[0][i] as number)));
+  /** Per-round ratios of pool k to mysql2's pool (pool 0), in the round pairs. */
+  const pairs = (xs: number[][], k: number) =>
+    (xs[k] as number[]).map((v, i) => v / ((xs[0] as number[])[i] as number));
+  const spread = (ratios: number[]) =>
+    `${quantile(ratios, 0.25).toFixed(3)}–${quantile(ratios, 0.75).toFixed(3)}`;
   console.log(
     `${CALLERS} concurrent callers, pool of ${POOL_SIZE}, ${config.host}:${config.port}; ` +
       `${ROUNDS} alternating ${ROUND_MS / 1000} s rounds per pool — Node ${process.version}, ${os.cpus()[0]?.model ?? 'CPU'}\n`,
   );
   console.log(
-    '| case | pool | ops/s (median) | min | max | ratio vs mysql2 (median of pairs) | CPU µs/query (median) | CPU vs mysql2 |',
+    '| case | pool | ops/s (median) | min | max | ratio vs mysql2 (median of pairs) | pair ratios p25–p75 | CPU µs/query (median) | CPU vs mysql2 | CPU pair ratios p25–p75 |',
   );
-  console.log('|---|---|---:|---:|---:|---:|---:|---:|');
-  for (const k of [0, 1] as const) {
-    const xs = results[k];
+  console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (let k = 0; k < pools.length; k++) {
+    const xs = results[k] as number[];
+    const ratios = pairs(results, k);
+    const cpuRatios = pairs(cpuResults, k);
     console.log(
-      `| select 1 | ${pools[k]?.name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${(k === 0 ? 1 : ratio).toFixed(3)} | ${median(cpuResults[k]).toFixed(1)} | ${(k === 0 ? 1 : cpuRatio).toFixed(2)} |`,
+      `| select 1 | ${pools[k]?.name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${median(ratios).toFixed(3)} | ${k === 0 ? '' : spread(ratios)} | ${median(cpuResults[k] as number[]).toFixed(1)} | ${median(cpuRatios).toFixed(2)} | ${k === 0 ? '' : spread(cpuRatios)} |`,
     );
   }
   console.log(
@@ -116,6 +144,7 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' / ')} on ${os.cpus().length} CPUs`,
   );
+  const ratio = median(pairs(results, 1));
   console.log(`\nTarget ratio ≥ 0.97: ${ratio >= 0.97 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`);
 }
 
