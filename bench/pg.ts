@@ -9,12 +9,16 @@
 // PGDATABASE, default 127.0.0.1:5432 postgres/test. BENCH_PG_ROUNDS (default 16) and BENCH_PG_CASES (a
 // substring of case names, e.g. `mixed`) shorten a run; BENCH_PG_LIFELINE (JSON, e.g. `{"safeReads":false}`) sets
 // the lifeline pool's `lifeline` options, to see what one mechanism costs. Besides throughput it prints, for lifeline, the session
-// switches per statement of each case (a count no load on the machine disturbs).
+// switches per statement of each case (a count no load on the machine disturbs), and on Linux, for both pools,
+// the client's system calls and event-loop sleeps per statement (/proc: reads, writes, and the main thread's
+// voluntary context switches): each reply segment the server flushes separately costs the client a read
+// and often a wake-up, which is where a statement's client CPU goes on loopback (docs/pg.md, Overhead).
 // `--callgrind` counts instead the instructions per statement of each pool and case under valgrind (user space:
 // V8, the JIT's code, libuv; not the kernel's share of the socket calls), which a loaded machine does not
 // disturb: each pool runs a short and a long series of the case in its own child (16 callers, after a warm-up
 // series), and the difference over the extra statements is the per-statement count; --predictable keeps
 // V8's compiler and GC on the main thread. Slow: about 2–5 minutes per pool and case.
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -63,14 +67,35 @@ const CASES: Case[] = [
   },
 ];
 
+/** Read and write system calls of this process, and its main thread's voluntary context switches (Linux). */
+function syscalls(): [number, number, number] | undefined {
+  try {
+    const io = readFileSync('/proc/self/io', 'utf8');
+    const status = readFileSync('/proc/self/status', 'utf8');
+    const field = (text: string, name: string) => Number(new RegExp(`${name}:\\s*(\\d+)`).exec(text)?.[1]);
+    const counts: [number, number, number] = [
+      field(io, 'syscr'),
+      field(io, 'syscw'),
+      field(status, 'voluntary_ctxt_switches'),
+    ];
+    return counts.every(Number.isFinite) ? counts : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Runs CALLERS loops of the case's statements for ROUND_MS; returns completed queries per second and per
  * CPU-second of this process (the client's own cost, which the load of a shared machine disturbs less).
  */
-async function round(pool: Queryable, bench: Case): Promise<{ wall: number; cpu: number; ops: number }> {
+async function round(
+  pool: Queryable,
+  bench: Case,
+): Promise<{ wall: number; cpu: number; ops: number; calls: number[] | undefined }> {
   let done = 0;
   const end = performance.now() + ROUND_MS;
   const start = performance.now();
+  const callsBefore = syscalls();
   const cpuBefore = process.cpuUsage();
   await Promise.all(
     Array.from({ length: CALLERS }, async (_, caller) => {
@@ -82,7 +107,12 @@ async function round(pool: Queryable, bench: Case): Promise<{ wall: number; cpu:
     }),
   );
   const cpu = process.cpuUsage(cpuBefore);
+  const callsAfter = syscalls();
   return {
+    calls:
+      callsBefore === undefined || callsAfter === undefined
+        ? undefined
+        : callsAfter.map((n, i) => n - (callsBefore[i] as number)),
     ops: done,
     wall: done / ((performance.now() - start) / 1000),
     cpu: done / ((cpu.user + cpu.system) / 1e6),
@@ -118,12 +148,18 @@ async function main(): Promise<void> {
     `insert into ${TABLE} select g, 0 from generate_series(0, ${CALLERS - 1}) g on conflict do nothing`,
   );
   const switches: string[] = [];
+  const perStatement: string[] = [];
   try {
     for (const bench of CASES.filter((c) => c.name.includes(process.env.BENCH_PG_CASES ?? ''))) {
       const before = pools[1].pool.protectionStats();
       let lifelineOps = 0;
       const results: [number[], number[]] = [[], []];
       const cpuResults: [number[], number[]] = [[], []];
+      // Sums over the measured rounds: statements, reads, writes, sleeps.
+      const calls: [number[], number[]] = [
+        [0, 0, 0, 0],
+        [0, 0, 0, 0],
+      ];
       for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
         // A/B then B/A: neither pool always runs first in a pair.
         const order = r % 2 === 0 ? [0, 1] : [1, 0];
@@ -134,6 +170,12 @@ async function main(): Promise<void> {
           if (r >= WARMUP_ROUNDS) {
             results[k as 0 | 1].push(measured.wall);
             cpuResults[k as 0 | 1].push(measured.cpu);
+            const sums = calls[k as 0 | 1];
+            if (measured.calls !== undefined) {
+              sums[0] = (sums[0] as number) + measured.ops;
+              for (let i = 0; i < 3; i++)
+                sums[i + 1] = (sums[i + 1] as number) + (measured.calls[i] as number);
+            }
           }
         }
       }
@@ -141,6 +183,13 @@ async function main(): Promise<void> {
       switches.push(
         `${bench.name}: ${((after.sessionSwitches - before.sessionSwitches) / lifelineOps).toFixed(3)} session switches per statement`,
       );
+      for (const k of [0, 1] as const) {
+        const [n, reads, writes, sleeps] = calls[k] as [number, number, number, number];
+        if (n > 0)
+          perStatement.push(
+            `${bench.name}, ${pools[k].name}: ${(reads / n).toFixed(2)} reads, ${(writes / n).toFixed(2)} writes, ${(sleeps / n).toFixed(3)} event-loop sleeps`,
+          );
+      }
       const ratio = median(results[1].map((v, i) => v / (results[0][i] as number)));
       const cpuRatio = median(cpuResults[1].map((v, i) => v / (cpuResults[0][i] as number)));
       ratios.push(ratio);
@@ -165,6 +214,8 @@ async function main(): Promise<void> {
   console.log('|---|---|---:|---:|---:|---:|---:|---:|');
   for (const row of rows) console.log(row);
   console.log(`\nlifeline-net/pg, ${switches.join('; ')}`);
+  if (perStatement.length > 0)
+    console.log(`\nSystem calls and sleeps of the client per statement:\n${perStatement.join('\n')}`);
   const worst = Math.min(...ratios);
   console.log(
     `\nTarget ratio ≥ 0.97 in every case: ${worst >= 0.97 ? 'met' : 'NOT met'} (lowest ${worst.toFixed(3)})`,
