@@ -1,22 +1,26 @@
-// Throughput through lifeline-net/mysql against mysql2's own pool, in one process and one run, against the
-// real server: 16 concurrent callers each running pool.query('select 1') in a loop, both pools of 8
-// connections (promise API). lifeline runs the select as a safe read (the session stays read-only between
-// reads: no extra statement per query). Rounds alternate A/B, B/A, … so drift hits both alike; the ratio is
-// the median of the per-pair ratios. Beside throughput, each round's CPU time per query (user + system, this
-// process, process.cpuUsage) is reported: on a loaded machine it moves far less than throughput does.
-// Both pools are warmed up (JIT) before the measured rounds. No full GC is forced between rounds unless
-// `--gc` is given (with --expose-gc): a forced full GC before every round deoptimizes code whose embedded
-// objects died ("weak objects": 616 deopts in a short run against 162 without), and the code only lifeline runs
-// then re-tiers inside each measured round — a cost no application that does not call gc() pays.
+// Throughput through lifeline-net/mysql against mysql2's own pool, in one run, against the real server: 16
+// concurrent callers each running pool.query('select 1') in a loop, both pools of 8 connections (promise
+// API). lifeline runs the select as a safe read (the session stays read-only between reads: no extra
+// statement per query). Each pool lives in a child process of its own, as in an application that holds one
+// pool: in one process, whichever pool ran first had the mysql2 code both share compiled for its objects,
+// and the other paid about 10 % more CPU per query for it (docs/mysql.md, Overhead). The parent only
+// schedules: rounds alternate A/B, B/A, … (one child runs while the other waits) so drift hits both alike;
+// the ratio is the median of the per-pair ratios. Beside throughput, each round's CPU time per query (user +
+// system of that child, process.cpuUsage) is reported: on a loaded machine it moves far less than
+// throughput does. Both pools are warmed up (JIT) before the measured rounds. No full GC is forced between
+// rounds unless `--gc` is given (with --expose-gc): a forced full GC before every round deoptimizes code
+// whose embedded objects died ("weak objects"), and that code then re-tiers inside each measured round — a
+// cost no application that does not call gc() pays.
 // Standalone: `node --import tsx bench/mysql.ts [--gc] [--control]` (≈ 45 s; `--gc` needs `node --expose-gc`).
-// `--control` adds a second mysql2 pool measured like the others (≈ 65 s): its ratio to the first is the A/A
-// control, how far one run's ratio moves when both sides run the same code. Every ratio row also gives the
-// spread of its per-pair ratios (p25–p75). `--lifeline-first` runs lifeline's pool first in the warm-up and in
-// every forward round (default: mysql2's first): whichever pool runs first in one process gets the shared
-// mysql2 code compiled for its objects first (docs/mysql.md, Overhead), so this shows the order's share.
+// `--control` adds a second mysql2 pool in a third child, measured like the others (≈ 65 s): its ratio to the
+// first is the A/A control, how far one run's ratio moves when both sides run the same code. Every ratio row
+// also gives the spread of its per-pair ratios (p25–p75).
 // Server: MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_DATABASE, default 127.0.0.1:3306 root/test.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { createPool } from '../src/adapters/mysql/promise.js';
 
@@ -41,7 +45,7 @@ interface Queryable {
 
 interface Round {
   opsPerSec: number;
-  /** CPU time of this process per query, µs. */
+  /** CPU time of the process running the round, per query, µs. */
   cpuUs: number;
 }
 
@@ -80,34 +84,86 @@ function quantile(xs: number[], q: number): number {
   return (s[lo] as number) + ((s[hi] as number) - (s[lo] as number)) * (at - lo);
 }
 
+/** The pools a run compares, by the name a child process is given. */
+const KINDS = {
+  mysql2: { name: 'mysql2 pool', create: () => mysql.createPool(config) as unknown as Queryable },
+  lifeline: { name: 'lifeline-net/mysql pool', create: () => createPool(config) as unknown as Queryable },
+} as const;
+type Kind = keyof typeof KINDS;
+
+/**
+ * A child process holding one pool and nothing else, as an application would: it runs a round when the
+ * parent asks and answers with the round's figures. Only this pool's code runs in it, so V8 compiles the
+ * shared mysql2 code for this pool's objects alone.
+ */
+async function child(kind: Kind): Promise<void> {
+  const pool = KINDS[kind].create();
+  const gc = process.argv.includes('--gc') ? (globalThis as { gc?: () => void }).gc : undefined;
+  const send = (message: unknown) => (process.send as (m: unknown) => boolean)(message);
+  process.on('message', (message: { cmd: 'round' | 'end' }) => {
+    if (message.cmd === 'end') {
+      void pool.end().finally(() => process.disconnect());
+      return;
+    }
+    gc?.();
+    round(pool).then(send, (error: unknown) => {
+      console.error(`bench/mysql.ts (${kind}): ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    });
+  });
+  send({ ready: true });
+}
+
+/** Starts the child for `kind` and returns a function that runs one round in it. */
+async function start(kind: Kind): Promise<{ round(): Promise<Round>; end(): Promise<void> }> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--child', kind, ...process.argv.slice(2)], {
+    execArgv: process.execArgv,
+  });
+  const next = () =>
+    new Promise<unknown>((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`the ${kind} child exited (${code})`));
+      proc.once('exit', exited);
+      proc.once('message', (message) => {
+        proc.off('exit', exited);
+        resolve(message);
+      });
+    });
+  await next();
+  return {
+    round: async () => {
+      const answer = next() as Promise<Round>;
+      proc.send({ cmd: 'round' });
+      return answer;
+    },
+    end: async () => {
+      const exited = once(proc, 'exit');
+      proc.send({ cmd: 'end' });
+      await exited;
+    },
+  };
+}
+
 async function main(): Promise<void> {
-  const pools: Array<{ name: string; pool: Queryable }> = [
-    { name: 'mysql2 pool', pool: mysql.createPool(config) as unknown as Queryable },
-    { name: 'lifeline-net/mysql pool', pool: createPool(config) as unknown as Queryable },
-  ];
+  const kinds: Kind[] = ['mysql2', 'lifeline'];
   // The A/A control: a second mysql2 pool, measured as the others are. Its ratio to the first is what one
   // run's ratio moves by when both sides run the same code.
-  if (process.argv.includes('--control')) {
-    pools.push({ name: 'mysql2 pool (control)', pool: mysql.createPool(config) as unknown as Queryable });
-  }
+  if (process.argv.includes('--control')) kinds.push('mysql2');
+  const pools = kinds.map((kind, k) => ({ name: KINDS[kind].name + (k >= 2 ? ' (control)' : '') }));
   const bail = setTimeout(() => {
     console.error('bench/mysql.ts: gave up after 180 s');
     process.exit(1);
   }, 180_000);
   bail.unref();
-  const gc = process.argv.includes('--gc') ? (globalThis as { gc?: () => void }).gc : undefined;
+  const children = await Promise.all(kinds.map(start));
   const results: number[][] = pools.map(() => []);
   const cpuResults: number[][] = pools.map(() => []);
-  // `--lifeline-first`: lifeline's pool runs first (warm-up and every forward round) instead of mysql2's.
   const forward = pools.map((_, k) => k);
-  if (process.argv.includes('--lifeline-first')) forward.splice(0, 2, 1, 0);
   const backward = [...forward].reverse();
   try {
     for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
       const order = r % 2 === 0 ? forward : backward;
       for (const k of order) {
-        gc?.();
-        const measured = await round((pools[k] as { pool: Queryable }).pool);
+        const measured = await (children[k] as { round(): Promise<Round> }).round();
         if (r >= WARMUP_ROUNDS) {
           results[k]?.push(measured.opsPerSec);
           cpuResults[k]?.push(measured.cpuUs);
@@ -115,7 +171,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    for (const p of pools) await p.pool.end();
+    await Promise.all(children.map((c) => c.end()));
   }
   /** Per-round ratios of pool k to mysql2's pool (pool 0), in the round pairs. */
   const pairs = (xs: number[][], k: number) =>
@@ -148,4 +204,6 @@ async function main(): Promise<void> {
   console.log(`\nTarget ratio ≥ 0.97: ${ratio >= 0.97 ? 'met' : 'NOT met'} (${ratio.toFixed(3)})`);
 }
 
-await main();
+const childAt = process.argv.indexOf('--child');
+if (childAt >= 0) await child(process.argv[childAt + 1] as Kind);
+else await main();
