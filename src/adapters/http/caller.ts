@@ -21,8 +21,7 @@ export interface Caller {
   upgrade(statusCode: number, raw: Raw | null, socket: Duplex): void;
 }
 
-/** A handler of undici's original API (what its Client and api-request speak). */
-export interface LegacyHandler {
+interface LegacyHandler {
   onConnect?(abort: (reason?: Error) => void, context?: unknown): void;
   onHeaders?(statusCode: number, raw: Raw, resume: () => void, statusText: string): boolean;
   onData?(chunk: Buffer): boolean;
@@ -31,7 +30,7 @@ export interface LegacyHandler {
   onUpgrade?(statusCode: number, raw: Raw | null, socket: Duplex): void;
 }
 
-export class LegacyCaller implements Caller {
+class LegacyCaller implements Caller {
   constructor(private readonly handler: LegacyHandler) {}
 
   start(abort: (reason: Error) => void, context: unknown): void {
@@ -131,15 +130,10 @@ class ModernCaller implements Caller {
   }
 }
 
-/** Whether `handler` speaks undici's original handler API (none of the newer one's methods). */
-export function isLegacy(handler: Dispatcher.DispatchHandler): boolean {
-  return !(
-    typeof handler.onRequestStart === 'function' ||
+export function callerFor(handler: Dispatcher.DispatchHandler): Caller {
+  return typeof handler.onRequestStart === 'function' ||
     typeof handler.onResponseStart === 'function' ||
     typeof handler.onResponseError === 'function'
-  );
-}
-
-export function callerFor(handler: Dispatcher.DispatchHandler): Caller {
-  return isLegacy(handler) ? new LegacyCaller(handler as LegacyHandler) : new ModernCaller(handler);
+    ? new ModernCaller(handler)
+    : new LegacyCaller(handler as LegacyHandler);
 }

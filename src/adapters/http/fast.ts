@@ -4,7 +4,7 @@ import type { Dispatcher } from 'undici';
 import { deadlines } from '../../exec/deadlines.js';
 import { DeadlineExceededError, ExecAbortedError, OutcomeUnknownError } from '../../exec/index.js';
 import { classifyHttp } from '../../protocols/index.js';
-import { type Caller, callerFor, isLegacy, LegacyCaller, type LegacyHandler } from './caller.js';
+import type { Caller } from './caller.js';
 import type { Queued } from './deadline-queue.js';
 import type { SocketWatch } from './idle.js';
 import type { Origin } from './options.js';
@@ -38,17 +38,11 @@ export class FastCall implements Queued, Writer {
   #abortReason: Error | undefined = undefined;
   /** The request under execute(), after the first attempt failed in a way that may be retried. */
   #then: RequestCall | undefined = undefined;
-  /**
-   * The caller's handler when it speaks undici's original API (undici's own api-request does): called
-   * directly on the hot path, with no Caller object made for it unless the request leaves the fast path.
-   */
-  readonly #legacy: LegacyHandler | undefined;
-  #caller: Caller | undefined;
 
   constructor(
     private readonly dispatch: Dispatcher.Dispatch,
     private readonly options: Dispatcher.DispatchOptions,
-    handler: Dispatcher.DispatchHandler,
+    private readonly caller: Caller,
     private readonly origin: Origin,
     private readonly safe: boolean,
     /** The body can be written again, synchronously with the headers (so its socket can be known). */
@@ -58,14 +52,6 @@ export class FastCall implements Queued, Writer {
     private readonly fresh: Dispatcher.Dispatch | undefined = undefined,
   ) {
     this.deadline = startedAt + origin.deadlineMs;
-    if (isLegacy(handler)) this.#legacy = handler as LegacyHandler;
-    else this.#caller = callerFor(handler);
-  }
-
-  /** The caller as a Caller: made on first use for a legacy handler (errors, upgrades, the handover). */
-  get caller(): Caller {
-    this.#caller ??= new LegacyCaller(this.#legacy as LegacyHandler);
-    return this.#caller;
   }
 
   start(): void {
@@ -121,10 +107,7 @@ export class FastCall implements Queued, Writer {
     setWriting(this.again ? this : undefined);
     if (!this.#started) {
       this.#started = true;
-      const abort = (reason: Error) => this.abort(reason);
-      const legacy = this.#legacy;
-      if (legacy !== undefined) legacy.onConnect?.(abort as (reason?: Error) => void, context);
-      else this.caller.start(abort, context);
+      this.caller.start((reason) => this.abort(reason), context);
     }
   }
 
@@ -136,22 +119,16 @@ export class FastCall implements Queued, Writer {
     this.#responded = true;
     this.#succeeded();
     this.#hintMs = hintOf(raw);
-    const legacy = this.#legacy;
-    return legacy !== undefined
-      ? legacy.onHeaders?.(statusCode, raw, resume, statusText) !== false
-      : this.caller.headers(statusCode, raw, resume, statusText);
+    return this.caller.headers(statusCode, raw, resume, statusText);
   }
 
   onData(chunk: Buffer): boolean {
-    const legacy = this.#legacy;
-    return legacy !== undefined ? legacy.onData?.(chunk) !== false : this.caller.data(chunk);
+    return this.caller.data(chunk);
   }
 
   onComplete(trailers: Raw | null): void {
     this.#release(this.#hintMs);
-    const legacy = this.#legacy;
-    if (legacy !== undefined) legacy.onComplete?.(trailers);
-    else this.caller.complete(trailers);
+    this.caller.complete(trailers);
   }
 
   onUpgrade(statusCode: number, raw: Raw | null, socket: Duplex): void {

@@ -24,11 +24,12 @@ export function interceptorFor(policy: HttpPolicy): Dispatcher.DispatcherCompose
     const origin = policy.origin(originOf(options));
     const again = replayable(options.body);
     const safe = again && idempotent(options);
+    const caller = callerFor(handler);
     // The fast path when execute() would have nothing to do per attempt: no breaker, no hedge, no tracing.
     if (origin.direct && !(safe && origin.hedged) && !execAttemptChannel.hasSubscribers) {
-      new FastCall(dispatch, options, handler, origin, safe, again, deadlines.now(), policy.fresh).start();
+      new FastCall(dispatch, options, caller, origin, safe, again, deadlines.now(), policy.fresh).start();
     } else {
-      new RequestCall(dispatch, options, callerFor(handler), false, policy.fresh).run(origin, safe, again);
+      new RequestCall(dispatch, options, caller, false, policy.fresh).run(origin, safe, again);
     }
     return true;
   };
