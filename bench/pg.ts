@@ -1,4 +1,6 @@
-// Throughput through lifeline-net/pg against pg.Pool, in one process and one run, against the real server:
+// Throughput through lifeline-net/pg against pg.Pool, in one run, each pool in a child process of its own (as
+// an application holds one pool; in one process pg's code, which both run, is compiled for whichever ran
+// first: docs/mysql.md, Overhead, measured it for mysql2), against the real server:
 // 16 concurrent callers each running pool.query in a loop, both pools of 8 connections, three cases, none
 // annotated (as an ORM sends them): `select 1`; a parameterised read (`select … where id = $1`); and reads
 // and writes mixed half and half (each caller updates its own row), where lifeline switches sessions between
@@ -18,6 +20,8 @@
 // disturb: each pool runs a short and a long series of the case in its own child (16 callers, after a warm-up
 // series), and the difference over the extra statements is the per-statement count; --predictable keeps
 // V8's compiler and GC on the main thread. Slow: about 2–5 minutes per pool and case.
+import { fork } from 'node:child_process';
+import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -127,32 +131,106 @@ function median(xs: number[]): number {
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-async function main(): Promise<void> {
-  const pools = [
-    { name: 'pg.Pool', pool: new pg.Pool(config) },
-    {
-      name: 'lifeline-net/pg Pool',
-      pool: new Pool({ ...config, lifeline: JSON.parse(process.env.BENCH_PG_LIFELINE ?? '{}') }),
+/** A pool for a child process: pg.Pool, or lifeline's with BENCH_PG_LIFELINE's options. */
+function makePool(which: string): Queryable & { end(): Promise<void> } {
+  return which === 'pg'
+    ? new pg.Pool(config)
+    : new Pool({ ...config, lifeline: JSON.parse(process.env.BENCH_PG_LIFELINE ?? '{}') });
+}
+
+interface RoundResult {
+  wall: number;
+  cpu: number;
+  ops: number;
+  calls: number[] | undefined;
+  /** lifeline's session switches during the round (0 for pg.Pool). */
+  switches: number;
+}
+
+/**
+ * `--round-child <pg|lifeline>`: a process holding one pool and nothing else, as an application would; it
+ * runs a round of a case when the parent asks and answers with the round's figures. Only this pool's code
+ * runs in it, so V8 compiles pg's code (which both pools run) for this pool's objects alone.
+ */
+async function roundChild(which: string): Promise<void> {
+  const pool = makePool(which);
+  const switches = () =>
+    pool instanceof Pool ? (pool.protectionStats() as { sessionSwitches: number }).sessionSwitches : 0;
+  const send = (message: unknown) => (process.send as (m: unknown) => boolean)(message);
+  const gc = (globalThis as { gc?: () => void }).gc;
+  process.on('message', (message: { cmd: 'round'; caseIndex: number } | { cmd: 'end' }) => {
+    if (message.cmd === 'end') {
+      void pool.end().finally(() => process.disconnect());
+      return;
+    }
+    gc?.();
+    const before = switches();
+    round(pool, CASES[message.caseIndex] as Case).then(
+      (measured) => send({ ...measured, switches: switches() - before } satisfies RoundResult),
+      (error: unknown) => {
+        console.error(`bench/pg.ts (${which}): ${error instanceof Error ? error.message : String(error)}`);
+        process.exit(1);
+      },
+    );
+  });
+  send({ ready: true });
+}
+
+/** Starts the round child for `which`; `round(i)` runs case i in it. */
+async function startChild(
+  which: string,
+): Promise<{ round(caseIndex: number): Promise<RoundResult>; end(): Promise<void> }> {
+  const proc = fork(fileURLToPath(import.meta.url), ['--round-child', which], {
+    execArgv: process.execArgv,
+    env: { ...process.env, LIFELINE_BENCH_PG_TABLE: TABLE },
+  });
+  const next = () =>
+    new Promise<unknown>((resolve, reject) => {
+      const exited = (code: number | null) => reject(new Error(`the ${which} child exited (${code})`));
+      proc.once('exit', exited);
+      proc.once('message', (message) => {
+        proc.off('exit', exited);
+        resolve(message);
+      });
+    });
+  await next();
+  return {
+    round: async (caseIndex) => {
+      const answer = next() as Promise<RoundResult>;
+      proc.send({ cmd: 'round', caseIndex });
+      return answer;
     },
-  ] as const;
+    end: async () => {
+      const exited = once(proc, 'exit');
+      proc.send({ cmd: 'end' });
+      await exited;
+    },
+  };
+}
+
+async function main(): Promise<void> {
+  const names = ['pg.Pool', 'lifeline-net/pg Pool'] as const;
   const bail = setTimeout(() => {
     console.error('bench/pg.ts: gave up after 240 s');
     process.exit(1);
   }, 240_000);
   bail.unref();
-  const gc = (globalThis as { gc?: () => void }).gc;
   const rows: string[] = [];
   const ratios: number[] = [];
-  await pools[0].pool.query(`create table if not exists ${TABLE} (id int primary key, n int not null)`);
-  await pools[0].pool.query(
+  const setup = new pg.Client(config);
+  await setup.connect();
+  await setup.query(`create table if not exists ${TABLE} (id int primary key, n int not null)`);
+  await setup.query(
     `insert into ${TABLE} select g, 0 from generate_series(0, ${CALLERS - 1}) g on conflict do nothing`,
   );
+  const children = await Promise.all(['pg', 'lifeline'].map(startChild));
   const switches: string[] = [];
   const perStatement: string[] = [];
   try {
-    for (const bench of CASES.filter((c) => c.name.includes(process.env.BENCH_PG_CASES ?? ''))) {
-      const before = pools[1].pool.protectionStats();
+    for (const [caseIndex, bench] of CASES.entries()) {
+      if (!bench.name.includes(process.env.BENCH_PG_CASES ?? '')) continue;
       let lifelineOps = 0;
+      let lifelineSwitches = 0;
       const results: [number[], number[]] = [[], []];
       const cpuResults: [number[], number[]] = [[], []];
       // Sums over the measured rounds: statements, reads, writes, sleeps.
@@ -164,9 +242,11 @@ async function main(): Promise<void> {
         // A/B then B/A: neither pool always runs first in a pair.
         const order = r % 2 === 0 ? [0, 1] : [1, 0];
         for (const k of order) {
-          gc?.();
-          const measured = await round(pools[k as 0 | 1].pool, bench);
-          if (k === 1) lifelineOps += measured.ops;
+          const measured = await (children[k] as Awaited<ReturnType<typeof startChild>>).round(caseIndex);
+          if (k === 1) {
+            lifelineOps += measured.ops;
+            lifelineSwitches += measured.switches;
+          }
           if (r >= WARMUP_ROUNDS) {
             results[k as 0 | 1].push(measured.wall);
             cpuResults[k as 0 | 1].push(measured.cpu);
@@ -179,15 +259,14 @@ async function main(): Promise<void> {
           }
         }
       }
-      const after = pools[1].pool.protectionStats();
       switches.push(
-        `${bench.name}: ${((after.sessionSwitches - before.sessionSwitches) / lifelineOps).toFixed(3)} session switches per statement`,
+        `${bench.name}: ${(lifelineSwitches / lifelineOps).toFixed(3)} session switches per statement`,
       );
       for (const k of [0, 1] as const) {
         const [n, reads, writes, sleeps] = calls[k] as [number, number, number, number];
         if (n > 0)
           perStatement.push(
-            `${bench.name}, ${pools[k].name}: ${(reads / n).toFixed(2)} reads, ${(writes / n).toFixed(2)} writes, ${(sleeps / n).toFixed(3)} event-loop sleeps`,
+            `${bench.name}, ${names[k]}: ${(reads / n).toFixed(2)} reads, ${(writes / n).toFixed(2)} writes, ${(sleeps / n).toFixed(3)} event-loop sleeps`,
           );
       }
       const ratio = median(results[1].map((v, i) => v / (results[0][i] as number)));
@@ -196,13 +275,14 @@ async function main(): Promise<void> {
       for (const k of [0, 1] as const) {
         const xs = results[k];
         rows.push(
-          `| ${bench.name} | ${pools[k].name} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${(k === 0 ? 1 : ratio).toFixed(3)} | ${fmt(median(cpuResults[k]))} | ${(k === 0 ? 1 : cpuRatio).toFixed(3)} |`,
+          `| ${bench.name} | ${names[k]} | ${fmt(median(xs))} | ${fmt(Math.min(...xs))} | ${fmt(Math.max(...xs))} | ${(k === 0 ? 1 : ratio).toFixed(3)} | ${fmt(median(cpuResults[k]))} | ${(k === 0 ? 1 : cpuRatio).toFixed(3)} |`,
         );
       }
     }
   } finally {
-    await pools[0].pool.query(`drop table if exists ${TABLE}`);
-    for (const p of pools) await p.pool.end();
+    await Promise.all(children.map((c) => c.end()));
+    await setup.query(`drop table if exists ${TABLE}`);
+    await setup.end();
   }
   console.log(
     `${CALLERS} concurrent callers, pool of ${POOL_SIZE}, ${config.host}:${config.port}; ` +
@@ -229,10 +309,7 @@ const CALLGRIND_LONG = 6400;
 
 /** One series in a child process: `--child <pg|lifeline> <case index> <statements>`. */
 async function child(which: string, caseIndex: number, statements: number): Promise<void> {
-  const pool: Queryable & { end(): Promise<void> } =
-    which === 'pg'
-      ? new pg.Pool(config)
-      : new Pool({ ...config, lifeline: JSON.parse(process.env.BENCH_PG_LIFELINE ?? '{}') });
+  const pool = makePool(which);
   const bench = CASES[caseIndex] as Case;
   const series = (n: number) =>
     Promise.all(
@@ -281,6 +358,7 @@ async function callgrind(): Promise<void> {
 }
 
 const argv = process.argv.slice(2);
-if (argv[0] === '--child') await child(argv[1] as string, Number(argv[2]), Number(argv[3]));
+if (argv[0] === '--round-child') await roundChild(argv[1] as string);
+else if (argv[0] === '--child') await child(argv[1] as string, Number(argv[2]), Number(argv[3]));
 else if (argv.includes('--callgrind')) await callgrind();
 else await main();
