@@ -16,13 +16,12 @@
 // first is the A/A control, how far one run's ratio moves when both sides run the same code. Every ratio row
 // also gives the spread of its per-pair ratios (p25–p75).
 // Server: MYSQL_HOST/MYSQL_PORT/MYSQL_USER/MYSQL_DATABASE, default 127.0.0.1:3306 root/test.
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import mysql from 'mysql2/promise';
 import { createPool } from '../src/adapters/mysql/promise.js';
+import { type RoundChild, serveRounds, startRoundChild } from './lib/round-child.js';
 
 const CALLERS = 16;
 const POOL_SIZE = 8;
@@ -99,48 +98,19 @@ type Kind = keyof typeof KINDS;
 async function child(kind: Kind): Promise<void> {
   const pool = KINDS[kind].create();
   const gc = process.argv.includes('--gc') ? (globalThis as { gc?: () => void }).gc : undefined;
-  const send = (message: unknown) => (process.send as (m: unknown) => boolean)(message);
-  process.on('message', (message: { cmd: 'round' | 'end' }) => {
-    if (message.cmd === 'end') {
-      void pool.end().finally(() => process.disconnect());
-      return;
-    }
-    gc?.();
-    round(pool).then(send, (error: unknown) => {
-      console.error(`bench/mysql.ts (${kind}): ${error instanceof Error ? error.message : String(error)}`);
-      process.exit(1);
-    });
-  });
-  send({ ready: true });
+  serveRounds(
+    `bench/mysql.ts (${kind})`,
+    () => {
+      gc?.();
+      return round(pool);
+    },
+    () => pool.end(),
+  );
 }
 
-/** Starts the child for `kind` and returns a function that runs one round in it. */
-async function start(kind: Kind): Promise<{ round(): Promise<Round>; end(): Promise<void> }> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--child', kind, ...process.argv.slice(2)], {
-    execArgv: process.execArgv,
-  });
-  const next = () =>
-    new Promise<unknown>((resolve, reject) => {
-      const exited = (code: number | null) => reject(new Error(`the ${kind} child exited (${code})`));
-      proc.once('exit', exited);
-      proc.once('message', (message) => {
-        proc.off('exit', exited);
-        resolve(message);
-      });
-    });
-  await next();
-  return {
-    round: async () => {
-      const answer = next() as Promise<Round>;
-      proc.send({ cmd: 'round' });
-      return answer;
-    },
-    end: async () => {
-      const exited = once(proc, 'exit');
-      proc.send({ cmd: 'end' });
-      await exited;
-    },
-  };
+/** Starts the child for `kind`. */
+function start(kind: Kind): Promise<RoundChild<null, Round>> {
+  return startRoundChild(fileURLToPath(import.meta.url), ['--child', kind, ...process.argv.slice(2)]);
 }
 
 async function main(): Promise<void> {
@@ -163,7 +133,7 @@ async function main(): Promise<void> {
     for (let r = 0; r < WARMUP_ROUNDS + ROUNDS; r++) {
       const order = r % 2 === 0 ? forward : backward;
       for (const k of order) {
-        const measured = await (children[k] as { round(): Promise<Round> }).round();
+        const measured = await (children[k] as RoundChild<null, Round>).ask(null);
         if (r >= WARMUP_ROUNDS) {
           results[k]?.push(measured.opsPerSec);
           cpuResults[k]?.push(measured.cpuUs);

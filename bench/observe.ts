@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { Registry } from 'prom-client';
 import { instrument } from '../src/observe/index.js';
 import { Pool } from '../src/pool/index.js';
-import { callgrindPerOp } from './callgrind.js';
+import { callgrindPerOp } from './lib/callgrind.js';
 
 const RESOURCES = 10;
 const OPS_PER_ROUND = 100_000;

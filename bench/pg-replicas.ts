@@ -19,7 +19,7 @@ import { looksLikeRead, textOf } from '../src/adapters/pg/reads.js';
 import type { ReadRouter } from '../src/adapters/pg/replicas.js';
 import { currentContext, readYourWrites } from '../src/adapters/pg/rw-context.js';
 import { PgCluster } from '../test/support/pg-cluster.js';
-import { callgrindPerOp } from './callgrind.js';
+import { callgrindPerOp } from './lib/callgrind.js';
 
 const CALLERS = 8;
 const ROUND_MS = 1000;

@@ -20,15 +20,14 @@
 // disturb: each pool runs a short and a long series of the case in its own child (16 callers, after a warm-up
 // series), and the difference over the extra statements is the per-statement count; --predictable keeps
 // V8's compiler and GC on the main thread. Slow: about 2–5 minutes per pool and case.
-import { fork } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pool } from '../src/adapters/pg/index.js';
-import { callgrindPerOp } from './callgrind.js';
+import { callgrindPerOp } from './lib/callgrind.js';
+import { type RoundChild, serveRounds, startRoundChild } from './lib/round-child.js';
 
 const CALLERS = 16;
 const POOL_SIZE = 8;
@@ -154,58 +153,26 @@ interface RoundResult {
  */
 async function roundChild(which: string): Promise<void> {
   const pool = makePool(which);
-  const switches = () =>
-    pool instanceof Pool ? (pool.protectionStats() as { sessionSwitches: number }).sessionSwitches : 0;
-  const send = (message: unknown) => (process.send as (m: unknown) => boolean)(message);
+  const switches = () => (pool instanceof Pool ? pool.protectionStats().sessionSwitches : 0);
   const gc = (globalThis as { gc?: () => void }).gc;
-  process.on('message', (message: { cmd: 'round'; caseIndex: number } | { cmd: 'end' }) => {
-    if (message.cmd === 'end') {
-      void pool.end().finally(() => process.disconnect());
-      return;
-    }
-    gc?.();
-    const before = switches();
-    round(pool, CASES[message.caseIndex] as Case).then(
-      (measured) => send({ ...measured, switches: switches() - before } satisfies RoundResult),
-      (error: unknown) => {
-        console.error(`bench/pg.ts (${which}): ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
-  });
-  send({ ready: true });
+  serveRounds(
+    `bench/pg.ts (${which})`,
+    async (caseIndex: number): Promise<RoundResult> => {
+      gc?.();
+      const before = switches();
+      const measured = await round(pool, CASES[caseIndex] as Case);
+      return { ...measured, switches: switches() - before };
+    },
+    () => pool.end(),
+  );
 }
 
-/** Starts the round child for `which`; `round(i)` runs case i in it. */
-async function startChild(
-  which: string,
-): Promise<{ round(caseIndex: number): Promise<RoundResult>; end(): Promise<void> }> {
-  const proc = fork(fileURLToPath(import.meta.url), ['--round-child', which], {
-    execArgv: process.execArgv,
-    env: { ...process.env, LIFELINE_BENCH_PG_TABLE: TABLE },
+/** Starts the round child for `which`; its `ask(i)` runs case i in it. */
+function startChild(which: string): Promise<RoundChild<number, RoundResult>> {
+  return startRoundChild(fileURLToPath(import.meta.url), ['--round-child', which], {
+    ...process.env,
+    LIFELINE_BENCH_PG_TABLE: TABLE,
   });
-  const next = () =>
-    new Promise<unknown>((resolve, reject) => {
-      const exited = (code: number | null) => reject(new Error(`the ${which} child exited (${code})`));
-      proc.once('exit', exited);
-      proc.once('message', (message) => {
-        proc.off('exit', exited);
-        resolve(message);
-      });
-    });
-  await next();
-  return {
-    round: async (caseIndex) => {
-      const answer = next() as Promise<RoundResult>;
-      proc.send({ cmd: 'round', caseIndex });
-      return answer;
-    },
-    end: async () => {
-      const exited = once(proc, 'exit');
-      proc.send({ cmd: 'end' });
-      await exited;
-    },
-  };
 }
 
 async function main(): Promise<void> {
@@ -242,7 +209,7 @@ async function main(): Promise<void> {
         // A/B then B/A: neither pool always runs first in a pair.
         const order = r % 2 === 0 ? [0, 1] : [1, 0];
         for (const k of order) {
-          const measured = await (children[k] as Awaited<ReturnType<typeof startChild>>).round(caseIndex);
+          const measured = await (children[k] as RoundChild<number, RoundResult>).ask(caseIndex);
           if (k === 1) {
             lifelineOps += measured.ops;
             lifelineSwitches += measured.switches;

@@ -1,3 +1,4 @@
+// Shared by the benchmarks, not one itself: bench/run.ts runs only the scripts directly in bench/.
 // Instructions per operation under valgrind's callgrind, for the benchmarks' `--callgrind` modes: the script
 // runs itself as a child (`--child …args ops`) twice, a short and a long series, and the difference divided by
 // the difference in operations leaves out startup and compilation. Callgrind counts user-space instructions, not
