@@ -106,29 +106,33 @@ function settleBy(
 }
 
 /**
- * As mysql2's PromisePool, with the same `trace` behaviour (the caller's stack on a failed statement's error,
- * captured at the call, frames from the caller on) and the same argument rules. The capture is made here, not
- * in a helper function: the stack walk it costs is per frame.
+ * One promise caller's statement: mysql2's `trace` (the caller's stack, captured now from `method`'s caller
+ * on, for a failed statement's error) and its argument rule, then the statement.
  */
+function call(
+  pool: { readonly pool: PromiseTarget; readonly Promise: PromiseConstructor },
+  kind: 'query' | 'execute',
+  method: (...args: never[]) => unknown,
+  sql: unknown,
+  args: unknown,
+): Promise<[unknown, unknown]> {
+  let holder: { stack?: string } | undefined;
+  if (pool.pool.config.connectionConfig.trace) {
+    holder = {};
+    Error.captureStackTrace(holder, method);
+  }
+  if (typeof args === 'function') throw new Error(NO_CALLBACK);
+  return settleBy(pool.pool, pool.Promise, kind, sql, args, holder);
+}
+
+/** As mysql2's PromisePool, with the same `trace` behaviour and the same argument rules. */
 export class LifelinePromisePool extends PromisePool {
   query(sql: unknown, args?: unknown): Promise<[unknown, unknown]> {
-    let holder: { stack?: string } | undefined;
-    if (this.pool.config.connectionConfig.trace) {
-      holder = {};
-      Error.captureStackTrace(holder, LifelinePromisePool.prototype.query);
-    }
-    if (typeof args === 'function') throw new Error(NO_CALLBACK);
-    return settleBy(this.pool, this.Promise, 'query', sql, args, holder);
+    return call(this, 'query', LifelinePromisePool.prototype.query, sql, args);
   }
 
   execute(sql: unknown, args?: unknown): Promise<[unknown, unknown]> {
-    let holder: { stack?: string } | undefined;
-    if (this.pool.config.connectionConfig.trace) {
-      holder = {};
-      Error.captureStackTrace(holder, LifelinePromisePool.prototype.execute);
-    }
-    if (typeof args === 'function') throw new Error(NO_CALLBACK);
-    // mysql2 passes falsy values as none.
-    return settleBy(this.pool, this.Promise, 'execute', sql, args ? args : undefined, holder);
+    // mysql2 passes falsy values as none (a callback, never falsy, still meets the argument check).
+    return call(this, 'execute', LifelinePromisePool.prototype.execute, sql, args || undefined);
   }
 }
